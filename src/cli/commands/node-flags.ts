@@ -1,0 +1,61 @@
+/** The flags that set node configuration, shared by `start`, `dev` and the `config` commands. */
+import type { Overrides } from "../../config/overrides.ts"
+import { namedFlagOverrides, setFlagOverrides } from "../../config/overrides.ts"
+import type { FlagSpec, ParsedInput } from "../framework/types.ts"
+
+export const CONFIG_FLAG: FlagSpec = {
+  name: "config",
+  short: "c",
+  type: "string",
+  placeholder: "FILE",
+  description: "TOML config file (default: $LATTICE_CONFIG, else none)",
+}
+
+export const SET_FLAG: FlagSpec = {
+  name: "set",
+  type: "list",
+  placeholder: "KEY=VALUE",
+  description: "set any key, e.g. --set storage.sync_on_write=false",
+}
+
+/** Flag name → config path. */
+export const NODE_FLAG_PATHS: ReadonlyArray<readonly [string, ReadonlyArray<string>, string, string]> = [
+  ["node-id", ["node", "id"], "ID", "this node's id (node.id)"],
+  [
+    "members",
+    ["cluster", "members"],
+    "n1,n2,n3",
+    "initial voting members, comma-separated (cluster.members)",
+  ],
+  ["data-dir", ["node", "data_dir"], "DIR", "data directory (node.data_dir)"],
+  ["nats", ["nats", "urls"], "URL[,URL...]", "NATS server URLs (nats.urls)"],
+  ["listen-etcd", ["listeners", "etcd"], "HOST:PORT", "etcd gRPC listener (listeners.etcd)"],
+  ["listen-http", ["listeners", "http"], "HOST:PORT", "HTTP gateway and health listener (listeners.http)"],
+  [
+    "listen-metrics",
+    ["telemetry", "metrics_bind"],
+    "HOST:PORT",
+    "Prometheus listener (telemetry.metrics_bind)",
+  ],
+]
+
+export const NODE_FLAGS: ReadonlyArray<FlagSpec> = NODE_FLAG_PATHS.map(
+  ([name, , placeholder, description]) => ({
+    name,
+    type: "string",
+    placeholder,
+    description,
+  }),
+)
+
+/** Overrides from the node flags and --set (which comes last, so it wins). */
+export const flagOverrides = (input: ParsedInput, extra: Overrides["overrides"] = []): Overrides => {
+  const named = namedFlagOverrides(
+    NODE_FLAG_PATHS.map(([name, path]) => [name, path, input.string(name)] as const),
+  )
+  const set = setFlagOverrides(input.list("set"))
+  return {
+    overrides: [...extra, ...named.overrides, ...set.overrides],
+    issues: [...named.issues, ...set.issues],
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The command tree. Verbs that talk to a running cluster (status, admin, snapshot, backup,
+ * restore, benchmark) are registered with their features, not before.
+ */
+import type { Command } from "../framework/types.ts"
+import { configCommand } from "./config.ts"
+import { type DevClusterRuntime, makeDevCommand, runDevCluster } from "./dev.ts"
+import { makeStartCommand, type NodeRuntime, runNode } from "./start.ts"
+import { versionCommand } from "./version-command.ts"
+
+export interface Runtimes {
+  readonly runNode: NodeRuntime
+  readonly runDevCluster: DevClusterRuntime
+}
+
+export const rootCommand = (runtimes: Runtimes = { runNode, runDevCluster }): Command => ({
+  name: "lattice",
+  summary: "a highly available, strongly consistent key-value store (etcd v3 compatible)",
+  subcommands: [
+    makeStartCommand(runtimes.runNode),
+    makeDevCommand(runtimes.runDevCluster),
+    configCommand,
+    versionCommand,
+  ],
+  examples: [
+    "lattice dev",
+    "lattice config generate n1 /etc/lattice/node1.toml",
+    "lattice start --config /etc/lattice/node1.toml",
+  ],
+})

@@ -1,0 +1,22 @@
+/** A one-screen summary of a configuration, for `start`, `dev` and `config validate`. */
+import { clusterMembers, type NodeConfig, synchronousMode } from "./resolve.ts"
+
+export const configSummaryLines = (config: NodeConfig): string[] => {
+  const members = clusterMembers(config)
+    .map((m) => (m.role === "learner" ? `${m.id} (learner)` : m.id))
+    .join(", ")
+  return [
+    `node        ${config.node.id} (cluster "${config.cluster.name}", members: ${members})`,
+    `data dir    ${config.node.data_dir}`,
+    `storage     sync_on_write=${config.storage.sync_on_write} (SQLite synchronous=${synchronousMode(config)})`,
+    `etcd gRPC   ${config.listeners.etcd}${config.tls.etcd ? " (TLS)" : ""}`,
+    `http        ${config.listeners.http}${config.tls.http ? " (TLS)" : ""}`,
+    `metrics     ${config.telemetry.metrics_enabled ? config.telemetry.metrics_bind : "disabled"}`,
+    `nats        ${config.nats.urls.join(", ")}`,
+    `consensus   tick ${config.consensus.tick_ms} ms, election ${config.consensus.election_ticks} ticks, heartbeat ${config.consensus.heartbeat_ticks} ticks`,
+    `sharding    ${config.sharding.kpg_count} key partition groups`,
+  ]
+}
+
+export const configSummaryLine = (config: NodeConfig): string =>
+  `node ${config.node.id}, ${clusterMembers(config).length} member(s), etcd ${config.listeners.etcd}, http ${config.listeners.http}, metrics ${config.telemetry.metrics_bind}, sync_on_write=${config.storage.sync_on_write}`
