@@ -1,0 +1,82 @@
+/**
+ * Outbound Raft traffic, shared by both transports: one bounded drop-oldest queue and one
+ * sender fiber per destination node. `enqueue` never blocks. The sender waits until the link
+ * is connected, takes everything queued for its peer and sends it in as few frames as fit,
+ * so messages for many groups that pile up while a frame is in flight leave together.
+ */
+import { Effect, type Scope } from "effect"
+import type { NodeId } from "../../schemas/raft.ts"
+import type { Message } from "../raft/messages.ts"
+import { DropOldestQueue } from "./drop-oldest-queue.ts"
+import { encodeFrames } from "./raft-codec.ts"
+import type { MutableTransportStats } from "./stats.ts"
+
+export interface PeerSendersConfig {
+  /** Messages held per peer while it is slow or the link is down. */
+  readonly queueCapacity: number
+  /** Upper bound of one encoded frame (NATS max_payload). */
+  readonly maxFrameBytes: number
+}
+
+export interface PeerSenders {
+  readonly enqueue: (to: NodeId, messages: readonly Message[]) => Effect.Effect<void>
+}
+
+interface Peer {
+  readonly queue: DropOldestQueue<Message>
+  readonly wake: Effect.Latch
+}
+
+export const makePeerSenders = (options: {
+  readonly config: PeerSendersConfig
+  readonly stats: MutableTransportStats
+  readonly awaitConnected: Effect.Effect<void>
+  /** Hands one encoded frame to the link. Must not fail: a lost frame is a lost frame. */
+  readonly publish: (to: NodeId, frame: Uint8Array) => Effect.Effect<void>
+}): Effect.Effect<PeerSenders, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { config, stats, awaitConnected, publish } = options
+    const scope = yield* Effect.scope
+    const peers = new Map<NodeId, Peer>()
+
+    const sendLoop = (to: NodeId, peer: Peer) =>
+      Effect.gen(function* () {
+        yield* peer.wake.await
+        yield* awaitConnected
+        // Close before draining: an enqueue after this point reopens the gate for the next round.
+        yield* peer.wake.close
+        const messages = peer.queue.takeAll()
+        if (messages.length === 0) return
+        const { frames, oversize } = encodeFrames(messages, config.maxFrameBytes)
+        stats.messagesDroppedOversize += oversize
+        stats.messagesSent += messages.length - oversize
+        for (const frame of frames) {
+          stats.framesSent++
+          yield* publish(to, frame)
+        }
+      }).pipe(Effect.forever)
+
+    const peerFor = (to: NodeId): Effect.Effect<Peer> => {
+      const existing = peers.get(to)
+      if (existing) return Effect.succeed(existing)
+      return Effect.gen(function* () {
+        const peer: Peer = {
+          queue: new DropOldestQueue(config.queueCapacity),
+          wake: yield* Effect.makeLatch(false),
+        }
+        peers.set(to, peer)
+        yield* Effect.forkIn(sendLoop(to, peer), scope)
+        return peer
+      })
+    }
+
+    return {
+      enqueue: (to, messages) =>
+        messages.length === 0
+          ? Effect.void
+          : Effect.flatMap(peerFor(to), (peer) => {
+              stats.messagesDroppedQueueFull += peer.queue.pushAll(messages)
+              return peer.wake.open
+            }),
+    }
+  })

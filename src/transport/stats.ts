@@ -1,0 +1,29 @@
+/** Counters a transport keeps; read as a snapshot through `Transport.stats` (and exported as metrics later). */
+
+export interface TransportStats {
+  readonly framesSent: number
+  readonly messagesSent: number
+  /** Dropped because a peer's outbound queue was full (the oldest go first). */
+  readonly messagesDroppedQueueFull: number
+  /** Dropped because one message alone exceeds the maximum frame size. */
+  readonly messagesDroppedOversize: number
+  readonly framesReceived: number
+  readonly messagesReceived: number
+  /** Received frames that failed to decode; they are discarded whole. */
+  readonly framesRejected: number
+  /** Dropped because the inbox was full (the oldest go first). */
+  readonly messagesDroppedInboxFull: number
+}
+
+export type MutableTransportStats = { -readonly [K in keyof TransportStats]: TransportStats[K] }
+
+export const makeStats = (): MutableTransportStats => ({
+  framesSent: 0,
+  messagesSent: 0,
+  messagesDroppedQueueFull: 0,
+  messagesDroppedOversize: 0,
+  framesReceived: 0,
+  messagesReceived: 0,
+  framesRejected: 0,
+  messagesDroppedInboxFull: 0,
+})
