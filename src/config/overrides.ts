@@ -78,10 +78,6 @@ export const envOverrides = (env: Readonly<Record<string, string | undefined>>):
     if (text === undefined) continue
     const path = name.slice(ENV_PREFIX.length).toLowerCase().split("__")
     const spec = specAt(path)
-    if (spec?.kind === "table") {
-      const keys = spec.children.map((k) => k.path.join(".")).join(", ")
-      return { issue: { path: dottedPath, message: `is a table; set its keys instead (${keys})`, source } }
-    }
     if (spec === undefined) {
       const guess = closest(name, knownNames)
       const hint = guess === undefined ? "" : `; did you mean ${guess}?`
