@@ -52,6 +52,11 @@ export interface PersistedState {
   readonly entries: readonly Entry[]
   /** Membership when there is no snapshot (the bootstrap configuration). */
   readonly bootstrapConf: ConfState
+  /**
+   * How far the (durable) state machine has applied, if it keeps its state across restarts;
+   * committed entries are handed out again from here (default: the snapshot index).
+   */
+  readonly applied?: number
 }
 
 /** Every message names its group so one node can drive many groups over one transport. */
@@ -69,6 +74,11 @@ export type Input =
   | { readonly type: "message"; readonly message: import("./messages.ts").Message }
   /** A client command. `id` is the caller's handle, echoed in `ready.proposals`. */
   | { readonly type: "propose"; readonly id: number; readonly data: Uint8Array }
+  /** Many client commands in one step: one append message per follower for the whole batch. */
+  | {
+      readonly type: "proposeBatch"
+      readonly proposals: readonly { readonly id: number; readonly data: Uint8Array }[]
+    }
   /** A linearizable read. `id` is echoed in `ready.readStates` once the read index is proven. */
   | { readonly type: "readIndex"; readonly id: number }
   | { readonly type: "confChange"; readonly id: number; readonly change: ConfChange }
@@ -93,6 +103,7 @@ export type ProposalOutcome =
       readonly leader: NodeId | null
     }
 
+/** For a conf change, "notVoter" also means the change is invalid (a member added twice, the last voter removed, ...). */
 export type RejectReason = "notLeader" | "transferring" | "confChangeInProgress" | "notVoter" | "noLeader"
 
 export type ReadState =
@@ -116,11 +127,19 @@ export interface Ready {
   /** Delete every log entry with index >= truncateFrom before appending `entries`. */
   readonly truncateFrom: number | null
   readonly entries: readonly Entry[]
-  /** A snapshot received from the leader: persist it, install it in the state machine, drop the log below it. */
+  /**
+   * A snapshot received from the leader: persist it, install it in the state machine, and drop
+   * the whole old log (`truncateFrom` is then meta.index + 1; `entries`, if any, follow it).
+   */
   readonly snapshot: Snapshot | null
   /** The log may be compacted: entries with index <= compactTo may be deleted. */
   readonly compactTo: number | null
-  /** Send only after everything above is durable. */
+  /**
+   * Send only after everything above is durable. One allowed optimization (Raft thesis 10.2.1):
+   * while `softState`/role says leader, `append`, `heartbeat` and `snapshot` messages FROM the
+   * leader may be sent before its own Ready is durable, because the leader counts its own log
+   * only after the `persisted` input. Every other message must wait for durability.
+   */
   readonly messages: readonly import("./messages.ts").Message[]
   readonly committedEntries: readonly Entry[]
   readonly readStates: readonly ReadState[]
