@@ -61,6 +61,7 @@ export const makeInMemoryTransport = (
       config,
       stats,
       awaitConnected: connection.awaitConnected,
+      isConnected: Effect.map(connection.ref.get, (state) => state === "connected"),
       publish: (to, frame) =>
         network.transmit(self, to, frame, scope, (target, bytes) => target.receiveFrame(bytes)),
     })

@@ -31,13 +31,25 @@ export const makePeerSenders = (options: {
   readonly config: PeerSendersConfig
   readonly stats: MutableTransportStats
   readonly awaitConnected: Effect.Effect<void>
+  readonly isConnected: Effect.Effect<boolean>
   /** Hands one encoded frame to the link. Must not fail: a lost frame is a lost frame. */
   readonly publish: (to: NodeId, frame: Uint8Array) => Effect.Effect<void>
 }): Effect.Effect<PeerSenders, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const { config, stats, awaitConnected, publish } = options
+    const { config, stats, awaitConnected, isConnected, publish } = options
     const scope = yield* Effect.scope
     const peers = new Map<NodeId, Peer>()
+
+    const sendQueued = (to: NodeId, peer: Peer) =>
+      Effect.suspend(() => {
+        const messages = peer.queue.takeAll()
+        if (messages.length === 0) return Effect.void
+        const { frames, oversize } = encodeFrames(messages, config.maxFrameBytes)
+        stats.messagesDroppedOversize += oversize
+        stats.messagesSent += messages.length - oversize
+        stats.framesSent += frames.length
+        return Effect.forEach(frames, (frame) => publish(to, frame), { discard: true })
+      })
 
     const sendLoop = (to: NodeId, peer: Peer) =>
       Effect.gen(function* () {
@@ -45,16 +57,16 @@ export const makePeerSenders = (options: {
         yield* awaitConnected
         // Close before draining: an enqueue after this point reopens the gate for the next round.
         yield* peer.wake.close
-        const messages = peer.queue.takeAll()
-        if (messages.length === 0) return
-        const { frames, oversize } = encodeFrames(messages, config.maxFrameBytes)
-        stats.messagesDroppedOversize += oversize
-        stats.messagesSent += messages.length - oversize
-        for (const frame of frames) {
-          stats.framesSent++
-          yield* publish(to, frame)
-        }
+        yield* sendQueued(to, peer)
       }).pipe(Effect.forever)
+
+    // On close, hand what is still queued to the link (best effort, only if connected), so a
+    // short-lived transport does not silently lose its last messages.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(peers, ([to, peer]) => sendQueued(to, peer), { discard: true }).pipe(
+        Effect.whenEffect(isConnected),
+      ),
+    )
 
     const peerFor = (to: NodeId): Effect.Effect<Peer> => {
       const existing = peers.get(to)
