@@ -1,0 +1,66 @@
+/**
+ * What the etcd adapter needs from a node. The node implements it over Raft and the MVCC state
+ * machine; tests implement it over a local KvStateMachine. Messages are the generated etcdserverpb
+ * types (int64 as bigint, bytes as Uint8Array).
+ *
+ * Errors: throw `EtcdErrors.*` (errors.ts) so clients see etcd's exact code and message. In
+ * particular LIN-BOUND: a linearizable range (`serializable` false), a txn's compares and any
+ * write must fail closed with an UNAVAILABLE error (`noLeader`, `leaderChanged`, `timeout`, …)
+ * when the node cannot prove ReadIndex / reach quorum. Any other thrown error reaches the client
+ * as UNKNOWN with its message, as in etcd.
+ *
+ * Headers: the adapter fills cluster_id, member_id and raft_term of every top-level header from
+ * `identity()`, and the revision from it when the backend left it 0 (etcd's header.fill). The
+ * backend sets `header.revision` of responses it returns, and of each nested txn response (etcd
+ * sets only `{revision}` there).
+ */
+import type * as pb from "./proto/etcd.gen.ts"
+
+export interface MemberIdentity {
+  readonly clusterId: bigint
+  readonly memberId: bigint
+  /** Current Raft term as this member knows it. */
+  readonly raftTerm: bigint
+  /** Current (applied) store revision. */
+  readonly revision: bigint
+}
+
+export interface SnapshotStream {
+  /** Total size in bytes; etcdctl requires it to be a multiple of 512. */
+  readonly size: number
+  readonly chunks: AsyncIterable<Uint8Array>
+}
+
+export interface EtcdBackend {
+  identity(): MemberIdentity
+
+  range(req: pb.RangeRequest): Promise<pb.RangeResponse>
+  put(req: pb.PutRequest): Promise<pb.PutResponse>
+  deleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse>
+  txn(req: pb.TxnRequest): Promise<pb.TxnResponse>
+  compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse>
+
+  members(): Promise<readonly pb.Member[]>
+  /** Membership changes; while absent the adapter answers as etcd would for a cluster that cannot change. */
+  addMember?(
+    peerURLs: readonly string[],
+    isLearner: boolean,
+  ): Promise<{ member: pb.Member; members: pb.Member[] }>
+  removeMember?(id: bigint): Promise<pb.Member[]>
+  updateMember?(id: bigint, peerURLs: readonly string[]): Promise<pb.Member[]>
+  promoteMember?(id: bigint): Promise<pb.Member[]>
+
+  /** Everything but the header; `errors` needs no "no leader" entry, the adapter adds it. */
+  status(): Promise<pb.StatusResponse>
+  /** Hash of the whole store, at `revision`. */
+  hash(): Promise<{ hash: number; revision: bigint }>
+  /** Hash of MVCC keys up to `revision` (0 = current). */
+  hashKV(revision: bigint): Promise<{ hash: number; revision: bigint; compactRevision: bigint }>
+  /** Throws `notLeader` on a follower and `badLeaderTransferee` for a target that is not a voter. */
+  moveLeader(targetId: bigint): Promise<void>
+  /** A consistent copy of the backend database. */
+  snapshot(): Promise<SnapshotStream>
+  defragment?(): Promise<void>
+  /** Active alarms; none when absent. */
+  alarms?(): readonly pb.AlarmMember[]
+}

@@ -1,0 +1,62 @@
+/**
+ * Every RPC the adapter serves: its descriptor (gRPC path and codecs), its etcd 3.4 gateway
+ * path, and the EtcdService method that answers it. grpc-server.ts and gateway.ts are both
+ * driven by this table, so the two transports cannot drift apart.
+ */
+import type { MethodDescriptor } from "./proto/descriptor.ts"
+import * as pb from "./proto/etcd.gen.ts"
+import type { EtcdService } from "./service.ts"
+
+export interface UnaryRoute<Req, Res> {
+  readonly kind: "unary"
+  readonly method: MethodDescriptor<Req, Res>
+  /** POST path on etcd's JSON gateway, when etcd exposes one. */
+  readonly gatewayPath?: string
+  readonly call: (svc: EtcdService, req: Req) => Promise<Res>
+}
+
+export interface ServerStreamRoute<Req, Res> {
+  readonly kind: "serverStream"
+  readonly method: MethodDescriptor<Req, Res>
+  readonly gatewayPath?: string
+  readonly call: (svc: EtcdService, req: Req) => AsyncIterable<Res>
+}
+
+export type Route = UnaryRoute<unknown, unknown> | ServerStreamRoute<unknown, unknown>
+
+const unary = <Req, Res>(
+  method: MethodDescriptor<Req, Res>,
+  gatewayPath: string | undefined,
+  call: (svc: EtcdService, req: Req) => Promise<Res>,
+): Route => ({ kind: "unary", method, gatewayPath, call }) as unknown as Route
+
+const stream = <Req, Res>(
+  method: MethodDescriptor<Req, Res>,
+  gatewayPath: string | undefined,
+  call: (svc: EtcdService, req: Req) => AsyncIterable<Res>,
+): Route => ({ kind: "serverStream", method, gatewayPath, call }) as unknown as Route
+
+export const ROUTES: readonly Route[] = [
+  unary(pb.KVService.Range, "/v3/kv/range", (s, r) => s.range(r)),
+  unary(pb.KVService.Put, "/v3/kv/put", (s, r) => s.put(r)),
+  unary(pb.KVService.DeleteRange, "/v3/kv/deleterange", (s, r) => s.deleteRange(r)),
+  unary(pb.KVService.Txn, "/v3/kv/txn", (s, r) => s.txn(r)),
+  unary(pb.KVService.Compact, "/v3/kv/compaction", (s, r) => s.compact(r)),
+
+  unary(pb.ClusterService.MemberAdd, "/v3/cluster/member/add", (s, r) => s.memberAdd(r)),
+  unary(pb.ClusterService.MemberRemove, "/v3/cluster/member/remove", (s, r) => s.memberRemove(r)),
+  unary(pb.ClusterService.MemberUpdate, "/v3/cluster/member/update", (s, r) => s.memberUpdate(r)),
+  unary(pb.ClusterService.MemberList, "/v3/cluster/member/list", (s, r) => s.memberList(r)),
+  unary(pb.ClusterService.MemberPromote, "/v3/cluster/member/promote", (s, r) => s.memberPromote(r)),
+
+  unary(pb.MaintenanceService.Alarm, "/v3/maintenance/alarm", (s, r) => s.alarm(r)),
+  unary(pb.MaintenanceService.Status, "/v3/maintenance/status", (s, r) => s.status(r)),
+  unary(pb.MaintenanceService.Defragment, "/v3/maintenance/defragment", (s, r) => s.defragment(r)),
+  unary(pb.MaintenanceService.Hash, "/v3/maintenance/hash", (s, r) => s.hash(r)),
+  // etcd 3.4 binds HashKV to /v3/maintenance/hash as well, where Hash wins: no gateway route.
+  unary(pb.MaintenanceService.HashKV, undefined, (s, r) => s.hashKV(r)),
+  stream(pb.MaintenanceService.Snapshot, "/v3/maintenance/snapshot", (s, r) => s.snapshot(r)),
+  unary(pb.MaintenanceService.MoveLeader, "/v3/maintenance/transfer-leadership", (s, r) => s.moveLeader(r)),
+
+  unary(pb.HealthService.Check, undefined, (s, r) => s.healthCheck(r)),
+]
