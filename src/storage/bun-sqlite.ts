@@ -10,7 +10,10 @@ import type {
 } from "./driver.ts"
 import { configureDatabase } from "./pragmas.ts"
 
-const wrapStatement = (stmt: Statement): SqliteStatement => ({
+type CachedStatement = SqliteStatement & { readonly finalize: () => void }
+
+const wrapStatement = (stmt: Statement): CachedStatement => ({
+  finalize: () => stmt.finalize(),
   run: (...params: SqlValue[]) => {
     const r = stmt.run(...(params as never[]))
     return { changes: r.changes, lastInsertRowid: r.lastInsertRowid }
@@ -29,7 +32,7 @@ export const bunSqliteDriver: SqliteDriverImpl = {
       safeIntegers: true,
       strict: true,
     })
-    const cache = new Map<string, SqliteStatement>()
+    const cache = new Map<string, CachedStatement>()
     const handle: SqliteDatabase = {
       path,
       exec: (sql) => {
@@ -55,15 +58,25 @@ export const bunSqliteDriver: SqliteDriverImpl = {
         }
       },
       pragma: (name) => {
-        const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, SqlValue> | null
+        const stmt = db.prepare(`PRAGMA ${name}`)
+        const row = stmt.get() as Record<string, SqlValue> | null
+        stmt.finalize()
         return row === null ? null : (Object.values(row)[0] ?? null)
       },
       close: () => {
+        // Unfinalized statements would keep the connection alive as a zombie: no WAL
+        // checkpoint on close, and the -wal file left behind.
+        for (const stmt of cache.values()) stmt.finalize()
         cache.clear()
         db.close()
       },
     }
-    configureDatabase(handle, options)
+    try {
+      configureDatabase(handle, options)
+    } catch (error) {
+      db.close()
+      throw error
+    }
     return handle
   },
 }
