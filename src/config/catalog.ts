@@ -3,7 +3,7 @@
  * value kind and environment variable. `config generate`, env/flag coercion, unknown-key
  * suggestions and the docs all come from here, so they cannot drift from the schema.
  */
-import type { SchemaAST } from "effect"
+import { Option, type SchemaAST } from "effect"
 import { DocAnnotationId, LatticeConfigSchema, TypeLabelAnnotationId } from "../../schemas/config.ts"
 
 export type ValueKind = "string" | "number" | "boolean" | "list" | "table" | "table-list"
@@ -16,8 +16,8 @@ export interface KeySpec {
   readonly kind: ValueKind
   /** Kind of each element when kind is "list". */
   readonly itemKind?: ValueKind
-  /** True when the key has a default (or is a section); false when it may be absent. */
-  readonly hasDefault: boolean
+  /** The default, when the key has one (sections and tables excluded). */
+  readonly defaultValue?: unknown
   /** True when the key must be present (only inside tables such as a peer or a TLS block). */
   readonly required: boolean
   /** Keys inside, for "table" and "table-list". */
@@ -67,10 +67,24 @@ const itemOf = (ast: SchemaAST.AST): SchemaAST.AST | undefined => {
   return core._tag === "TupleType" ? core.rest[0]?.type : undefined
 }
 
+/** Defaults live in the struct's property transformations: decoding "absent" yields them. */
+const defaultsOf = (ast: SchemaAST.AST): Map<PropertyKey, unknown> => {
+  const defaults = new Map<PropertyKey, unknown>()
+  const t = ast._tag === "Refinement" ? ast.from : ast
+  if (t._tag === "Transformation" && t.transformation._tag === "TypeLiteralTransformation") {
+    for (const pst of t.transformation.propertySignatureTransformations) {
+      const value = pst.decode(Option.none())
+      if (Option.isSome(value)) defaults.set(pst.to, value.value)
+    }
+  }
+  return defaults
+}
+
 const fieldsOf = (ast: SchemaAST.AST, path: ReadonlyArray<string>): ReadonlyArray<KeySpec> => {
   const core = encodedCore(ast)
   if (core._tag !== "TypeLiteral") return []
-  return core.propertySignatures.map((ps) => specOf(ps, [...path, String(ps.name)]))
+  const defaults = defaultsOf(ast)
+  return core.propertySignatures.map((ps) => specOf(ps, [...path, String(ps.name)], defaults))
 }
 
 /** The annotation may sit on the property's type or on an outer transformation of it. */
@@ -86,7 +100,11 @@ const findAnnotation = (ast: SchemaAST.AST, id: symbol): string | undefined => {
   return undefined
 }
 
-const specOf = (ps: SchemaAST.PropertySignature, path: ReadonlyArray<string>): KeySpec => {
+const specOf = (
+  ps: SchemaAST.PropertySignature,
+  path: ReadonlyArray<string>,
+  defaults: Map<PropertyKey, unknown>,
+): KeySpec => {
   const kind = kindOf(ps.type)
   const item = itemOf(ps.type)
   const children =
@@ -100,7 +118,7 @@ const specOf = (ps: SchemaAST.PropertySignature, path: ReadonlyArray<string>): K
       (kind === "table" ? "table" : kind === "table-list" ? "array of tables" : kind),
     kind,
     ...(itemKind ? { itemKind } : {}),
-    hasDefault: ps.isOptional,
+    ...(defaults.has(ps.name) && kind !== "table" ? { defaultValue: defaults.get(ps.name) } : {}),
     required: !ps.isOptional,
     children,
   }

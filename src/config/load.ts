@@ -71,6 +71,20 @@ const sourceTracker = (
   }
 }
 
+/** "cluster.peers[1].id" → ["cluster", "peers", 1, "id"]. */
+const pathOf = (dottedPath: string): Array<string | number> =>
+  dottedPath
+    .split(".")
+    .flatMap((part) => part.split(/\[(\d+)\]/).filter((s) => s !== ""))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+
+const withSource =
+  (sourceOf: SourceOf) =>
+  (issue: ConfigIssue): ConfigIssue => {
+    const source = sourceOf(pathOf(issue.path))
+    return source === undefined ? issue : { ...issue, source }
+  }
+
 const failure = (file: string | undefined, issues: ReadonlyArray<ConfigIssue>, origin: string): ConfigError =>
   new ConfigError({
     ...(file === undefined ? {} : { file }),
@@ -91,9 +105,10 @@ export const loadConfig = (options: LoadOptions = {}): Effect.Effect<LoadedConfi
     const origin = file === undefined ? "" : ` in ${file}`
     const early = [...fromEnv.issues, ...fromFlags.issues]
     const raw = applyOverrides(fromFile, overrides)
-    const decoded = decodeConfig(raw, sourceTracker(file, text, overrides))
+    const sourceOf = sourceTracker(file, text, overrides)
+    const decoded = decodeConfig(raw, sourceOf)
     if (Either.isLeft(decoded)) return yield* failure(file, [...early, ...decoded.left], origin)
-    const issues = [...early, ...semanticIssues(decoded.right)]
+    const issues = [...early, ...semanticIssues(decoded.right).map(withSource(sourceOf))]
     if (issues.length > 0) return yield* failure(file, issues, origin)
     return {
       config: resolveConfig(decoded.right, options.cwd ?? process.cwd()),
