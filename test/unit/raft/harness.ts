@@ -29,8 +29,10 @@ export interface SimNode {
   applied: Entry[]
   readStates: ReadState[]
   proposals: ProposalOutcome[]
-  /** When false, Readys are persisted but the `persisted` input is withheld (a slow disk). */
+  /** When false, Readys are written but not synced: no `persisted` input, and a restart loses them. */
   ackPersist: boolean
+  /** Store entries up to here are synced (survive a restart). */
+  syncedTo: number
   config: RaftConfig
   bootstrap: ConfState
 }
@@ -52,7 +54,7 @@ export class Cluster {
   queue: Message[] = []
   /** Every message ever sent, for determinism checks. */
   readonly trace: string[] = []
-  cut: (from: NodeId, to: NodeId) => boolean = () => false
+  cut: (from: NodeId, to: NodeId, m: Message) => boolean = () => false
   down = new Set<NodeId>()
 
   constructor(
@@ -60,8 +62,9 @@ export class Cluster {
     tweak: (c: RaftConfig) => RaftConfig = (c) => c,
     voters: readonly NodeId[] = ids,
     seed = 1,
+    learners: readonly NodeId[] = [],
   ) {
-    const bootstrap: ConfState = { voters: [...voters], learners: [], votersOutgoing: [] }
+    const bootstrap: ConfState = { voters: [...voters], learners: [...learners], votersOutgoing: [] }
     for (const [i, id] of ids.entries()) {
       const config = tweak(baseConfig(id, seed * 31 + i))
       const store: Store = { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshot: null }
@@ -79,6 +82,7 @@ export class Cluster {
         readStates: [],
         proposals: [],
         ackPersist: true,
+        syncedTo: 0,
         config,
         bootstrap,
       })
@@ -121,6 +125,7 @@ export class Cluster {
     }
     n.readStates.push(...ready.readStates)
     n.proposals.push(...ready.proposals)
+    if (n.ackPersist) n.syncedTo = st.entries.length === 0 ? 0 : st.entries[st.entries.length - 1]!.index
     if (ready.entries.length > 0 && n.ackPersist) {
       const last = ready.entries[ready.entries.length - 1]!
       this.step(n.id, { type: "persisted", index: last.index, term: last.term })
@@ -139,6 +144,7 @@ export class Cluster {
   flushPersist(id: NodeId): void {
     const n = this.node(id)
     const last = n.store.entries[n.store.entries.length - 1]
+    n.syncedTo = last === undefined ? 0 : last.index
     if (last !== undefined) this.step(id, { type: "persisted", index: last.index, term: last.term })
   }
 
@@ -149,7 +155,7 @@ export class Cluster {
       const batch = this.queue
       this.queue = []
       for (const m of batch) {
-        if (this.down.has(m.to) || this.down.has(m.from) || this.cut(m.from, m.to)) continue
+        if (this.down.has(m.to) || this.down.has(m.from) || this.cut(m.from, m.to, m)) continue
         if (!this.nodes.has(m.to)) continue
         delivered++
         this.step(m.to, { type: "message", message: m })
@@ -191,6 +197,8 @@ export class Cluster {
     const n = this.node(id)
     if (tweak !== undefined) n.config = tweak(n.config)
     const st = n.store
+    st.entries = st.entries.filter((e) => e.index <= n.syncedTo) // unsynced writes are lost
+    n.ackPersist = true
     n.state = initRaft(n.config, {
       hardState: st.hardState,
       snapshot: st.snapshot,
@@ -219,6 +227,7 @@ export class Cluster {
       readStates: [],
       proposals: [],
       ackPersist: true,
+      syncedTo: 0,
       config,
       bootstrap,
     })
