@@ -1,0 +1,28 @@
+/**
+ * The simulator's command line: `bun test/sim/main.ts --seeds N --seed-start S [--profile P] [--verbose]`.
+ * Prints one line per failing seed (with the command that replays it), then `N passed, N failed`.
+ */
+import { formatFailure, runSeeds } from "./runner.ts"
+
+const args = process.argv.slice(2)
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+
+const seeds = Number(flag("seeds") ?? 100)
+const seedStart = Number(flag("seed-start") ?? 1)
+const profile = flag("profile")
+const bug = flag("inject-bug") as "commitPreviousTerm" | "sendBeforePersist" | undefined
+const verbose = args.includes("--verbose")
+
+const summary = runSeeds({ seeds, seedStart, profile, injectBug: bug, verbose }, (result) => {
+  if (result.violation) console.log(formatFailure(result, { profile, injectBug: bug }))
+  else if (verbose) console.log(`seed ${result.seed} (${result.profile}) ok: ${JSON.stringify(result.stats)}`)
+})
+console.log(
+  `stats: ops ${summary.ops}, indeterminate ${summary.indeterminate}, linearizability unknown ${summary.unknown}, ` +
+    `crashes ${summary.crashes}, conf changes ${summary.confChanges}`,
+)
+console.log(`${summary.passed} passed, ${summary.failed} failed`)
+process.exit(summary.failed > 0 ? 1 : 0)

@@ -1,0 +1,79 @@
+/**
+ * Fault mixes. A run picks one profile (by name, or from its seed) and draws every fault from it.
+ * Rates are per chaos tick (every `chaosEvery` virtual ms during the fault phase).
+ */
+import type { NetworkFaults } from "./network.ts"
+
+export interface Profile {
+  readonly name: string
+  /** Initial voters. */
+  readonly nodes: 3 | 5
+  readonly network: NetworkFaults
+  readonly chaosEvery: number
+  readonly partitionRate: number
+  readonly healRate: number
+  readonly crashRate: number
+  /** Probability a Ready's persistence is delayed (the persist-before-send window), and by how much. */
+  readonly slowDiskRate: number
+  readonly maxPersistDelay: number
+  /** Max relative clock skew: a node's tick interval is scaled by a factor in [1/(1+s), 1+s]. */
+  readonly skew: number
+  readonly membershipRate: number
+  readonly transferRate: number
+  readonly campaignRate: number
+}
+
+const calmNet: NetworkFaults = { dropRate: 0, duplicateRate: 0, minLatency: 1, maxLatency: 5 }
+const lossyNet: NetworkFaults = { dropRate: 0.15, duplicateRate: 0.1, minLatency: 1, maxLatency: 40 }
+
+const base: Profile = {
+  name: "calm",
+  nodes: 3,
+  network: calmNet,
+  chaosEvery: 150,
+  partitionRate: 0,
+  healRate: 0,
+  crashRate: 0,
+  slowDiskRate: 0,
+  maxPersistDelay: 0,
+  skew: 0,
+  membershipRate: 0,
+  transferRate: 0,
+  campaignRate: 0,
+}
+
+export const profiles: Readonly<Record<string, Profile>> = {
+  calm: base,
+  lossy: { ...base, name: "lossy", nodes: 5, network: lossyNet },
+  partitions: { ...base, name: "partitions", nodes: 5, partitionRate: 0.35, healRate: 0.3 },
+  crashes: { ...base, name: "crashes", crashRate: 0.25, slowDiskRate: 0.5, maxPersistDelay: 15 },
+  membership: { ...base, name: "membership", membershipRate: 0.35, transferRate: 0.15, campaignRate: 0.1 },
+  skew: {
+    ...base,
+    name: "skew",
+    nodes: 5,
+    skew: 0.6,
+    network: { ...calmNet, maxLatency: 15 },
+    campaignRate: 0.05,
+  },
+  everything: {
+    ...base,
+    name: "everything",
+    nodes: 5,
+    network: { dropRate: 0.08, duplicateRate: 0.05, minLatency: 1, maxLatency: 30 },
+    partitionRate: 0.2,
+    healRate: 0.25,
+    crashRate: 0.12,
+    slowDiskRate: 0.4,
+    maxPersistDelay: 12,
+    skew: 0.4,
+    membershipRate: 0.15,
+    transferRate: 0.08,
+    campaignRate: 0.05,
+  },
+}
+
+export const profileNames = Object.keys(profiles)
+
+/** The profile a seed uses when none is named: a fixed rotation, so any seed range covers all. */
+export const profileForSeed = (seed: number): Profile => profiles[profileNames[seed % profileNames.length]!]!

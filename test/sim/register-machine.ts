@@ -1,0 +1,64 @@
+/**
+ * The tiny state machine the simulated cluster replicates: a map of registers with write and
+ * compare-and-set. Commands travel in entry data as JSON; reads never enter the log (they go
+ * through ReadIndex).
+ */
+import type { Entry } from "../../schemas/raft.ts"
+
+export interface RegisterCommand {
+  readonly op: "write" | "cas"
+  readonly key: string
+  readonly value: string
+  /** For cas: the value that must be current; null = the key must be absent. */
+  readonly expected: string | null
+  /** Unique per client attempt, so the proposer recognises its own entry at apply time. */
+  readonly clientOpId: string
+}
+
+export type ApplyResult = { readonly op: "write" } | { readonly op: "cas"; readonly ok: boolean }
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export const encodeCommand = (cmd: RegisterCommand): Uint8Array => encoder.encode(JSON.stringify(cmd))
+export const decodeCommand = (data: Uint8Array): RegisterCommand => JSON.parse(decoder.decode(data))
+
+export class RegisterMachine {
+  private values = new Map<string, string>()
+  appliedIndex = 0
+
+  /** Apply one committed normal entry; returns the command and its result. */
+  applyCommand(entry: Entry): { cmd: RegisterCommand; result: ApplyResult } {
+    const cmd = decodeCommand(entry.data)
+    this.appliedIndex = entry.index
+    if (cmd.op === "write") {
+      this.values.set(cmd.key, cmd.value)
+      return { cmd, result: { op: "write" } }
+    }
+    const ok = (this.values.get(cmd.key) ?? null) === cmd.expected
+    if (ok) this.values.set(cmd.key, cmd.value)
+    return { cmd, result: { op: "cas", ok } }
+  }
+
+  read(key: string): string | null {
+    return this.values.get(key) ?? null
+  }
+
+  /** Canonical encoding (sorted keys) so equal states have equal bytes. */
+  snapshot(): Uint8Array {
+    const pairs = [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return encoder.encode(JSON.stringify(pairs))
+  }
+
+  restore(data: Uint8Array, index: number): void {
+    this.values = new Map(data.length === 0 ? [] : (JSON.parse(decoder.decode(data)) as [string, string][]))
+    this.appliedIndex = index
+  }
+}
+
+/** A short stable fingerprint of an entry's content, for cross-node comparisons. */
+export const entryFingerprint = (entry: Entry): string => {
+  let h = 0x811c9dc5
+  for (const byte of entry.data) h = Math.imul(h ^ byte, 0x01000193)
+  return `${entry.type}:${entry.data.length}:${(h >>> 0).toString(36)}`
+}

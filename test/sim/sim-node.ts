@@ -1,0 +1,374 @@
+/**
+ * One simulated replica: the pure core plus the caller's loop around it (persist, then send,
+ * then apply), a durable log image that survives crashes, a live image that mirrors the core,
+ * and the register state machine. Clients' requests are served here (propose / ReadIndex).
+ */
+import type { ConfChange, ConfState, NodeId } from "../../schemas/raft.ts"
+import type { Input, RaftConfig, Ready, SoftState } from "../../src/raft/api.ts"
+import { initRaft, step } from "../../src/raft/index.ts"
+import type { Message } from "../../src/raft/messages.ts"
+import type { KvInput, KvOutput } from "../support/linearizability-kv.ts"
+import { applyChange, decodeConf } from "./conf-tracker.ts"
+import { type InvariantChecker, Violation } from "./invariants.ts"
+import { ContractError, LogImage } from "./log-image.ts"
+import { encodeCommand, RegisterMachine } from "./register-machine.ts"
+
+type RaftState = ReturnType<typeof initRaft>
+
+export interface ClientRequest {
+  readonly reqId: number
+  readonly client: number
+  readonly input: KvInput
+  readonly clientOpId: string
+}
+
+export type NodeResponse =
+  | { readonly kind: "ok"; readonly output: KvOutput }
+  /** Definitely not applied (rejected, or the entry lost its slot): the client may retry. */
+  | { readonly kind: "retry"; readonly leader: NodeId | null; readonly reason: string }
+
+export interface NodeHost {
+  readonly checker: InvariantChecker
+  send(message: Message): void
+  reply(request: ClientRequest, response: NodeResponse): void
+  /** 0: persist every Ready at once; otherwise the delay before the next flush. */
+  persistDelay(node: SimNode): number
+  schedulePersist(node: SimNode, delay: number): void
+  onConfApplied(node: SimNode, change: ConfChange): void
+  trace(line: string): void
+  readonly snapshotEvery: number
+  readonly keepEntries: number
+  /** Use the contract's one allowed optimization: leader replication messages go out before persist. */
+  readonly leaderSendsEarly: boolean
+  readonly stats: { snapshots: number; snapshotInstalls: number }
+}
+
+const isLeaderReplication = (m: Message, self: NodeId): boolean =>
+  m.from === self && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
+
+const isEmpty = (r: Ready): boolean =>
+  r.hardState === null &&
+  r.truncateFrom === null &&
+  r.entries.length === 0 &&
+  r.snapshot === null &&
+  r.compactTo === null &&
+  r.messages.length === 0 &&
+  r.committedEntries.length === 0 &&
+  r.readStates.length === 0 &&
+  r.proposals.length === 0
+
+const contract = <A>(node: NodeId, what: string, f: () => A): A => {
+  try {
+    return f()
+  } catch (e) {
+    if (e instanceof ContractError) throw new Violation("readyContract", `${node} ${what}: ${e.message}`)
+    throw e
+  }
+}
+
+export class SimNode {
+  alive = false
+  removed = false
+  /** Bumped on every crash so stale scheduled events (ticks, flushes) are ignored. */
+  incarnation = 0
+  persistScheduled = false
+  soft: SoftState = { role: "follower", leader: null, term: 0 }
+
+  private raft: RaftState | null = null
+  readonly durable: LogImage
+  live: LogImage
+  /** Handed out but not yet durable, with the messages still held back. */
+  private pending: { ready: Ready; messages: readonly Message[] }[] = []
+  private flushing = false
+  private machine = new RegisterMachine()
+  private conf: ConfState
+  private lastSnapshotIndex = 0
+
+  private nextHandle = 1
+  private readonly proposals = new Map<number, ClientRequest>()
+  private readonly appended = new Map<number, { request: ClientRequest; term: number }>()
+  private readonly reads = new Map<number, ClientRequest>()
+  private waitingReads: { index: number; request: ClientRequest }[] = []
+  readonly confProposals = new Set<number>()
+
+  constructor(
+    readonly id: NodeId,
+    private readonly config: RaftConfig,
+    bootstrapConf: ConfState,
+    private readonly host: NodeHost,
+    /** Virtual ms between this node's ticks (clock skew scales it). */
+    readonly tickInterval: number,
+  ) {
+    this.durable = new LogImage(bootstrapConf)
+    this.live = this.durable.reloaded()
+    this.conf = bootstrapConf
+  }
+
+  get role(): SoftState["role"] {
+    return this.soft.role
+  }
+
+  get appliedIndex(): number {
+    return this.machine.appliedIndex
+  }
+
+  get commitIndex(): number {
+    return this.live.hardState.commit
+  }
+
+  /** Boot (or reboot) from durable storage only. */
+  start(seed: number): void {
+    const persisted = this.durable.toPersisted()
+    this.raft = initRaft({ ...this.config, seed }, persisted)
+    this.live = this.durable.reloaded()
+    this.machine = new RegisterMachine()
+    const snap = persisted.snapshot
+    if (snap) this.machine.restore(snap.data, snap.meta.index)
+    this.conf = snap ? snap.meta.conf : this.durable.bootstrapConf
+    this.lastSnapshotIndex = snap?.meta.index ?? 0
+    this.soft = { role: "follower", leader: null, term: persisted.hardState.term }
+    this.alive = true
+    this.host.checker.onDurableCommit(this.id, persisted.hardState.commit)
+  }
+
+  /** Lose everything not durable: the core's memory, unpersisted Readies and their messages. */
+  crash(): void {
+    this.alive = false
+    this.incarnation++
+    this.raft = null
+    this.pending = []
+    this.persistScheduled = false
+    this.flushing = false
+    this.proposals.clear()
+    this.appended.clear()
+    this.reads.clear()
+    this.waitingReads = []
+    this.confProposals.clear()
+    this.soft = { role: "follower", leader: null, term: this.soft.term }
+  }
+
+  tick(): void {
+    this.stepIn({ type: "tick" })
+  }
+
+  receive(message: Message): void {
+    this.stepIn({ type: "message", message })
+  }
+
+  campaign(): void {
+    this.stepIn({ type: "campaign" })
+  }
+
+  transferLeader(to: NodeId): void {
+    this.stepIn({ type: "transferLeader", to })
+  }
+
+  proposeConfChange(change: ConfChange): void {
+    const id = this.nextHandle++
+    this.confProposals.add(id)
+    this.stepIn({ type: "confChange", id, change })
+  }
+
+  request(request: ClientRequest): void {
+    const id = this.nextHandle++
+    if (request.input.op === "read") {
+      this.reads.set(id, request)
+      this.stepIn({ type: "readIndex", id })
+      return
+    }
+    const input = request.input
+    this.proposals.set(id, request)
+    const data = encodeCommand({
+      op: input.op,
+      key: input.key,
+      value: input.value,
+      expected: input.op === "cas" ? input.expected : null,
+      clientOpId: request.clientOpId,
+    })
+    this.stepIn({ type: "propose", id, data })
+  }
+
+  private stepIn(input: Input): void {
+    if (!this.alive || this.raft === null) return
+    const [next, ready] = step(this.raft, input)
+    this.raft = next
+    this.observe(ready)
+    if (isEmpty(ready)) return
+    let messages = ready.messages
+    if (this.host.leaderSendsEarly && this.soft.role === "leader" && messages.length > 0) {
+      // Raft thesis §10.2.1: a leader may send its appends before its own write is durable.
+      messages = messages.filter((m) => {
+        if (!isLeaderReplication(m, this.id)) return true
+        this.host.send(m)
+        return false
+      })
+    }
+    this.pending.push({ ready, messages })
+    if (this.flushing) return
+    const delay = this.host.persistDelay(this)
+    if (delay === 0) this.flush()
+    else if (!this.persistScheduled) {
+      this.persistScheduled = true
+      this.host.schedulePersist(this, delay)
+    }
+  }
+
+  /** Mirror the Ready into the live image and check the safety properties it touches. */
+  private observe(ready: Ready): void {
+    const checker = this.host.checker
+    const prevCommit = this.live.hardState.commit
+    if (ready.truncateFrom !== null) checker.onTruncate(this.id, ready.truncateFrom, prevCommit)
+    contract(this.id, "live log", () => this.live.applyReady(ready))
+    if (ready.entries.length > 0) checker.onAppend(this.id, this.live, ready.entries)
+    if (ready.softState) {
+      const before = this.soft
+      this.soft = ready.softState
+      if (before.role !== this.soft.role || before.term !== this.soft.term)
+        this.host.trace(`${this.id} ${this.soft.role} term ${this.soft.term} (last ${this.live.lastIndex})`)
+      if (this.soft.role === "leader") checker.onLeader(this.id, this.soft.term, this.live)
+    }
+    if (ready.hardState) {
+      const commit = ready.hardState.commit
+      checker.onCommitIndex(this.id, prevCommit, commit)
+      if (this.soft.role === "leader" && commit > prevCommit)
+        checker.onLeaderCommit(this.id, this.soft.term, prevCommit, commit, this.live)
+    }
+  }
+
+  /** The caller's loop: make pending Readies durable, send, acknowledge, apply. */
+  flush(): void {
+    if (!this.alive) return
+    this.persistScheduled = false
+    this.flushing = true
+    try {
+      const immediate = this.host.persistDelay(this) === 0
+      do {
+        const batch = this.pending
+        this.pending = []
+        this.processBatch(batch)
+        if (!this.alive) return
+      } while (immediate && this.pending.length > 0)
+    } finally {
+      this.flushing = false
+    }
+    if (this.pending.length > 0 && !this.persistScheduled) {
+      this.persistScheduled = true
+      this.host.schedulePersist(this, this.host.persistDelay(this) || 1)
+    }
+  }
+
+  private processBatch(items: readonly { ready: Ready; messages: readonly Message[] }[]): void {
+    let durableChanged = false
+    const batch = items.map((i) => i.ready)
+    for (const r of batch) {
+      contract(this.id, "durable log", () => this.durable.applyReady(r))
+      durableChanged ||= r.hardState !== null || r.entries.length > 0 || r.snapshot !== null
+    }
+    this.host.checker.onDurableCommit(this.id, this.durable.hardState.commit)
+    for (const item of items) for (const m of item.messages) this.host.send(m)
+    if (durableChanged)
+      this.stepIn({ type: "persisted", index: this.durable.lastIndex, term: this.durable.lastTerm })
+    const appliedBefore = this.machine.appliedIndex
+    for (const r of batch) {
+      for (const p of r.proposals) this.onProposal(p)
+      if (r.snapshot) this.installSnapshot(r.snapshot)
+      for (const e of r.committedEntries) this.apply(e)
+      for (const rs of r.readStates) this.onReadState(rs)
+    }
+    this.serveWaitingReads()
+    if (this.machine.appliedIndex !== appliedBefore) {
+      this.stepIn({ type: "applied", index: this.machine.appliedIndex })
+      this.maybeSnapshot()
+    }
+  }
+
+  private onProposal(p: Ready["proposals"][number]): void {
+    const request = this.proposals.get(p.id)
+    if (request === undefined) return
+    this.proposals.delete(p.id)
+    if (p.kind === "appended") this.appended.set(p.index, { request, term: p.term })
+    else this.host.reply(request, { kind: "retry", leader: p.leader, reason: p.reason })
+  }
+
+  private onReadState(rs: Ready["readStates"][number]): void {
+    const request = this.reads.get(rs.id)
+    if (request === undefined) return
+    this.reads.delete(rs.id)
+    if (rs.kind === "failed")
+      this.host.reply(request, { kind: "retry", leader: rs.leader, reason: rs.reason })
+    else this.waitingReads.push({ index: rs.index, request })
+  }
+
+  private serveWaitingReads(): void {
+    if (this.waitingReads.length === 0) return
+    const still: typeof this.waitingReads = []
+    for (const w of this.waitingReads) {
+      if (w.index > this.machine.appliedIndex) still.push(w)
+      else
+        this.host.reply(w.request, {
+          kind: "ok",
+          output: { op: "read", value: this.machine.read(w.request.input.key) },
+        })
+    }
+    this.waitingReads = still
+  }
+
+  private installSnapshot(snapshot: NonNullable<Ready["snapshot"]>): void {
+    this.host.checker.onSnapshotInstalled(this.id, snapshot)
+    this.machine.restore(snapshot.data, snapshot.meta.index)
+    this.conf = snapshot.meta.conf
+    this.lastSnapshotIndex = snapshot.meta.index
+    this.host.stats.snapshotInstalls++
+    this.host.trace(`${this.id} installs snapshot at ${snapshot.meta.index} (term ${snapshot.meta.term})`)
+  }
+
+  private apply(entry: Ready["committedEntries"][number]): void {
+    if (entry.index !== this.machine.appliedIndex + 1)
+      throw new Violation(
+        "readyContract",
+        `${this.id} is handed committed entry ${entry.index} after applying ${this.machine.appliedIndex}`,
+      )
+    this.host.checker.onApply(this.id, entry)
+    const waiting = this.appended.get(entry.index)
+    this.appended.delete(entry.index)
+    if (entry.type === "normal") {
+      const { cmd, result } = this.machine.applyCommand(entry)
+      if (waiting) {
+        const mine = waiting.term === entry.term && cmd.clientOpId === waiting.request.clientOpId
+        this.host.reply(
+          waiting.request,
+          mine
+            ? { kind: "ok", output: result }
+            : { kind: "retry", leader: null, reason: "entry lost its slot" },
+        )
+      }
+      return
+    }
+    this.machine.appliedIndex = entry.index
+    if (waiting)
+      this.host.reply(waiting.request, { kind: "retry", leader: null, reason: "entry lost its slot" })
+    if (entry.type === "conf") {
+      const change = decodeConf(entry)
+      this.conf = applyChange(this.conf, change)
+      this.host.onConfApplied(this, change)
+    }
+  }
+
+  private maybeSnapshot(): void {
+    const index = this.machine.appliedIndex
+    if (index - this.lastSnapshotIndex < this.host.snapshotEvery) return
+    const term = this.live.termAt(index)
+    if (term === undefined) return
+    const snapshot = { meta: { index, term, conf: this.conf }, data: this.machine.snapshot() }
+    this.host.checker.onStateHash(this.id, index, snapshot.data)
+    this.durable.saveLocalSnapshot(snapshot)
+    this.live.saveLocalSnapshot(snapshot)
+    this.lastSnapshotIndex = index
+    this.host.stats.snapshots++
+    this.stepIn({ type: "snapshotTaken", snapshot, keepEntries: this.host.keepEntries })
+  }
+
+  currentConf(): ConfState {
+    return this.conf
+  }
+}
