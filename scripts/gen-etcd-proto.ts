@@ -27,6 +27,8 @@ interface FieldInfo {
   readonly oneof: boolean
   /** TS name of the referenced message or enum type. */
   readonly ref?: string
+  /** Go name of an enum type, for error messages. */
+  readonly goName?: string
 }
 
 const camelCase = (s: string): string => s.replace(/_(.)/g, (_m, c: string) => c.toUpperCase())
@@ -43,6 +45,14 @@ const tsName = (t: protobuf.ReflectionObject): string => {
 }
 
 const fullName = (t: protobuf.ReflectionObject): string => t.fullName.replace(/^\./, "")
+
+/** The Go type name of an enum, as golang/protobuf names it in JSON errors (etcdserverpb.RangeRequest_SortOrder). */
+const goEnumName = (e: protobuf.Enum): string => {
+  let ns: protobuf.ReflectionObject | null = e.parent
+  while (ns instanceof protobuf.Type) ns = ns.parent
+  const pkg = ns === null ? "" : fullName(ns)
+  return pkg === "" ? tsName(e) : `${pkg}.${tsName(e)}`
+}
 
 const collect = (
   ns: protobuf.NamespaceBase,
@@ -70,7 +80,7 @@ const fieldInfo = (f: protobuf.Field): FieldInfo => {
   }
   const rt = f.resolvedType
   if (rt instanceof protobuf.Type) return { ...base, kind: "message", ref: tsName(rt) }
-  if (rt instanceof protobuf.Enum) return { ...base, kind: "enum", ref: tsName(rt) }
+  if (rt instanceof protobuf.Enum) return { ...base, kind: "enum", ref: tsName(rt), goName: goEnumName(rt) }
   switch (f.type) {
     case "int64":
     case "uint64":
@@ -286,7 +296,7 @@ const fromJsonValue = (f: FieldInfo, x: string, path: string): string => {
     case "bytes":
       return `jsonBytes(${x}, "${path}")`
     case "enum":
-      return `jsonEnum(${x}, "${path}", ${f.ref}, "${f.ref}")`
+      return `jsonEnum(${x}, "${path}", ${f.ref}, "${f.goName}")`
     case "message":
       return `fromJson${f.ref}(${x})`
   }

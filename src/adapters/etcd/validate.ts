@@ -45,10 +45,13 @@ const checkTxnOps = (r: pb.TxnRequest, maxOps: number): void => {
   for (const op of failure) checkOp(op, maxOps - opc)
 }
 
-/** A deleted key range: [key, end), or the single key when end is undefined; end null = to infinity. */
+/**
+ * A deleted key range: [key, end), or the single key when end is undefined. Like etcd, "\0" is
+ * compared literally here (not as "to the end"), so such deletes never conflict.
+ */
 interface DeletedRange {
   readonly key: Uint8Array
-  readonly end: Uint8Array | null | undefined
+  readonly end: Uint8Array | undefined
 }
 
 const cmp = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)
@@ -71,7 +74,7 @@ const checkIntervals = (ops: readonly pb.RequestOp[]): { puts: Set<string>; dels
     const key = d.key ?? new Uint8Array(0)
     const end = d.rangeEnd
     if (end === undefined || end.length === 0) dels.push({ key, end: undefined })
-    else dels.push({ key, end: end.length === 1 && end[0] === 0 ? null : end })
+    else dels.push({ key, end })
   }
   const puts = new Set<string>()
   for (const op of ops) {

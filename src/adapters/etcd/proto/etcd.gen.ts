@@ -209,7 +209,7 @@ export function fromJsonEvent(value: unknown): Event {
   const m: Event = { type: 0 }
   let v: unknown
   v = jsonField(o, "type", "type")
-  if (v !== undefined) m.type = jsonEnum(v, "mvccpb.Event.type", Event_EventType, "Event_EventType")
+  if (v !== undefined) m.type = jsonEnum(v, "mvccpb.Event.type", Event_EventType, "mvccpb.Event_EventType")
   v = jsonField(o, "kv", "kv")
   if (v !== undefined) m.kv = fromJsonKeyValue(v)
   v = jsonField(o, "prev_kv", "prevKv")
@@ -444,9 +444,9 @@ export function fromJsonRangeRequest(value: unknown): RangeRequest {
   v = jsonField(o, "revision", "revision")
   if (v !== undefined) m.revision = jsonInt64(v, "etcdserverpb.RangeRequest.revision")
   v = jsonField(o, "sort_order", "sortOrder")
-  if (v !== undefined) m.sortOrder = jsonEnum(v, "etcdserverpb.RangeRequest.sort_order", RangeRequest_SortOrder, "RangeRequest_SortOrder")
+  if (v !== undefined) m.sortOrder = jsonEnum(v, "etcdserverpb.RangeRequest.sort_order", RangeRequest_SortOrder, "etcdserverpb.RangeRequest_SortOrder")
   v = jsonField(o, "sort_target", "sortTarget")
-  if (v !== undefined) m.sortTarget = jsonEnum(v, "etcdserverpb.RangeRequest.sort_target", RangeRequest_SortTarget, "RangeRequest_SortTarget")
+  if (v !== undefined) m.sortTarget = jsonEnum(v, "etcdserverpb.RangeRequest.sort_target", RangeRequest_SortTarget, "etcdserverpb.RangeRequest_SortTarget")
   v = jsonField(o, "serializable", "serializable")
   if (v !== undefined) m.serializable = jsonBool(v, "etcdserverpb.RangeRequest.serializable")
   v = jsonField(o, "keys_only", "keysOnly")
@@ -1135,9 +1135,9 @@ export function fromJsonCompare(value: unknown): Compare {
   const m: Compare = { result: 0, target: 0, key: EMPTY_BYTES, rangeEnd: EMPTY_BYTES }
   let v: unknown
   v = jsonField(o, "result", "result")
-  if (v !== undefined) m.result = jsonEnum(v, "etcdserverpb.Compare.result", Compare_CompareResult, "Compare_CompareResult")
+  if (v !== undefined) m.result = jsonEnum(v, "etcdserverpb.Compare.result", Compare_CompareResult, "etcdserverpb.Compare_CompareResult")
   v = jsonField(o, "target", "target")
-  if (v !== undefined) m.target = jsonEnum(v, "etcdserverpb.Compare.target", Compare_CompareTarget, "Compare_CompareTarget")
+  if (v !== undefined) m.target = jsonEnum(v, "etcdserverpb.Compare.target", Compare_CompareTarget, "etcdserverpb.Compare_CompareTarget")
   v = jsonField(o, "key", "key")
   if (v !== undefined) m.key = jsonBytes(v, "etcdserverpb.Compare.key")
   v = jsonField(o, "version", "version")
@@ -1967,7 +1967,7 @@ export function fromJsonWatchCreateRequest(value: unknown): WatchCreateRequest {
   v = jsonField(o, "progress_notify", "progressNotify")
   if (v !== undefined) m.progressNotify = jsonBool(v, "etcdserverpb.WatchCreateRequest.progress_notify")
   v = jsonField(o, "filters", "filters")
-  if (v !== undefined) m.filters = jsonArray(v, "etcdserverpb.WatchCreateRequest.filters").map((x) => jsonEnum(x, "etcdserverpb.WatchCreateRequest.filters", WatchCreateRequest_FilterType, "WatchCreateRequest_FilterType"))
+  if (v !== undefined) m.filters = jsonArray(v, "etcdserverpb.WatchCreateRequest.filters").map((x) => jsonEnum(x, "etcdserverpb.WatchCreateRequest.filters", WatchCreateRequest_FilterType, "etcdserverpb.WatchCreateRequest_FilterType"))
   v = jsonField(o, "prev_kv", "prevKv")
   if (v !== undefined) m.prevKv = jsonBool(v, "etcdserverpb.WatchCreateRequest.prev_kv")
   v = jsonField(o, "watch_id", "watchId")
@@ -3902,11 +3902,11 @@ export function fromJsonAlarmRequest(value: unknown): AlarmRequest {
   const m: AlarmRequest = { action: 0, memberID: 0n, alarm: 0 }
   let v: unknown
   v = jsonField(o, "action", "action")
-  if (v !== undefined) m.action = jsonEnum(v, "etcdserverpb.AlarmRequest.action", AlarmRequest_AlarmAction, "AlarmRequest_AlarmAction")
+  if (v !== undefined) m.action = jsonEnum(v, "etcdserverpb.AlarmRequest.action", AlarmRequest_AlarmAction, "etcdserverpb.AlarmRequest_AlarmAction")
   v = jsonField(o, "memberID", "memberID")
   if (v !== undefined) m.memberID = jsonUint64(v, "etcdserverpb.AlarmRequest.memberID")
   v = jsonField(o, "alarm", "alarm")
-  if (v !== undefined) m.alarm = jsonEnum(v, "etcdserverpb.AlarmRequest.alarm", AlarmType, "AlarmType")
+  if (v !== undefined) m.alarm = jsonEnum(v, "etcdserverpb.AlarmRequest.alarm", AlarmType, "etcdserverpb.AlarmType")
   return m
 }
 
@@ -3971,7 +3971,7 @@ export function fromJsonAlarmMember(value: unknown): AlarmMember {
   v = jsonField(o, "memberID", "memberID")
   if (v !== undefined) m.memberID = jsonUint64(v, "etcdserverpb.AlarmMember.memberID")
   v = jsonField(o, "alarm", "alarm")
-  if (v !== undefined) m.alarm = jsonEnum(v, "etcdserverpb.AlarmMember.alarm", AlarmType, "AlarmType")
+  if (v !== undefined) m.alarm = jsonEnum(v, "etcdserverpb.AlarmMember.alarm", AlarmType, "etcdserverpb.AlarmType")
   return m
 }
 
@@ -4330,7 +4330,7 @@ export function fromJsonHealthCheckResponse(value: unknown): HealthCheckResponse
   const m: HealthCheckResponse = { status: 0 }
   let v: unknown
   v = jsonField(o, "status", "status")
-  if (v !== undefined) m.status = jsonEnum(v, "grpc.health.v1.HealthCheckResponse.status", HealthCheckResponse_ServingStatus, "HealthCheckResponse_ServingStatus")
+  if (v !== undefined) m.status = jsonEnum(v, "grpc.health.v1.HealthCheckResponse.status", HealthCheckResponse_ServingStatus, "grpc.health.v1.HealthCheckResponse_ServingStatus")
   return m
 }
 
