@@ -4,7 +4,7 @@
  */
 import type { NodeId } from "../../schemas/raft.ts"
 import { lastIndex } from "./log.ts"
-import type { Progress } from "./progress.ts"
+import { becomeProbe, isPaused, type Progress } from "./progress.ts"
 import { sendAppend } from "./replication.ts"
 import type { RaftState } from "./state.ts"
 
@@ -14,7 +14,10 @@ export const transferLeader = (s: RaftState, to: NodeId): void => {
   if (pr === undefined) return
   s.transferee = to
   s.transferElapsed = 0
-  if (!sendTimeoutNowIfCaughtUp(s, pr)) sendAppend(s, pr, true)
+  if (sendTimeoutNowIfCaughtUp(s, pr)) return
+  // Start catching the target up now rather than at the next heartbeat answer.
+  if (pr.state !== "snapshot" && isPaused(pr, s.config.maxInflightAppends)) becomeProbe(pr)
+  sendAppend(s, pr, true)
 }
 
 export const sendTimeoutNowIfCaughtUp = (s: RaftState, pr: Progress): boolean => {

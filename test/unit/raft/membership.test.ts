@@ -1,0 +1,114 @@
+import { describe, expect, test } from "bun:test"
+import type { ConfChange } from "../../../schemas/raft.ts"
+import { Cluster, normalTexts } from "./harness.ts"
+
+const change = (c: Cluster, leader: string, ch: ConfChange, id = 1) => {
+  const r = c.step(leader, { type: "confChange", id, change: ch })
+  c.deliverAll()
+  c.tickAll(2)
+  return r.proposals[0]!
+}
+
+describe("raft membership (one-at-a-time)", () => {
+  test("add a learner, let it catch up, promote it to voter", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    for (let i = 0; i < 3; i++) c.propose("a", `p${i}`)
+    c.deliverAll()
+    c.addNode("d", { voters: ["a", "b", "c"], learners: [], votersOutgoing: [] })
+    expect(change(c, "a", { type: "addLearner", node: "d" })).toMatchObject({ kind: "appended" })
+    c.tickAll(4)
+    expect(c.status("d").role).toBe("learner")
+    expect(normalTexts(c.node("d"))).toEqual(["p0", "p1", "p2"])
+    expect(c.status("a").progress!.d!.match).toBe(c.status("a").lastIndex)
+    expect(change(c, "a", { type: "addVoter", node: "d" }, 2)).toMatchObject({ kind: "appended" })
+    expect(c.status("d").role).toBe("follower")
+    expect(c.status("a").conf.voters).toEqual(["a", "b", "c", "d"])
+    // d now counts: with b and c down, a + d are not a quorum of 4
+    c.down.add("b")
+    c.down.add("c")
+    c.propose("a", "stuck")
+    c.deliverAll()
+    expect(normalTexts(c.node("d"))).not.toContain("stuck")
+  })
+
+  test("at most one conf change is uncommitted", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    c.cut = (from) => from === "a"
+    const r1 = c.step("a", { type: "confChange", id: 1, change: { type: "addLearner", node: "x" } })
+    expect(r1.proposals[0]).toMatchObject({ kind: "appended" })
+    const r2 = c.step("a", { type: "confChange", id: 2, change: { type: "addLearner", node: "y" } })
+    expect(r2.proposals[0]).toMatchObject({ kind: "rejected", reason: "confChangeInProgress" })
+  })
+
+  test("a new leader may not change membership before an entry of its term commits", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.cut = (from, _to, m) => from === "a" && m.type === "append"
+    c.elect("a")
+    const r = c.step("a", { type: "confChange", id: 1, change: { type: "removeNode", node: "c" } })
+    expect(r.proposals[0]).toMatchObject({ kind: "rejected", reason: "confChangeInProgress" })
+  })
+
+  test("invalid changes are refused", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    const r = c.step("a", { type: "confChange", id: 1, change: { type: "addVoter", node: "b" } })
+    expect(r.proposals[0]).toMatchObject({ kind: "rejected", reason: "notVoter" })
+    const f = c.step("b", { type: "confChange", id: 2, change: { type: "addVoter", node: "z" } })
+    expect(f.proposals[0]).toMatchObject({ kind: "rejected", reason: "notLeader", leader: "a" })
+  })
+
+  test("removing the leader: it leads until the change commits, then steps down and others elect", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    expect(change(c, "a", { type: "removeNode", node: "a" })).toMatchObject({ kind: "appended" })
+    expect(c.status("a").role).toBe("follower")
+    expect(c.status("b").conf.voters).toEqual(["b", "c"])
+    c.tickAll(30)
+    const leaders = c.leaders()
+    expect(leaders.length).toBe(1)
+    expect(leaders[0]).not.toBe("a")
+    c.propose(leaders[0]!, "after")
+    c.deliverAll()
+    c.tickAll(2)
+    expect(normalTexts(c.node("b"))).toEqual(["after"])
+    expect(c.status("a").role).toBe("follower") // a never campaigns again
+  })
+
+  test("removing a follower shrinks the quorum", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    change(c, "a", { type: "removeNode", node: "c" })
+    c.down.add("c")
+    c.propose("a", "two-of-two")
+    c.deliverAll()
+    c.tickAll(2)
+    expect(normalTexts(c.node("b"))).toEqual(["two-of-two"])
+    expect(c.status("a").progress!.c).toBeUndefined()
+  })
+
+  test("a truncated conf entry is reverted; restart rebuilds membership from the log", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    c.cut = (from, to) => from === "a" || to === "a"
+    c.step("a", { type: "confChange", id: 1, change: { type: "addLearner", node: "x" } })
+    expect(c.status("a").conf.learners).toEqual(["x"]) // effective once appended
+    c.tickAll(30)
+    const [leader] = c.leaders()
+    c.propose(leader!, "v")
+    c.deliverAll()
+    c.cut = () => false
+    c.tickAll(5)
+    expect(c.status("a").conf.learners).toEqual([]) // the entry was truncated away
+    change(c, leader!, { type: "addLearner", node: "y" })
+    c.restart("b")
+    expect(c.status("b").conf.learners).toEqual(["y"])
+  })
+})
