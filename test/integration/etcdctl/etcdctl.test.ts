@@ -1,0 +1,164 @@
+/**
+ * The real etcdctl 3.4 against Lattice's etcd v3 gRPC server (over the in-memory TEST backend
+ * until the node wires Raft + KvStateMachine behind it).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { createHash } from "node:crypto"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { MemoryEtcdBackend } from "../../unit/etcd/support/memory-backend.ts"
+import { type Endpoint, etcdctl, startLattice } from "./harness.ts"
+
+const hasEtcdctl = existsSync("/usr/bin/etcdctl") || process.env.ETCDCTL_BIN !== undefined
+const MEMBER = 0x0fed_cba9_8765_4321n
+
+describe.skipIf(!hasEtcdctl)("etcdctl against Lattice", () => {
+  let backend: MemoryEtcdBackend
+  let lattice: Endpoint
+  const ctl = (args: string[], stdin?: string) => etcdctl(lattice.endpoint, args, stdin)
+
+  beforeAll(async () => {
+    backend = new MemoryEtcdBackend({ memberId: MEMBER, name: "lattice-1" })
+    lattice = await startLattice(backend)
+  })
+  afterAll(() => lattice.close())
+
+  test("put, get with --prefix, --limit, --rev, --consistency=s and -w json, del", async () => {
+    expect(await ctl(["put", "foo", "bar"])).toMatchObject({ code: 0, out: "OK\n" })
+    expect((await ctl(["put", "foo", "baz", "--prev-kv"])).out).toBe("OK\nfoo\nbar\n")
+    await ctl(["put", "fob", "1"])
+    await ctl(["put", "zed", "2"])
+    expect((await ctl(["get", "foo"])).out).toBe("foo\nbaz\n")
+    expect((await ctl(["get", "fo", "--prefix"])).out).toBe("fob\n1\nfoo\nbaz\n")
+    expect((await ctl(["get", "fo", "--prefix", "--limit", "1"])).out).toBe("fob\n1\n")
+    expect((await ctl(["get", "foo", "--rev", "2"])).out).toBe("foo\nbar\n")
+    expect((await ctl(["get", "fo", "--prefix", "--keys-only"])).out).toBe("fob\n\nfoo\n\n")
+    expect((await ctl(["get", "fo", "--prefix", "-w", "fields"])).out).toContain('"Count" : 2')
+    expect((await ctl(["get", "foo", "--consistency=s"])).out).toBe("foo\nbaz\n")
+    expect((await ctl(["get", "", "--from-key", "--order=DESCEND", "--sort-by=KEY"])).out).toBe(
+      "zed\n2\nfoo\nbaz\nfob\n1\n",
+    )
+    const json = JSON.parse((await ctl(["get", "foo", "-w", "json"])).out)
+    expect(json).toEqual({
+      header: { cluster_id: Number(backend.clusterId), member_id: Number(MEMBER), revision: 5, raft_term: 2 },
+      kvs: [
+        {
+          key: Buffer.from("foo").toString("base64"),
+          create_revision: 2,
+          mod_revision: 3,
+          version: 2,
+          value: Buffer.from("baz").toString("base64"),
+        },
+      ],
+      count: 1,
+    })
+    expect((await ctl(["del", "fo", "--prefix"])).out).toBe("2\n")
+    expect((await ctl(["get", "fo", "--prefix"])).out).toBe("")
+    expect((await ctl(["del", "nothing"])).out).toBe("0\n")
+  })
+
+  test("txn in the interactive stdin form", async () => {
+    await ctl(["put", "user1", "bad"])
+    const stdin = 'value("user1") = "bad"\n\ndel user1\nput user2 ok\n\nput user1 never\n\n'
+    const r = await ctl(["txn"], stdin)
+    expect(r).toMatchObject({ code: 0, out: "SUCCESS\n\n1\n\nOK\n" })
+    expect((await ctl(["get", "user", "--prefix"])).out).toBe("user2\nok\n")
+    const failed = await ctl(["txn"], 'mod("user2") = "1"\n\n\nput other x\n\n')
+    expect(failed.out).toBe("FAILURE\n\nOK\n")
+    // Writing one key twice in a branch is rejected before it reaches the store.
+    const dup = await ctl(["txn"], "\nput a 1\nput a 2\n\n\n")
+    expect(dup.code).not.toBe(0)
+    expect(dup.err).toContain("etcdserver: duplicate key given in txn request")
+  })
+
+  test("compaction, then reads below the floor are OUT_OF_RANGE", async () => {
+    const r = await ctl(["compaction", "3"])
+    expect(r).toMatchObject({ code: 0, out: "compacted revision 3\n" })
+    const old = await ctl(["get", "foo", "--rev", "2"])
+    expect(old.code).not.toBe(0)
+    expect(old.err).toContain("etcdserver: mvcc: required revision has been compacted")
+    const future = await ctl(["get", "foo", "--rev", "100000"])
+    expect(future.err).toContain("etcdserver: mvcc: required revision is a future revision")
+  })
+
+  test("member list, endpoint status, endpoint health, endpoint hashkv, alarm list", async () => {
+    const id = MEMBER.toString(16)
+    expect((await ctl(["member", "list"])).out).toBe(
+      `${id}, started, lattice-1, http://127.0.0.1:2380, http://127.0.0.1:2379, false\n`,
+    )
+    const status = await ctl(["endpoint", "status"])
+    expect(status.code).toBe(0)
+    const cols = status.out.trim().split(", ")
+    expect(cols.slice(0, 3)).toEqual([lattice.endpoint, id, "3.4.0"])
+    expect(cols.slice(4, 7)).toEqual(["true", "false", "2"])
+    const statusJson = JSON.parse((await ctl(["endpoint", "status", "-w", "json"])).out)
+    expect(statusJson[0].Status.leader).toBe(Number(MEMBER))
+    const health = await ctl(["endpoint", "health"])
+    expect(health.code).toBe(0)
+    expect(health.err).toMatch(new RegExp(`^${lattice.endpoint} is healthy: successfully committed proposal`))
+    const hashkv = await ctl(["endpoint", "hashkv", "-w", "json"])
+    expect(JSON.parse(hashkv.out)[0].HashKV.compact_revision).toBe(3)
+    expect(await ctl(["alarm", "list"])).toMatchObject({ code: 0, out: "" })
+  })
+
+  test("move-leader: a non-member target is a bad transferee", async () => {
+    const r = await ctl(["move-leader", "abc"])
+    expect(r.code).not.toBe(0)
+    expect(r.err).toContain("etcdserver: bad leader transferee")
+  })
+
+  test("snapshot save writes the database and etcdctl accepts its checksum", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lattice-snap-"))
+    try {
+      const file = join(dir, "snap.db")
+      const r = await ctl(["snapshot", "save", file])
+      expect(r.code).toBe(0)
+      expect(r.out).toBe(`Snapshot saved at ${file}\n`)
+      const saved = readFileSync(file)
+      const data = backend.snapshotBytes()
+      expect(saved.subarray(0, data.length).equals(Buffer.from(data))).toBe(true)
+      expect(saved.subarray(data.length).equals(createHash("sha256").update(data).digest())).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test("LIN-BOUND: without a leader, linearizable reads and writes fail UNAVAILABLE; serializable reads work", async () => {
+    await ctl(["put", "lin", "1"])
+    backend.leader = 0n
+    try {
+      const lin = await ctl(["get", "lin", "--command-timeout=1s"])
+      expect(lin.code).not.toBe(0)
+      expect(lin.err).toContain("etcdserver: no leader")
+      expect((await ctl(["get", "lin", "--consistency=s"])).out).toBe("lin\n1\n")
+      const health = await ctl(["endpoint", "health", "--command-timeout=1s"])
+      expect(health.code).not.toBe(0)
+      expect(health.err).toContain("unhealthy")
+    } finally {
+      backend.leader = MEMBER
+    }
+  })
+
+  test("gRPC health service answers SERVING for the empty service name", async () => {
+    const grpc = await import("@grpc/grpc-js")
+    const pb = await import("../../../src/adapters/etcd/proto/etcd.gen.ts")
+    const client = new grpc.Client(lattice.endpoint, grpc.credentials.createInsecure())
+    try {
+      const call = (service: string) =>
+        new Promise<{ status?: number; code?: number }>((resolve) =>
+          client.makeUnaryRequest(
+            "/grpc.health.v1.Health/Check",
+            (m: object) => Buffer.from(pb.encodeHealthCheckRequest(m)),
+            (b: Buffer) => pb.decodeHealthCheckResponse(b),
+            { service },
+            (err, res) => resolve(err ? { code: err.code } : { status: res?.status }),
+          ),
+        )
+      expect(await call("")).toEqual({ status: pb.HealthCheckResponse_ServingStatus.SERVING })
+      expect(await call("nope")).toEqual({ code: grpc.status.NOT_FOUND })
+    } finally {
+      client.close()
+    }
+  })
+})
