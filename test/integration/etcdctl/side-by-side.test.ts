@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { createEtcdGateway } from "../../../src/adapters/etcd/gateway.ts"
+import { EtcdService } from "../../../src/adapters/etcd/service.ts"
 import { MemoryEtcdBackend } from "../../unit/etcd/support/memory-backend.ts"
 import {
   type CtlResult,
@@ -111,6 +113,52 @@ describe.skipIf(!available)("etcdctl: Lattice vs a real etcd 3.4, side by side",
     }
     expect(mismatches).toEqual([])
   }, 60_000)
+
+  test("the JSON gateway answers the same HTTP session identically", async () => {
+    const gateway = createEtcdGateway(new EtcdService(backend))
+    const b64 = (x: string) => Buffer.from(x).toString("base64")
+    const requests: [string, string][] = [
+      ["/v3/kv/range", JSON.stringify({ key: "AA==", range_end: "AA==" })],
+      ["/v3/kv/put", JSON.stringify({ key: b64("gw"), value: b64("1"), prev_kv: true })],
+      ["/v3/kv/put", JSON.stringify({ key: b64("gw"), value: b64("<&>"), prev_kv: true })],
+      ["/v3/kv/range", JSON.stringify({ key: b64("gw"), keys_only: true })],
+      ["/v3/kv/range", JSON.stringify({ key: "AA==", range_end: "AA==", limit: 1, sort_order: "DESCEND" })],
+      [
+        "/v3/kv/txn",
+        JSON.stringify({
+          compare: [{ key: b64("gw"), target: "MOD", result: "LESS", mod_revision: "1000" }],
+          success: [{ request_put: { key: b64("gw2"), value: "" } }, { request_range: { key: b64("gw2") } }],
+        }),
+      ],
+      ["/v3/kv/txn", JSON.stringify({ compare: [{ key: b64("gw"), value: b64("no"), target: "VALUE" }] })],
+      ["/v3/kv/deleterange", JSON.stringify({ key: b64("gw"), range_end: b64("gx"), prev_kv: true })],
+      ["/v3/kv/compaction", JSON.stringify({ revision: "1" })],
+      ["/v3/kv/range", JSON.stringify({ key: b64("gw"), revision: "1" })],
+      ["/v3/kv/put", JSON.stringify({ key: b64("x"), ignore_value: true })],
+      ["/v3/kv/put", JSON.stringify({ key: b64("x"), value: b64("v"), ignore_value: true })],
+      ["/v3/cluster/member/list", "{}"],
+      ["/v3/maintenance/alarm", JSON.stringify({ action: "GET" })],
+      ["/v3/maintenance/transfer-leadership", JSON.stringify({ targetID: "1" })],
+      ["/v3/kv/range", '{"key":"YQ=="'],
+      ["/v3/kv/range", JSON.stringify({ key: "***" })],
+      ["/v3/kv/range", JSON.stringify({ key: b64("a"), sort_target: "NOPE" })],
+    ]
+    const statusStr = (await etcdctl(real.endpoint, ["endpoint", "status", "-w", "json"])).out
+    const realId = (f: string) => new RegExp(`"${f}":(\\d+)`).exec(statusStr)![1]!
+    const norm = (body: string, ids: readonly string[]) => {
+      for (const [i, id] of ids.entries()) body = body.replaceAll(id, `<id${i}>`)
+      return body.replace(/"raft_term":"\d+"/g, '"raft_term":"<t>"')
+    }
+    const mismatches: string[] = []
+    for (const [path, body] of requests) {
+      const r = await fetch(`${real.clientURL}${path}`, { method: "POST", body })
+      const a = `${r.status} ${norm(await r.text(), [realId("cluster_id"), realId("member_id")])}`
+      const res = await gateway(new Request(`http://lattice${path}`, { method: "POST", body }))
+      const b = `${res?.status} ${norm((await res?.text()) ?? "", [String(backend.clusterId), String(backend.memberId)])}`
+      if (a !== b) mismatches.push(`POST ${path} ${body}\n--- etcd\n${a}\n--- lattice\n${b}`)
+    }
+    expect(mismatches).toEqual([])
+  })
 
   test("endpoint status has the same shape", async () => {
     const shape = async (ep: string) => {
