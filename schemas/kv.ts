@@ -1,0 +1,215 @@
+/**
+ * The MVCC key-value types shared by the state machine (`src/kv`), the adapters and the SDK.
+ * They mirror etcd's `etcdserverpb` / `mvccpb` messages field by field (camelCase names),
+ * with bytes as Uint8Array and int64 as JS numbers. Optional request fields default to
+ * etcd's zero values (0, false, empty bytes).
+ *
+ * A `KvCommand` is what a Raft entry's `data` carries for a KV group; `src/kv/codec.ts`
+ * encodes it in a compact binary form.
+ */
+
+export type Bytes = Uint8Array
+
+export interface KeyValue {
+  readonly key: Bytes
+  readonly createRevision: number
+  readonly modRevision: number
+  readonly version: number
+  readonly value: Bytes
+  readonly lease: number
+}
+
+export interface ResponseHeader {
+  /** 0 where etcd leaves the header empty (the header of a nested txn response). */
+  readonly revision: number
+}
+
+export type SortOrder = "NONE" | "ASCEND" | "DESCEND"
+export type SortTarget = "KEY" | "VERSION" | "CREATE" | "MOD" | "VALUE"
+
+export interface RangeRequest {
+  readonly key: Bytes
+  /** Empty: the single key. `[0]`: every key >= key. Otherwise the half-open range [key, rangeEnd). */
+  readonly rangeEnd?: Bytes
+  readonly limit?: number
+  /** 0 reads at the current revision. */
+  readonly revision?: number
+  readonly sortOrder?: SortOrder
+  readonly sortTarget?: SortTarget
+  readonly serializable?: boolean
+  readonly keysOnly?: boolean
+  readonly countOnly?: boolean
+  readonly minModRevision?: number
+  readonly maxModRevision?: number
+  readonly minCreateRevision?: number
+  readonly maxCreateRevision?: number
+}
+
+export interface RangeResponse {
+  readonly header: ResponseHeader
+  readonly kvs: readonly KeyValue[]
+  readonly more: boolean
+  readonly count: number
+}
+
+export interface PutRequest {
+  readonly key: Bytes
+  readonly value?: Bytes
+  readonly lease?: number
+  readonly prevKv?: boolean
+  readonly ignoreValue?: boolean
+  readonly ignoreLease?: boolean
+}
+
+export interface PutResponse {
+  readonly header: ResponseHeader
+  readonly prevKv?: KeyValue
+}
+
+export interface DeleteRangeRequest {
+  readonly key: Bytes
+  readonly rangeEnd?: Bytes
+  readonly prevKv?: boolean
+}
+
+export interface DeleteRangeResponse {
+  readonly header: ResponseHeader
+  readonly deleted: number
+  readonly prevKvs: readonly KeyValue[]
+}
+
+export type CompareTarget = "VERSION" | "CREATE" | "MOD" | "VALUE" | "LEASE"
+export type CompareResult = "EQUAL" | "GREATER" | "LESS" | "NOT_EQUAL"
+
+export interface Compare {
+  readonly key: Bytes
+  readonly rangeEnd?: Bytes
+  readonly target: CompareTarget
+  readonly result: CompareResult
+  /** The operand when `target` is VALUE (empty when absent, as in etcd). */
+  readonly value?: Bytes
+  /** The operand for VERSION / CREATE / MOD / LEASE (0 when absent). */
+  readonly operand?: number
+}
+
+export type RequestOp =
+  | { readonly type: "range"; readonly request: RangeRequest }
+  | { readonly type: "put"; readonly request: PutRequest }
+  | { readonly type: "deleteRange"; readonly request: DeleteRangeRequest }
+  | { readonly type: "txn"; readonly request: TxnRequest }
+
+export type ResponseOp =
+  | { readonly type: "range"; readonly response: RangeResponse }
+  | { readonly type: "put"; readonly response: PutResponse }
+  | { readonly type: "deleteRange"; readonly response: DeleteRangeResponse }
+  | { readonly type: "txn"; readonly response: TxnResponse }
+
+export interface TxnRequest {
+  readonly compare: readonly Compare[]
+  readonly success: readonly RequestOp[]
+  readonly failure: readonly RequestOp[]
+}
+
+export interface TxnResponse {
+  readonly header: ResponseHeader
+  readonly succeeded: boolean
+  readonly responses: readonly ResponseOp[]
+}
+
+export interface CompactionRequest {
+  readonly revision: number
+  /** The caller waits until history is physically removed (see `KvStateMachine.compactStep`). */
+  readonly physical?: boolean
+}
+
+export interface CompactionResponse {
+  readonly header: ResponseHeader
+}
+
+export interface HashKVResponse {
+  readonly header: ResponseHeader
+  readonly hash: number
+  readonly compactRevision: number
+}
+
+/** Retries of a write carrying the same key get the original outcome instead of a second apply. */
+export interface IdempotencyKey {
+  readonly clientId: string
+  readonly requestId: number
+}
+
+export const DEFAULT_TENANT = "default"
+
+/** A replicated command: what a KV group's Raft entry carries. */
+export type KvCommand =
+  | {
+      readonly type: "put"
+      readonly tenant?: string
+      readonly idempotency?: IdempotencyKey
+      readonly request: PutRequest
+    }
+  | {
+      readonly type: "deleteRange"
+      readonly tenant?: string
+      readonly idempotency?: IdempotencyKey
+      readonly request: DeleteRangeRequest
+    }
+  | {
+      readonly type: "txn"
+      readonly tenant?: string
+      readonly idempotency?: IdempotencyKey
+      readonly request: TxnRequest
+    }
+  | { readonly type: "compact"; readonly request: CompactionRequest }
+  /** Deterministic time: the leader's committed tick count and its millisecond clock reading. */
+  | { readonly type: "tick"; readonly tick: number; readonly ms: number }
+
+export type KvResponse =
+  | { readonly type: "put"; readonly response: PutResponse }
+  | { readonly type: "deleteRange"; readonly response: DeleteRangeResponse }
+  | { readonly type: "txn"; readonly response: TxnResponse }
+  | { readonly type: "compact"; readonly response: CompactionResponse }
+  | { readonly type: "tick"; readonly response: { readonly header: ResponseHeader } }
+
+export type GrpcCode = "INVALID_ARGUMENT" | "OUT_OF_RANGE" | "NOT_FOUND" | "FAILED_PRECONDITION"
+
+/** The gRPC numeric codes the JSON gateway reports in `{"code": N}`. */
+export const GRPC_CODE_NUMBER: Record<GrpcCode, number> = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  FAILED_PRECONDITION: 9,
+  OUT_OF_RANGE: 11,
+}
+
+/** Each KV error kind, with etcd's exact message and gRPC code. */
+export const KV_ERRORS = {
+  EmptyKey: { message: "etcdserver: key is not provided", code: "INVALID_ARGUMENT" },
+  KeyNotFound: { message: "etcdserver: key not found", code: "INVALID_ARGUMENT" },
+  ValueProvided: { message: "etcdserver: value is provided", code: "INVALID_ARGUMENT" },
+  LeaseProvided: { message: "etcdserver: lease is provided", code: "INVALID_ARGUMENT" },
+  TooManyOps: { message: "etcdserver: too many operations in txn request", code: "INVALID_ARGUMENT" },
+  DuplicateKey: { message: "etcdserver: duplicate key given in txn request", code: "INVALID_ARGUMENT" },
+  Compacted: { message: "etcdserver: mvcc: required revision has been compacted", code: "OUT_OF_RANGE" },
+  FutureRev: { message: "etcdserver: mvcc: required revision is a future revision", code: "OUT_OF_RANGE" },
+  LeaseNotFound: { message: "etcdserver: requested lease not found", code: "NOT_FOUND" },
+} as const satisfies Record<string, { message: string; code: GrpcCode }>
+
+export type KvErrorKind = keyof typeof KV_ERRORS
+
+/** A typed KV error. `message` is etcd's string, `grpcCode` its gRPC status code. */
+export class KvError extends Error {
+  readonly _tag = "KvError"
+  override readonly name = "KvError"
+  readonly grpcCode: GrpcCode
+  constructor(readonly kind: KvErrorKind) {
+    super(KV_ERRORS[kind].message)
+    this.grpcCode = KV_ERRORS[kind].code
+  }
+}
+
+export const grpcCodeOf = (error: KvError): number => GRPC_CODE_NUMBER[error.grpcCode]
+
+/** The outcome of applying one command: etcd answers either a response or an error. */
+export type KvOutcome =
+  | { readonly ok: true; readonly response: KvResponse }
+  | { readonly ok: false; readonly error: KvError }

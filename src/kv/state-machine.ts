@@ -1,0 +1,328 @@
+/**
+ * The MVCC key-value state machine of one Raft group, with etcd 3.4's semantics.
+ *
+ * `apply(index, command)` applies one committed entry in one SQLite transaction that also
+ * records the applied index, so a restart resumes exactly after the last applied entry.
+ * `applyBatch` applies many entries in one transaction. Reads (`range`) are served from the
+ * store at the current or a past revision. Nothing per key lives in JS memory.
+ */
+import {
+  type CompactionRequest,
+  DEFAULT_TENANT,
+  type DeleteRangeRequest,
+  type HashKVResponse,
+  type KvCommand,
+  KvError,
+  type KvOutcome,
+  type KvResponse,
+  type PutRequest,
+  type RangeRequest,
+  type RangeResponse,
+  type TxnRequest,
+} from "../../schemas/kv.ts"
+import type { SqliteDatabase } from "../storage/driver.ts"
+import { decodeCommand, decodeOutcome, encodeOutcome } from "./codec.ts"
+import { runCompactionStep } from "./compaction.ts"
+import { hashKv, hashState } from "./hash.ts"
+import { DEFAULT_IDEMPOTENCY, type IdempotencyPolicy, IdempotencyStore } from "./idempotency.ts"
+import { type KvMeta, MetaRow } from "./meta.ts"
+import { executeRange } from "./range.ts"
+import { restoreSnapshot, streamSnapshot } from "./snapshot.ts"
+import { MvccStore } from "./store.ts"
+import { createKvTables, type KvTables, kvTables } from "./tables.ts"
+import { TenantRegistry } from "./tenants.ts"
+import { runTxn } from "./txn.ts"
+import { checkDelete, checkPut, checkRange, checkTxn, isTxnReadOnly, MAX_TXN_OPS } from "./validate.ts"
+import { type KvEvent, WriteTxn } from "./write-txn.ts"
+
+export interface KvStateMachineOptions {
+  readonly group: number
+  /** Whether a lease id is granted (the lease subsystem plugs in here); none by default. */
+  readonly leaseExists?: (lease: number) => boolean
+  readonly idempotency?: IdempotencyPolicy
+  readonly maxTxnOps?: number
+}
+
+export interface ApplyResult {
+  readonly outcome: KvOutcome
+  /** The changes this entry made, in order (empty for reads, errors and replays). */
+  readonly events: readonly KvEvent[]
+  /** The store revision after this entry. */
+  readonly revision: number
+}
+
+export interface CommittedEntry {
+  readonly index: number
+  readonly command: KvCommand
+}
+
+const ok = (response: KvResponse): KvOutcome => ({ ok: true, response })
+const fail = (error: KvError): KvOutcome => ({ ok: false, error })
+
+export class KvStateMachine {
+  readonly tables: KvTables
+  private readonly store: MvccStore
+  private readonly metaRow: MetaRow
+  private readonly tenants: TenantRegistry
+  private readonly idem: IdempotencyStore
+  private readonly policy: IdempotencyPolicy
+  private readonly leaseExists: (lease: number) => boolean
+  private readonly maxTxnOps: number
+  private meta: KvMeta
+
+  private constructor(
+    readonly db: SqliteDatabase,
+    options: KvStateMachineOptions,
+  ) {
+    this.tables = kvTables(options.group)
+    db.transaction(() => createKvTables(db, this.tables))
+    this.store = new MvccStore(db, this.tables)
+    this.metaRow = new MetaRow(db, this.tables)
+    this.tenants = new TenantRegistry(db, this.tables)
+    this.idem = new IdempotencyStore(db, this.tables)
+    this.policy = options.idempotency ?? DEFAULT_IDEMPOTENCY
+    this.leaseExists = options.leaseExists ?? (() => false)
+    this.maxTxnOps = options.maxTxnOps ?? MAX_TXN_OPS
+    this.meta = this.metaRow.read()
+  }
+
+  /** Opens (creating if needed) the state machine of `options.group` in `db`. */
+  static open(db: SqliteDatabase, options: KvStateMachineOptions): KvStateMachine {
+    return new KvStateMachine(db, options)
+  }
+
+  get appliedIndex(): number {
+    return this.meta.appliedIndex
+  }
+  get revision(): number {
+    return this.meta.revision
+  }
+  get compactRevision(): number {
+    return this.meta.compactRev
+  }
+  get tick(): number {
+    return this.meta.tick
+  }
+
+  /** Applies one committed entry (decoded) in its own transaction. */
+  apply(index: number, command: KvCommand): ApplyResult {
+    return this.applyBatch([{ index, command }])[0]!
+  }
+
+  /** Applies one committed entry from its Raft `data` bytes. */
+  applyEncoded(index: number, data: Uint8Array): ApplyResult {
+    return this.apply(index, decodeCommand(data))
+  }
+
+  /** Applies consecutive committed entries in one transaction (one fsync). */
+  applyBatch(entries: readonly CommittedEntry[]): ApplyResult[] {
+    if (entries.length === 0) return []
+    const saved = { ...this.meta }
+    try {
+      return this.db.transaction(() => {
+        const results = entries.map((e) => this.applyOne(e.index, e.command))
+        this.metaRow.write(this.meta)
+        return results
+      })
+    } catch (error) {
+      this.meta = saved
+      this.tenants.forget()
+      throw error
+    }
+  }
+
+  /** Records a non-KV entry (noop, membership change) as applied. */
+  advance(index: number): void {
+    this.checkIndex(index)
+    const saved = { ...this.meta }
+    try {
+      this.db.transaction(() => {
+        this.meta.appliedIndex = index
+        this.metaRow.write(this.meta)
+      })
+    } catch (error) {
+      this.meta = saved
+      throw error
+    }
+  }
+
+  /** A read at the current revision or a past one (serializable: the caller ensures freshness). */
+  range(request: RangeRequest, tenant: string = DEFAULT_TENANT): RangeResponse | KvError {
+    const bad = checkRange(request)
+    if (bad) return bad
+    return executeRange(
+      this.store,
+      this.tenants.lookup(tenant),
+      request,
+      this.meta.revision,
+      this.meta.compactRev,
+    )
+  }
+
+  /**
+   * Removes compacted history in a bounded step (at most `maxKeys` keys); returns true when
+   * no compaction work is left. Call it between applies until it returns true.
+   */
+  compactStep(maxKeys = 1000): boolean {
+    if (this.meta.compactedThrough >= this.meta.compactRev) return true
+    return this.db.transaction(() => {
+      const done = runCompactionStep(this.db, this.tables, this.meta, maxKeys)
+      this.metaRow.write(this.meta)
+      return done
+    })
+  }
+
+  /** Whether history below `revision` is physically gone (what a `physical` compaction waits for). */
+  isCompacted(revision: number): boolean {
+    return this.meta.compactedThrough >= revision
+  }
+
+  /** etcd's HashKV: a hash of the MVCC state up to `revision` (0: current). */
+  hashKV(revision = 0): HashKVResponse | KvError {
+    return hashKv(this.db, this.tables, this.meta, revision)
+  }
+
+  /** A hash of the whole replicated state, for comparing replicas at the same applied index. */
+  hash(): number {
+    return hashState(this.db, this.tables, this.meta)
+  }
+
+  /** The whole state as checksummed chunks; drain it before the next apply (see snapshot.ts). */
+  snapshot(): Generator<Uint8Array> {
+    return streamSnapshot(this.db, this.tables)
+  }
+
+  /** Replaces the state with a snapshot; a corrupt one is refused and nothing changes. */
+  async restore(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
+    try {
+      await restoreSnapshot(this.db, this.tables, source)
+    } finally {
+      this.reload()
+    }
+  }
+
+  /** Re-reads everything cached from the database (after a snapshot restore). */
+  reload(): void {
+    this.meta = this.metaRow.read()
+    this.tenants.reload()
+  }
+
+  private checkIndex(index: number): void {
+    if (!Number.isSafeInteger(index) || index <= this.meta.appliedIndex) {
+      throw new RangeError(`entry ${index} is at or below the applied index ${this.meta.appliedIndex}`)
+    }
+  }
+
+  private applyOne(index: number, command: KvCommand): ApplyResult {
+    this.checkIndex(index)
+    let result: ApplyResult
+    const key =
+      command.type === "put" || command.type === "deleteRange" || command.type === "txn"
+        ? command.idempotency
+        : undefined
+    const recorded = key === undefined ? undefined : this.idem.get(key)
+    if (recorded !== undefined) {
+      result = { outcome: decodeOutcome(recorded), events: [], revision: this.meta.revision }
+    } else {
+      result = this.execute(command)
+      if (key !== undefined) {
+        this.meta.idemSeq += 1
+        this.idem.put(key, this.meta.idemSeq, this.meta.tick, encodeOutcome(result.outcome), this.policy)
+      }
+    }
+    this.meta.appliedIndex = index
+    return result
+  }
+
+  private execute(command: KvCommand): ApplyResult {
+    switch (command.type) {
+      case "put":
+        return this.put(command.tenant ?? DEFAULT_TENANT, command.request)
+      case "deleteRange":
+        return this.deleteRange(command.tenant ?? DEFAULT_TENANT, command.request)
+      case "txn":
+        return this.txn(command.tenant ?? DEFAULT_TENANT, command.request)
+      case "compact":
+        return this.compact(command.request)
+      case "tick":
+        return this.applyTick(command.tick, command.ms)
+    }
+  }
+
+  private result(outcome: KvOutcome, events: readonly KvEvent[] = []): ApplyResult {
+    return { outcome, events, revision: this.meta.revision }
+  }
+
+  /** Ends a write txn: the revision moves only when something changed. */
+  private commit(tx: WriteTxn): void {
+    if (tx.changed) this.meta.revision = tx.beginRev + 1
+  }
+
+  private put(tenantName: string, p: PutRequest): ApplyResult {
+    const bad = checkPut(p)
+    if (bad) return this.result(fail(bad))
+    if ((p.lease ?? 0) !== 0 && !this.leaseExists(p.lease ?? 0))
+      return this.result(fail(new KvError("LeaseNotFound")))
+    const tx = new WriteTxn(
+      this.store,
+      this.tenants.ensure(tenantName),
+      this.meta.revision,
+      this.meta.compactRev,
+    )
+    if ((p.ignoreValue || p.ignoreLease) && tx.liveKv(p.key) === undefined) {
+      return this.result(fail(new KvError("KeyNotFound")))
+    }
+    const response = tx.put(p)
+    this.commit(tx)
+    return this.result(ok({ type: "put", response }), tx.events)
+  }
+
+  private deleteRange(tenantName: string, d: DeleteRangeRequest): ApplyResult {
+    const bad = checkDelete(d)
+    if (bad) return this.result(fail(bad))
+    const tenant = this.tenants.lookup(tenantName)
+    if (tenant === undefined) {
+      return this.result(
+        ok({
+          type: "deleteRange",
+          response: { header: { revision: this.meta.revision }, deleted: 0, prevKvs: [] },
+        }),
+      )
+    }
+    const tx = new WriteTxn(this.store, tenant, this.meta.revision, this.meta.compactRev)
+    const response = tx.deleteRange(d)
+    this.commit(tx)
+    return this.result(ok({ type: "deleteRange", response }), tx.events)
+  }
+
+  private txn(tenantName: string, t: TxnRequest): ApplyResult {
+    const bad = checkTxn(t, this.maxTxnOps)
+    if (bad) return this.result(fail(bad))
+    const readOnly = isTxnReadOnly(t)
+    const tenant = readOnly ? this.tenants.lookup(tenantName) : this.tenants.ensure(tenantName)
+    const tx = new WriteTxn(this.store, tenant, this.meta.revision, this.meta.compactRev)
+    const response = runTxn(tx, t, readOnly, { leaseExists: this.leaseExists })
+    if (response instanceof KvError) return this.result(fail(response))
+    this.commit(tx)
+    return this.result(ok({ type: "txn", response }), tx.events)
+  }
+
+  private compact(c: CompactionRequest): ApplyResult {
+    if (c.revision <= this.meta.compactRev) return this.result(fail(new KvError("Compacted")))
+    if (c.revision > this.meta.revision) return this.result(fail(new KvError("FutureRev")))
+    this.meta.compactRev = c.revision
+    // Restart the incremental sweep: the new floor subsumes any unfinished one.
+    this.meta.cursorTenant = null
+    this.meta.cursorKey = null
+    return this.result(ok({ type: "compact", response: { header: { revision: this.meta.revision } } }))
+  }
+
+  private applyTick(tick: number, ms: number): ApplyResult {
+    if (tick > this.meta.tick) {
+      this.meta.tick = tick
+      this.meta.tickMs = ms
+      this.idem.evictOlderThan(tick - this.policy.ttlTicks)
+    }
+    return this.result(ok({ type: "tick", response: { header: { revision: this.meta.revision } } }))
+  }
+}
