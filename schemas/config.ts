@@ -32,10 +32,14 @@ const maybe = <A, I>(schema: Schema.Schema<A, I>, doc: string) =>
 /** A section: every key inside has a default, so an absent section decodes from `{}`. */
 const section = <Fields extends Schema.Struct.Fields>(fields: Fields, doc: string) => {
   const struct = Schema.Struct(fields).annotations({ [DocAnnotationId]: doc })
-  // Fields here never need a context; the cast only tells the compiler so.
-  const decode = Schema.decodeUnknownSync(struct as unknown as Schema.Schema<Schema.Struct.Type<Fields>>)
-  const empty = decode({})
-  return Schema.optionalWith(struct, { default: () => empty, exact: true })
+  // Fields here never need a context; the cast only tells the compiler so. The defaults are
+  // decoded on first use, not at import, to keep the CLI's cold start short.
+  const plain = struct as unknown as Schema.Schema<Schema.Struct.Type<Fields>>
+  let empty: Schema.Struct.Type<Fields> | undefined
+  return Schema.optionalWith(struct, {
+    default: () => (empty ??= Schema.decodeUnknownSync(plain)({})),
+    exact: true,
+  })
 }
 
 // ---------------------------------------------------------------------------------------------

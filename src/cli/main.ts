@@ -1,18 +1,28 @@
-/** The `lattice` binary. */
-import { rootCommand } from "./commands/root.ts"
-import { runCli } from "./framework/run.ts"
+/**
+ * The `lattice` binary. `--version` is answered before the command tree (and Effect) is loaded,
+ * because it is the cold-start path scripts and health checks use; everything else goes through
+ * the command framework. No top-level await, so the bundle can also be compiled with --bytecode.
+ */
 import { versionText } from "./version.ts"
 
-const code = await runCli(
-  rootCommand(),
-  process.argv.slice(2),
-  {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    env: process.env,
-    cwd: process.cwd(),
-  },
-  versionText,
-)
+const argv = process.argv.slice(2)
+
+const main = async (): Promise<number> => {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "version")) {
+    process.stdout.write(`${versionText()}\n`)
+    return 0
+  }
+  const { runMain } = await import("./run-main.ts")
+  return runMain(argv)
+}
+
 // exitCode rather than exit(): lets piped output drain before the process ends.
-process.exitCode = code
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`internal error (please report it): ${String(error)}\n`)
+    process.exitCode = 70
+  },
+)
