@@ -33,6 +33,10 @@ export interface SimNode {
   ackPersist: boolean
   /** Store entries up to here are synced (survive a restart). */
   syncedTo: number
+  /** The hard state as of the last sync. */
+  syncedHard: HardState
+  /** Messages waiting for the sync (only leader replication may go out before it). */
+  held: Message[]
   config: RaftConfig
   bootstrap: ConfState
 }
@@ -56,6 +60,7 @@ export class Cluster {
   readonly trace: string[] = []
   cut: (from: NodeId, to: NodeId, m: Message) => boolean = () => false
   down = new Set<NodeId>()
+  onApply: (id: NodeId, e: Entry) => void = () => {}
 
   constructor(
     ids: readonly NodeId[],
@@ -83,6 +88,8 @@ export class Cluster {
         proposals: [],
         ackPersist: true,
         syncedTo: 0,
+        syncedHard: store.hardState,
+        held: [],
         config,
         bootstrap,
       })
@@ -119,13 +126,22 @@ export class Cluster {
     if (ready.entries.length > 0) st.entries.push(...ready.entries)
     if (ready.compactTo !== null) st.entries = st.entries.filter((e) => e.index > ready.compactTo!)
     if (ready.hardState !== null) st.hardState = ready.hardState
+    const leading = n.state.role === "leader"
     for (const m of ready.messages) {
+      const early = leading && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
+      if (!n.ackPersist && !early) {
+        n.held.push(m)
+        continue
+      }
       this.trace.push(`${m.from}>${m.to}:${m.type}:${m.term}`)
       this.queue.push(m)
     }
     n.readStates.push(...ready.readStates)
     n.proposals.push(...ready.proposals)
-    if (n.ackPersist) n.syncedTo = st.entries.length === 0 ? 0 : st.entries[st.entries.length - 1]!.index
+    if (n.ackPersist) {
+      n.syncedTo = st.entries.length === 0 ? 0 : st.entries[st.entries.length - 1]!.index
+      n.syncedHard = st.hardState
+    }
     if (ready.entries.length > 0 && n.ackPersist) {
       const last = ready.entries[ready.entries.length - 1]!
       this.step(n.id, { type: "persisted", index: last.index, term: last.term })
@@ -134,6 +150,7 @@ export class Cluster {
       this.step(n.id, { type: "persisted", index: ready.snapshot.meta.index, term: ready.snapshot.meta.term })
     }
     if (ready.committedEntries.length > 0) {
+      for (const e of ready.committedEntries) this.onApply(n.id, e)
       n.applied.push(...ready.committedEntries)
       const last = ready.committedEntries[ready.committedEntries.length - 1]!
       this.step(n.id, { type: "applied", index: last.index })
@@ -145,6 +162,14 @@ export class Cluster {
     const n = this.node(id)
     const last = n.store.entries[n.store.entries.length - 1]
     n.syncedTo = last === undefined ? 0 : last.index
+    n.syncedHard = n.store.hardState
+    n.ackPersist = true
+    const held = n.held
+    n.held = []
+    for (const m of held) {
+      this.trace.push(`${m.from}>${m.to}:${m.type}:${m.term}`)
+      this.queue.push(m)
+    }
     if (last !== undefined) this.step(id, { type: "persisted", index: last.index, term: last.term })
   }
 
@@ -197,7 +222,11 @@ export class Cluster {
     const n = this.node(id)
     if (tweak !== undefined) n.config = tweak(n.config)
     const st = n.store
-    st.entries = st.entries.filter((e) => e.index <= n.syncedTo) // unsynced writes are lost
+    if (!n.ackPersist) {
+      st.entries = st.entries.filter((e) => e.index <= n.syncedTo) // unsynced writes are lost
+      st.hardState = n.syncedHard
+      n.held = []
+    }
     n.ackPersist = true
     n.state = initRaft(n.config, {
       hardState: st.hardState,
