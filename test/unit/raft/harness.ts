@@ -257,6 +257,8 @@ export class Cluster {
       proposals: [],
       ackPersist: true,
       syncedTo: 0,
+      syncedHard: store.hardState,
+      held: [],
       config,
       bootstrap,
     })
