@@ -6,11 +6,11 @@ import packageJson from "../../package.json" with { type: "json" }
 
 export const LATTICE_VERSION: string = packageJson.version
 
-declare const Deno: { version: { deno: string } } | undefined
-
+// process.versions names the runtime on Bun, Deno and Node alike (no runtime globals needed).
 const runtimeName = (): string => {
-  if (typeof Bun !== "undefined") return `bun ${Bun.version}`
-  if (typeof Deno !== "undefined") return `deno ${Deno.version.deno}`
+  const versions = process.versions as Record<string, string | undefined>
+  if (versions.bun) return `bun ${versions.bun}`
+  if (versions.deno) return `deno ${versions.deno}`
   return `node ${process.version}`
 }
 
