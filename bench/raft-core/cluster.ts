@@ -1,0 +1,65 @@
+/**
+ * A 3-node in-memory cluster for the core benchmark: no disk (every Ready is "durable" at once),
+ * no network delay, messages delivered in FIFO order until quiet.
+ */
+import { initRaft, type Message, type RaftState, type Ready, step } from "../../src/raft/index.ts"
+
+export class BenchCluster {
+  readonly states = new Map<string, RaftState>()
+  private queue: Message[] = []
+  committed = 0
+  readsReady = 0
+
+  constructor(readonly ids: readonly string[]) {
+    const conf = { voters: [...ids], learners: [], votersOutgoing: [] }
+    for (const [i, id] of ids.entries()) {
+      const state = initRaft(
+        {
+          group: 1,
+          id,
+          electionTicks: 10,
+          heartbeatTicks: 2,
+          preVote: true,
+          checkQuorum: true,
+          maxEntriesPerAppend: 256,
+          maxInflightAppends: 64,
+          seed: i + 1,
+        },
+        { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [], bootstrapConf: conf },
+      )
+      this.states.set(id, state)
+    }
+  }
+
+  step(id: string, input: Parameters<typeof step>[1]): void {
+    const [state, ready] = step(this.states.get(id)!, input)
+    this.states.set(id, state)
+    this.handle(id, ready)
+  }
+
+  private handle(id: string, ready: Ready): void {
+    for (const m of ready.messages) this.queue.push(m)
+    if (id === this.ids[0]) {
+      this.committed += ready.committedEntries.length
+      for (const r of ready.readStates) if (r.kind === "ready") this.readsReady++
+    }
+    if (ready.entries.length > 0) {
+      const last = ready.entries[ready.entries.length - 1]!
+      this.step(id, { type: "persisted", index: last.index, term: last.term })
+    }
+    if (ready.committedEntries.length > 0) {
+      this.step(id, {
+        type: "applied",
+        index: ready.committedEntries[ready.committedEntries.length - 1]!.index,
+      })
+    }
+  }
+
+  deliverAll(): void {
+    while (this.queue.length > 0) {
+      const batch = this.queue
+      this.queue = []
+      for (const m of batch) this.step(m.to, { type: "message", message: m })
+    }
+  }
+}
