@@ -49,7 +49,7 @@ export class Network {
   }
 
   isBlocked(from: NodeId, to: NodeId): boolean {
-    return this.blocked.has(`${from}>${to}`)
+    return this.blocked.size > 0 && this.blocked.has(`${from}>${to}`)
   }
 
   block(from: NodeId, to: NodeId): void {

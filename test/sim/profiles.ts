@@ -21,6 +21,8 @@ export interface Profile {
   readonly membershipRate: number
   readonly transferRate: number
   readonly campaignRate: number
+  /** A targeted fault schedule (see scenarios.ts) run on top of the chaos. */
+  readonly scenario?: "figure8" | "persistWindow"
 }
 
 const calmNet: NetworkFaults = { dropRate: 0, duplicateRate: 0, minLatency: 1, maxLatency: 5 }
@@ -71,6 +73,8 @@ export const profiles: Readonly<Record<string, Profile>> = {
     transferRate: 0.08,
     campaignRate: 0.05,
   },
+  figure8: { ...base, name: "figure8", nodes: 5, scenario: "figure8" },
+  persistWindow: { ...base, name: "persistWindow", scenario: "persistWindow" },
 }
 
 export const profileNames = Object.keys(profiles)

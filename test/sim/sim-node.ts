@@ -41,6 +41,8 @@ export interface NodeHost {
   /** Use the contract's one allowed optimization: leader replication messages go out before persist. */
   readonly leaderSendsEarly: boolean
   readonly stats: { snapshots: number; snapshotInstalls: number }
+  /** TEST ONLY: break the caller's side of the contract to prove the end-to-end checks fail. */
+  readonly callerBug: "staleReads" | undefined
 }
 
 const isLeaderReplication = (m: Message, self: NodeId): boolean =>
@@ -296,7 +298,8 @@ export class SimNode {
     this.reads.delete(rs.id)
     if (rs.kind === "failed")
       this.host.reply(request, { kind: "retry", leader: rs.leader, reason: rs.reason })
-    else this.waitingReads.push({ index: rs.index, request })
+    // TEST ONLY (callerBug "staleReads"): answer without waiting for the read index to apply.
+    else this.waitingReads.push({ index: this.host.callerBug === "staleReads" ? 0 : rs.index, request })
   }
 
   private serveWaitingReads(): void {

@@ -19,6 +19,7 @@ import { InvariantChecker, Violation } from "./invariants.ts"
 import { Network } from "./network.ts"
 import { Prng } from "./prng.ts"
 import type { Profile } from "./profiles.ts"
+import { type Scenario, scenarios } from "./scenarios.ts"
 import { type ClientRequest, type NodeHost, type NodeResponse, SimNode } from "./sim-node.ts"
 
 export interface SimOptions {
@@ -30,6 +31,8 @@ export interface SimOptions {
   readonly verbose?: boolean
   /** Extra core settings (for targeted scenarios). */
   readonly raft?: Partial<Pick<RaftConfig, "maxEntriesPerAppend" | "maxInflightAppends" | "electionTicks">>
+  /** TEST ONLY: a deliberately broken caller loop (reads served before their index applied). */
+  readonly callerBug?: "staleReads"
   /** Whether leaders send appends before their own Ready is durable (default: drawn from the seed). */
   readonly leaderSendsEarly?: boolean
   /** A scripted fault schedule run instead of (or with) the profile's chaos. */
@@ -96,11 +99,13 @@ export class Simulation implements NodeHost {
   private readonly history: KvOperation[] = []
   private readonly persistDelays = new Map<NodeId, number>()
   private readonly traceRing: string[] = []
+  private watchers: { pred: () => boolean; action: () => void }[] = []
   private nextReqId = 1
   private nextNodeNo: number
   readonly snapshotEvery: number
   readonly keepEntries: number
   readonly leaderSendsEarly: boolean
+  readonly callerBug: "staleReads" | undefined
   readonly stats: SimStats = {
     ops: 0,
     indeterminate: 0,
@@ -115,14 +120,19 @@ export class Simulation implements NodeHost {
     linearizability: "skipped",
   }
 
+  private readonly scenario: Scenario | undefined
+
   constructor(readonly options: SimOptions) {
     this.rng = new Prng(options.seed)
     const profile = options.profile
+    this.scenario = profile.scenario ? scenarios[profile.scenario] : undefined
     this.network = new Network(this.rng.fork(), profile.network)
     this.faultEnd = options.faultPhaseMs ?? 3000
     this.snapshotEvery = this.rng.int(4, 30)
     this.keepEntries = this.rng.int(0, 8)
-    this.leaderSendsEarly = options.leaderSendsEarly ?? this.rng.chance(0.5)
+    this.callerBug = options.callerBug
+    this.leaderSendsEarly =
+      options.leaderSendsEarly ?? this.scenario?.leaderSendsEarly ?? this.rng.chance(0.5)
     const voters = Array.from({ length: profile.nodes }, (_, i) => `n${i + 1}`)
     this.nextNodeNo = profile.nodes + 1
     this.bootstrapConf = { voters, learners: [], votersOutgoing: [] }
@@ -138,7 +148,9 @@ export class Simulation implements NodeHost {
 
   send(message: Message): void {
     this.stats.messages++
-    const copy = structuredClone(message)
+    // A wire copy: the envelope and entry list are copied; entries and snapshots are immutable data.
+    const copy: Message =
+      message.type === "append" ? { ...message, entries: [...message.entries] } : { ...message }
     for (const delay of this.network.plan(message.from, message.to))
       this.at(this.now + delay, { kind: "deliver", message: copy })
   }
@@ -194,6 +206,7 @@ export class Simulation implements NodeHost {
   addNode(id: NodeId): SimNode {
     const skew = this.options.profile.skew
     const factor = skew === 0 ? 1 : Math.exp((this.rng.float() * 2 - 1) * Math.log(1 + skew))
+    const raft = { ...this.scenario?.raft, ...this.options.raft }
     const config: RaftConfig = {
       group: 1,
       id,
@@ -201,8 +214,8 @@ export class Simulation implements NodeHost {
       heartbeatTicks: 2,
       preVote: true,
       checkQuorum: true,
-      maxEntriesPerAppend: this.options.raft?.maxEntriesPerAppend ?? this.rng.int(1, 8),
-      maxInflightAppends: this.options.raft?.maxInflightAppends ?? this.rng.int(1, 4),
+      maxEntriesPerAppend: raft.maxEntriesPerAppend ?? this.rng.int(1, 8),
+      maxInflightAppends: raft.maxInflightAppends ?? this.rng.int(1, 4),
       seed: 0,
       ...(this.options.injectBug ? { injectBug: this.options.injectBug } : {}),
     }
@@ -252,6 +265,18 @@ export class Simulation implements NodeHost {
     return best
   }
 
+  /** Run `action` once, right after the first event that makes `pred` true (scripted scenarios). */
+  when(pred: () => boolean, action: () => void): void {
+    this.watchers.push({ pred, action })
+  }
+
+  private runWatchers(): void {
+    const fired = this.watchers.filter((w) => w.pred())
+    if (fired.length === 0) return
+    this.watchers = this.watchers.filter((w) => !fired.includes(w))
+    for (const w of fired) w.action()
+  }
+
   // ---- run ----
 
   run(): SimResult {
@@ -259,6 +284,7 @@ export class Simulation implements NodeHost {
     try {
       this.at(0, { kind: "action", run: () => runChaos(this) })
       this.options.script?.(this)
+      this.scenario?.script(this)
       this.at(this.faultEnd, { kind: "action", run: () => this.heal() })
       const hardStop = this.faultEnd + leaderBound + settleMs + probeWindow + opDeadline + 500
       for (;;) {
@@ -267,6 +293,7 @@ export class Simulation implements NodeHost {
         if (item.time > this.stopClientsAt && this.clients.every((c) => c.op === null)) break
         this.now = item.time
         this.handle(item.event)
+        if (this.watchers.length > 0) this.runWatchers()
         if (this.healed) this.checkLiveness()
       }
       if (this.leaderFoundAt === null)

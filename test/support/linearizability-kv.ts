@@ -81,7 +81,7 @@ const isStateNeutral = (op: KvOperation): boolean =>
   op.input.op === "read" || (op.output !== null && op.output.op === "cas" && !op.output.ok)
 
 /** Drop state-neutral operations while the partition stays illegal (sound: see module comment). */
-const shrink = (ops: readonly KvOperation[], budget: Budget): KvOperation[] => {
+const dropNeutral = (ops: readonly KvOperation[], budget: Budget): KvOperation[] => {
   let current = [...ops]
   for (let i = current.length - 1; i >= 0; i--) {
     const op = current[i]!
@@ -91,6 +91,40 @@ const shrink = (ops: readonly KvOperation[], budget: Budget): KvOperation[] => {
   }
   return current
 }
+
+/**
+ * The history as seen at time `t`: operations called after `t` are gone, and those still pending
+ * at `t` become indeterminate. If the full history is linearizable so is every such prefix (a
+ * completed operation is linearized before `t`, so it depends on nothing called later); hence the
+ * earliest illegal prefix is a sound, shorter witness.
+ */
+const prefixAt = (ops: readonly KvOperation[], t: number): KvOperation[] =>
+  ops
+    .filter((op) => op.call <= t && (op.ret <= t || op.input.op !== "read"))
+    .map((op) => (op.ret <= t ? op : { ...op, output: null, ret: Infinity }))
+
+const earliestIllegalPrefix = (ops: readonly KvOperation[], budget: Budget): KvOperation[] => {
+  const times = [...new Set(ops.filter((op) => op.ret !== Infinity).map((op) => op.ret))].sort(
+    (a, b) => a - b,
+  )
+  let lo = 0
+  let hi = times.length - 1
+  let best = [...ops]
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const prefix = prefixAt(ops, times[mid]!)
+    if (checkOperations(registerModel, prefix, budget).kind === "illegal") {
+      best = prefix
+      hi = mid - 1
+    } else lo = mid + 1
+  }
+  return best
+}
+
+const shrink = (ops: readonly KvOperation[], budget: Budget): KvOperation[] =>
+  dropNeutral(earliestIllegalPrefix(ops, budget), budget)
+
+const reportLimit = 40
 
 export const describeOp = (op: KvOperation): string => {
   const t = (x: number) => (x === Infinity ? "∞" : String(x))
@@ -121,9 +155,11 @@ export const checkKvHistory = (ops: readonly KvOperation[], budget: Budget = def
     const sorted = [...minimal].sort((a, b) => a.call - b.call || a.id - b.id)
     const again = checkOperations(registerModel, minimal, budget)
     const longest = again.kind === "illegal" ? again.longest : result.longest
+    const shown = sorted.slice(-reportLimit)
     const info = [
       `key ${key}: no linearization of ${minimal.length} operations (of ${part.length} on this key)`,
-      ...sorted.map((op) => `  ${describeOp(op)}`),
+      ...(shown.length < sorted.length ? [`  … ${sorted.length - shown.length} earlier operations`] : []),
+      ...shown.map((op) => `  ${describeOp(op)}`),
       `  longest linearizable prefix: ${longest.map((id) => `#${id}`).join(" ") || "(none)"}`,
     ].join("\n")
     return { kind: "illegal", key, info }

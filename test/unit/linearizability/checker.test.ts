@@ -147,6 +147,17 @@ describe("linearizability checker rejects invalid histories", () => {
     // The two early reads are irrelevant and shrink away; the writes and the stale read stay.
     expect(result.info).toContain("no linearization of 3 operations (of 5 on this key)")
   })
+
+  test("a violation early in a long history is reported as a short prefix", () => {
+    const ops = [write(1, "x", "1", 0, 1), write(1, "x", "2", 2, 3), read(2, "x", "1", 4, 5)]
+    for (let i = 0; i < 100; i++) {
+      ops.push(write(1, "x", `v${i}`, 10 + 4 * i, 11 + 4 * i))
+      ops.push(read(2, "x", `v${i}`, 12 + 4 * i, 13 + 4 * i))
+    }
+    const result = checkKvHistory(ops)
+    expect(result.kind).toBe("illegal")
+    if (result.kind === "illegal") expect(result.info).toContain("no linearization of 3 operations (of 203")
+  })
 })
 
 describe("linearizability checker budget", () => {
