@@ -2,7 +2,18 @@
  * A 3-node in-memory cluster for the core benchmark: no disk (every Ready is "durable" at once),
  * no network delay, messages delivered in FIFO order until quiet.
  */
-import { initRaft, type Message, type RaftState, type Ready, step } from "../../src/raft/index.ts"
+import {
+  confStateAt,
+  initRaft,
+  type Message,
+  type RaftState,
+  type Ready,
+  step,
+  termOf,
+} from "../../src/raft/index.ts"
+
+const SNAPSHOT_EVERY = 20_000
+const EMPTY = new Uint8Array(0)
 
 export class BenchCluster {
   readonly states = new Map<string, RaftState>()

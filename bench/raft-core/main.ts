@@ -2,11 +2,11 @@
  * Raft core throughput: committed entries/s and ReadIndex reads/s through a 3-node in-memory
  * cluster (no disk, no network), by proposal batch size per step round.
  *
- *   ./node_modules/.bin/bun bench/raft-core/main.ts            (RAFT_BENCH_MS=1000 per cell)
+ *   ./node_modules/.bin/bun bench/raft-core/main.ts            (RAFT_BENCH_MS=500 per run, best of 3)
  */
 import { BenchCluster } from "./cluster.ts"
 
-const MS = Number(process.env.RAFT_BENCH_MS ?? 1000)
+const MS = Number(process.env.RAFT_BENCH_MS ?? 500)
 const BATCHES = [1, 8, 64, 256]
 const payload = new Uint8Array(64)
 
@@ -50,8 +50,12 @@ const fmt = (n: number): string => Math.round(n).toLocaleString("en-US").padStar
 console.log(`raft-core bench: 3 nodes in memory, ${MS} ms per cell, 64-byte proposals`)
 console.log("batch | committed entries/s |   ReadIndex reads/s")
 console.log("------+---------------------+--------------------")
+// Best of three: the machine is shared, and the slowest runs measure the neighbours.
+const best = (b: number, kind: "write" | "read"): { perSec: number } =>
+  [measure(b, kind), measure(b, kind), measure(b, kind)].reduce((x, y) => (x.perSec >= y.perSec ? x : y))
+
 for (const b of BATCHES) {
-  const w = measure(b, "write")
-  const r = measure(b, "read")
+  const w = best(b, "write")
+  const r = best(b, "read")
   console.log(`${String(b).padStart(5)} | ${fmt(w.perSec)}        | ${fmt(r.perSec)}`)
 }
