@@ -1,6 +1,7 @@
 /**
  * `lattice start`: load and validate the configuration, print what this node will run with,
- * then hand it to the node runtime.
+ * check the data directory, listeners and NATS (src/cli/preflight.ts), then hand the
+ * configuration to the node runtime.
  *
  * The runtime plugs in here: replace `runNode` with the real one (actors, transport, adapters),
  * a function from the validated NodeConfig to the process exit code.
@@ -10,7 +11,8 @@ import { Effect } from "effect"
 import { loadConfig } from "../../config/load.ts"
 import type { NodeConfig } from "../../config/resolve.ts"
 import { configSummaryLines } from "../../config/summary.ts"
-import type { CliIO, Command } from "../framework/types.ts"
+import { type CliIO, type Command, ExitCode } from "../framework/types.ts"
+import { preflight } from "../preflight.ts"
 import { LATTICE_VERSION } from "../version.ts"
 import { CONFIG_FLAG, flagOverrides, NODE_FLAGS, SET_FLAG } from "./node-flags.ts"
 import { notBuilt } from "./not-built.ts"
@@ -68,6 +70,10 @@ export const makeStartCommand = (runtime: NodeRuntime = runNode): Command => ({
             .map((l) => `  ${l}\n`)
             .join(""),
       )
+      const report = yield* preflight(loaded.config)
+      for (const warning of report.warnings) io.stderr(`warning: ${warning}\n`)
+      for (const error of report.errors) io.stderr(`error: ${error}\n`)
+      if (report.errors.length > 0) return ExitCode.failure
       return yield* runtime(loaded.config, io)
     }).pipe(Effect.catchTag("ConfigError", reportConfigError(io))),
 })

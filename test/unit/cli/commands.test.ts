@@ -10,6 +10,16 @@ import { runNode } from "../../../src/cli/commands/start.ts"
 import type { NodeConfig } from "../../../src/config/resolve.ts"
 import { runLattice } from "./capture.ts"
 
+/** Port 0 never clashes with other tests (or an etcd) on this machine. */
+const FREE_PORTS = [
+  "--listen-etcd",
+  "127.0.0.1:0",
+  "--listen-http",
+  "127.0.0.1:0",
+  "--listen-metrics",
+  "127.0.0.1:0",
+]
+
 const temp = () => mkdtempSync(join(tmpdir(), "lattice-cli-test-"))
 
 describe("lattice version", () => {
@@ -128,14 +138,20 @@ describe("lattice config", () => {
 
 describe("lattice start", () => {
   test("validates, prints the summary, and says plainly that the runtime is not built", async () => {
+    const dataDir = join(temp(), "n2")
     const result = await runLattice(
-      ["start", "--node-id", "n2", "--members", "n1,n2,n3", "--data-dir", "/var/lib/lattice/n2"],
-      { env: { LATTICE_NATS: "nats://10.0.0.5:4222" } },
+      ["start", "--node-id", "n2", "--members", "n1,n2,n3", "--data-dir", dataDir, ...FREE_PORTS],
+      {
+        env: { LATTICE_NATS: "nats://127.0.0.1:1" },
+      },
     )
     expect(result.code).toBe(69)
     expect(result.stdout).toContain('node        n2 (cluster "lattice", members: n1, n2, n3)')
-    expect(result.stdout).toContain("data dir    /var/lib/lattice/n2")
-    expect(result.stdout).toContain("nats        nats://10.0.0.5:4222")
+    expect(result.stdout).toContain(`data dir    ${dataDir}`)
+    expect(result.stdout).toContain("nats        nats://127.0.0.1:1")
+    expect(result.stderr).toContain(
+      "warning: nats.urls: no NATS server answers (nats://127.0.0.1:1: ECONNREFUSED)",
+    )
     expect(result.stderr).toContain("the node runtime is not built yet (issue 5)")
   })
 
@@ -144,7 +160,7 @@ describe("lattice start", () => {
     const file = join(dir, "node4.toml")
     writeFileSync(file, '[cluster]\nmembers = ["1", "2", "4"]\n\n[storage]\nsync_on_write = false\n')
     const seen: NodeConfig[] = []
-    const result = await runLattice(["start", "4", file, "--listen-http", "127.0.0.1:12378"], {
+    const result = await runLattice(["start", "4", file, ...FREE_PORTS, "--nats", "nats://127.0.0.1:1"], {
       cwd: dir,
       runtimes: {
         runNode: (config) =>
@@ -159,7 +175,7 @@ describe("lattice start", () => {
     expect(seen).toHaveLength(1)
     expect(seen[0]!.node).toEqual({ id: "4", data_dir: join(dir, "data/4") })
     expect(seen[0]!.storage.sync_on_write).toBe(false)
-    expect(seen[0]!.listeners.http).toBe("127.0.0.1:12378")
+    expect(seen[0]!.listeners.http).toBe("127.0.0.1:0")
     expect(result.stdout).toContain(`configuration from ${file}`)
   })
 
