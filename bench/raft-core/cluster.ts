@@ -59,10 +59,14 @@ export class BenchCluster {
       this.step(id, { type: "persisted", index: last.index, term: last.term })
     }
     if (ready.committedEntries.length > 0) {
-      this.step(id, {
-        type: "applied",
-        index: ready.committedEntries[ready.committedEntries.length - 1]!.index,
-      })
+      const applied = ready.committedEntries[ready.committedEntries.length - 1]!.index
+      this.step(id, { type: "applied", index: applied })
+      // Compact like a real replica would, so the in-memory log stays bounded.
+      const state = this.states.get(id)!
+      if (applied - (state.snapshot?.meta.index ?? 0) >= SNAPSHOT_EVERY) {
+        const meta = { index: applied, term: termOf(state, applied), conf: confStateAt(state, applied)! }
+        this.step(id, { type: "snapshotTaken", snapshot: { meta, data: EMPTY }, keepEntries: 1000 })
+      }
     }
   }
 
