@@ -26,7 +26,7 @@ export interface MemberIdentity {
 }
 
 export interface SnapshotStream {
-  /** Total size in bytes; etcdctl requires it to be a multiple of 512. */
+  /** Total size in bytes. etcdctl needs a multiple of 512: the adapter zero-pads up to one. */
   readonly size: number
   readonly chunks: AsyncIterable<Uint8Array>
 }

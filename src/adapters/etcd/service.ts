@@ -26,6 +26,7 @@ export interface EtcdServiceOptions {
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024
 /** etcd streams snapshots in 32 KiB pieces. */
 const SNAPSHOT_CHUNK = 32 * 1024
+const SNAPSHOT_ALIGN = 512
 
 export class EtcdService {
   readonly maxTxnOps: number
@@ -181,6 +182,7 @@ export class EtcdService {
   /**
    * The database in 32 KiB pieces with the bytes still to come, then its SHA-256 as a last
    * message: what etcdctl's `snapshot save` checks (size % 512 === 32 once the digest is added).
+   * A database whose size is not a multiple of 512 is zero-padded; a restore must ignore the padding.
    */
   async *snapshot(_r: pb.SnapshotRequest): AsyncGenerator<pb.SnapshotResponse> {
     const snap = await this.backend.snapshot()
@@ -202,22 +204,26 @@ export class EtcdService {
       pendingBytes -= n
       return out
     }
+    // etcdctl only accepts a database whose size is a multiple of 512 (bolt pages): zero-pad.
+    const total = Math.ceil(snap.size / SNAPSHOT_ALIGN) * SNAPSHOT_ALIGN
+    const send = (n: number): pb.SnapshotResponse => {
+      const blob = piece(n)
+      sent += blob.length
+      sha.update(blob)
+      return { remainingBytes: BigInt(Math.max(0, total - sent)), blob }
+    }
     for await (const chunk of snap.chunks) {
       pending.push(chunk)
       pendingBytes += chunk.length
-      while (pendingBytes >= SNAPSHOT_CHUNK) {
-        const blob = piece(SNAPSHOT_CHUNK)
-        sent += blob.length
-        sha.update(blob)
-        yield { remainingBytes: BigInt(Math.max(0, snap.size - sent)), blob }
-      }
+      while (pendingBytes >= SNAPSHOT_CHUNK) yield send(SNAPSHOT_CHUNK)
     }
-    if (pendingBytes > 0 || sent === 0) {
-      const blob = piece(pendingBytes)
-      sent += blob.length
-      sha.update(blob)
-      yield { remainingBytes: BigInt(Math.max(0, snap.size - sent)), blob }
+    const pad = (SNAPSHOT_ALIGN - ((sent + pendingBytes) % SNAPSHOT_ALIGN)) % SNAPSHOT_ALIGN
+    if (pad > 0) {
+      pending.push(new Uint8Array(pad))
+      pendingBytes += pad
     }
+    while (pendingBytes > SNAPSHOT_CHUNK) yield send(SNAPSHOT_CHUNK)
+    if (pendingBytes > 0 || sent === 0) yield send(pendingBytes)
     pending = []
     yield { remainingBytes: 0n, blob: new Uint8Array(sha.digest()) }
   }
