@@ -1,5 +1,7 @@
 /** defaults < TOML file < LATTICE_* environment < CLI flags. */
 import { describe, expect, test } from "bun:test"
+import { leafKeys, specAt } from "../../../src/config/catalog.ts"
+import { ENV_SHORTCUTS, genericEnvName } from "../../../src/config/env-names.ts"
 import { namedFlagOverrides, setFlagOverrides } from "../../../src/config/overrides.ts"
 import { loadErr, loadOk, writeToml } from "./support.ts"
 
@@ -123,5 +125,37 @@ describe("config precedence", () => {
         source: "env LATTICE_NATS",
       },
     ])
+  })
+})
+
+describe("every key through text", () => {
+  // Each settable key, given its default as text, must decode back to the default: this
+  // exercises the text coercion of every key kind (booleans, integers, lists, enums, ids).
+  const settable = leafKeys().filter(
+    (k) =>
+      k.path.length === 2 && // keys inside optional tables (tls.*) would switch the table on
+      k.kind !== "table-list" &&
+      k.defaultValue !== undefined &&
+      !(Array.isArray(k.defaultValue) && k.defaultValue.length === 0),
+  )
+  const asText = (value: unknown): string => (Array.isArray(value) ? value.join(",") : String(value))
+
+  test("through the generic environment variables", async () => {
+    const env = Object.fromEntries(settable.map((k) => [genericEnvName(k.path), asText(k.defaultValue)]))
+    expect(Object.keys(env).length).toBeGreaterThan(35)
+    const withEnv = await loadOk({ env })
+    const plain = await loadOk({})
+    expect(withEnv.config).toEqual(plain.config)
+  })
+
+  test("through --set", async () => {
+    const set = setFlagOverrides(settable.map((k) => `${k.path.join(".")}=${asText(k.defaultValue)}`))
+    expect(set.issues).toEqual([])
+    const withSet = await loadOk({ flags: set })
+    expect(withSet.config).toEqual((await loadOk({})).config)
+  })
+
+  test("every short environment name sets an existing key", () => {
+    for (const [, path] of ENV_SHORTCUTS) expect(specAt(path)).toBeDefined()
   })
 })
