@@ -4,6 +4,7 @@
  * All problems found are reported together in one ConfigError.
  */
 import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
 import { Effect, Either } from "effect"
 import type { LatticeConfig } from "../../schemas/config.ts"
 import { decodeConfig, type SourceOf } from "./decode.ts"
@@ -20,7 +21,7 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Overrides from CLI flags, already parsed (see namedFlagOverrides / setFlagOverrides). */
   readonly flags?: Overrides
-  /** Resolves a relative node.data_dir. */
+  /** Resolves a relative config file path and node.data_dir. */
   readonly cwd?: string
 }
 
@@ -96,7 +97,8 @@ const failure = (file: string | undefined, issues: ReadonlyArray<ConfigIssue>, o
 export const loadConfig = (options: LoadOptions = {}): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.gen(function* () {
     const env = options.env ?? {}
-    const file = options.file ?? (env[ENV_CONFIG_FILE] === "" ? undefined : env[ENV_CONFIG_FILE])
+    const named = options.file ?? (env[ENV_CONFIG_FILE] === "" ? undefined : env[ENV_CONFIG_FILE])
+    const file = named === undefined ? undefined : resolve(options.cwd ?? process.cwd(), named)
     const text = file === undefined ? "" : yield* readConfigFile(file)
     const fromFile = file === undefined ? {} : yield* parseToml(text, file)
     const fromEnv = envOverrides(env)

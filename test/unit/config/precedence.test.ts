@@ -159,3 +159,13 @@ describe("every key through text", () => {
     for (const [, path] of ENV_SHORTCUTS) expect(specAt(path)).toBeDefined()
   })
 })
+
+describe("paths", () => {
+  test("a relative config file and data_dir are resolved against the working directory", async () => {
+    const file = writeToml('[node]\nid = "rel"\ndata_dir = "state"\n', "relative.toml")
+    const dir = file.slice(0, file.lastIndexOf("/"))
+    const { config, file: used } = await loadOk({ env: { LATTICE_CONFIG: "relative.toml" }, cwd: dir })
+    expect(used).toBe(file)
+    expect(config.node.data_dir).toBe(`${dir}/state`)
+  })
+})
