@@ -96,8 +96,12 @@ const changeMembership = (sim: Simulation): void => {
   const conf = leader.currentConf()
   const options: ConfChange[] = []
   if (conf.voters.length + conf.learners.length < maxMembers) options.push({ type: "addLearner", node: "" })
-  for (const l of conf.learners) options.push({ type: "addVoter", node: l })
-  if (conf.voters.length > 3) for (const v of conf.voters) options.push({ type: "removeNode", node: v })
+  for (const l of conf.learners) options.push({ type: "addVoter", node: l }, { type: "addVoter", node: l })
+  if (conf.voters.length > 3) {
+    for (const v of conf.voters) options.push({ type: "removeNode", node: v })
+    // Removing the leader is the interesting case: weigh it up.
+    options.push({ type: "removeNode", node: leader.id }, { type: "removeNode", node: leader.id })
+  }
   for (const l of conf.learners) options.push({ type: "removeNode", node: l })
   if (options.length === 0) return
   let change = rng.pick(options)
@@ -106,6 +110,7 @@ const changeMembership = (sim: Simulation): void => {
     sim.addNode(id)
     change = { type: "addLearner", node: id }
   }
+  if (change.type === "removeNode" && change.node === leader.id) sim.stats.leaderRemovalsProposed++
   sim.trace(`conf change via ${leader.id}: ${change.type} ${change.node}`)
   leader.proposeConfChange(change)
 }

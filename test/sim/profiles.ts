@@ -49,7 +49,7 @@ export const profiles: Readonly<Record<string, Profile>> = {
   lossy: { ...base, name: "lossy", nodes: 5, network: lossyNet },
   partitions: { ...base, name: "partitions", nodes: 5, partitionRate: 0.35, healRate: 0.3 },
   crashes: { ...base, name: "crashes", crashRate: 0.25, slowDiskRate: 0.5, maxPersistDelay: 15 },
-  membership: { ...base, name: "membership", membershipRate: 0.35, transferRate: 0.15, campaignRate: 0.1 },
+  membership: { ...base, name: "membership", membershipRate: 0.6, transferRate: 0.15, campaignRate: 0.1 },
   skew: {
     ...base,
     name: "skew",

@@ -34,7 +34,7 @@ export interface NodeHost {
   /** 0: persist every Ready at once; otherwise the delay before the next flush. */
   persistDelay(node: SimNode): number
   schedulePersist(node: SimNode, delay: number): void
-  onConfApplied(node: SimNode, change: ConfChange): void
+  onConfApplied(node: SimNode, change: ConfChange, index: number): void
   trace(line: string): void
   readonly snapshotEvery: number
   readonly keepEntries: number
@@ -353,7 +353,7 @@ export class SimNode {
     if (entry.type === "conf") {
       const change = decodeConf(entry)
       this.conf = applyChange(this.conf, change)
-      this.host.onConfApplied(this, change)
+      this.host.onConfApplied(this, change, entry.index)
     }
   }
 

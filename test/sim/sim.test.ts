@@ -3,8 +3,9 @@
  * liveness and linearizability checks. `SIM_SEEDS` scales the sweep (per profile).
  */
 import { describe, expect, test } from "bun:test"
-import { profileNames } from "./profiles.ts"
+import { profileNames, profiles } from "./profiles.ts"
 import { formatFailure, runSeeds } from "./runner.ts"
+import { runSimulation } from "./simulation.ts"
 
 const seedsPerProfile = Number(process.env.SIM_SEEDS ?? 20)
 
@@ -22,4 +23,32 @@ describe("simulator seed sweep", () => {
       { timeout: 120_000 },
     )
   }
+})
+
+describe("simulator determinism and command line", () => {
+  test("one seed replays exactly: same trace, same statistics", () => {
+    const a = runSimulation({ seed: 77, profile: profiles.everything! })
+    const b = runSimulation({ seed: 77, profile: profiles.everything! })
+    expect(b.trace).toEqual(a.trace)
+    expect(b.stats).toEqual(a.stats)
+    const c = runSimulation({ seed: 78, profile: profiles.everything! })
+    expect(c.trace).not.toEqual(a.trace)
+  })
+
+  test("main.ts prints the replay command and the summary line, and exits non-zero on failure", () => {
+    const run = (extra: string[]) =>
+      Bun.spawnSync([process.execPath, "test/sim/main.ts", "--seeds", "1", "--seed-start", "1", ...extra], {
+        cwd: `${import.meta.dir}/../..`,
+      })
+    const failing = run(["--profile", "figure8", "--inject-bug", "commitPreviousTerm"])
+    const out = failing.stdout.toString().trim().split("\n")
+    expect(failing.exitCode).toBe(1)
+    expect(out.at(-1)).toBe("0 passed, 1 failed")
+    expect(out.join("\n")).toContain(
+      "replay: bun test/sim/main.ts --seeds 1 --seed-start 1 --profile figure8 --inject-bug commitPreviousTerm",
+    )
+    const passing = run(["--profile", "calm"])
+    expect(passing.exitCode).toBe(0)
+    expect(passing.stdout.toString().trim().split("\n").at(-1)).toBe("1 passed, 0 failed")
+  })
 })

@@ -49,6 +49,7 @@ export interface SimStats {
   snapshots: number
   snapshotInstalls: number
   confChanges: number
+  leaderRemovalsProposed: number
   virtualMs: number
   linearizability: "ok" | "illegal" | "unknown" | "skipped"
 }
@@ -99,6 +100,7 @@ export class Simulation implements NodeHost {
   private readonly history: KvOperation[] = []
   private readonly persistDelays = new Map<NodeId, number>()
   private readonly traceRing: string[] = []
+  private readonly confIndexes = new Set<number>()
   private watchers: { pred: () => boolean; action: () => void }[] = []
   private nextReqId = 1
   private nextNodeNo: number
@@ -116,6 +118,7 @@ export class Simulation implements NodeHost {
     snapshots: 0,
     snapshotInstalls: 0,
     confChanges: 0,
+    leaderRemovalsProposed: 0,
     virtualMs: 0,
     linearizability: "skipped",
   }
@@ -176,8 +179,11 @@ export class Simulation implements NodeHost {
     this.at(this.now + delay, { kind: "persist", node, inc: node.incarnation })
   }
 
-  onConfApplied(node: SimNode, change: ConfChange): void {
-    this.stats.confChanges++
+  onConfApplied(node: SimNode, change: ConfChange, index: number): void {
+    if (!this.confIndexes.has(index)) {
+      this.confIndexes.add(index)
+      this.stats.confChanges++
+    }
     if (change.type !== "removeNode") return
     const target = this.nodes.get(change.node)
     if (target === undefined || target.removed) return
