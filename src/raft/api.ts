@@ -106,6 +106,11 @@ export type ProposalOutcome =
 /** For a conf change, "notVoter" also means the change is invalid (a member added twice, the last voter removed, ...). */
 export type RejectReason = "notLeader" | "transferring" | "confChangeInProgress" | "notVoter" | "noLeader"
 
+/**
+ * The answer to a `readIndex` input. "ready": the read is linearizable once this node's state
+ * machine has applied up to `index`; serve it then. "failed": answer UNAVAILABLE (or retry at
+ * `leader`); never serve it locally.
+ */
 export type ReadState =
   | { readonly id: number; readonly kind: "ready"; readonly index: number }
   | {

@@ -103,3 +103,19 @@ describe("raft ReadIndex", () => {
     expect(c.node("a").readStates).toEqual([{ id: 1, kind: "ready", index: c.status("a").commit }])
   })
 })
+
+describe("raft ReadIndex forwarding failures", () => {
+  test("a forwarded read is failed when its leader steps down before confirming it", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    c.cut = (_f, _t, m) => m.type === "heartbeatResp" // the round can never be confirmed
+    c.step("b", { type: "readIndex", id: 5 })
+    c.deliverAll()
+    expect(c.status("a").pendingReads).toBe(1)
+    expect(c.node("b").readStates).toEqual([])
+    c.elect("c") // a steps down on c's forced election
+    expect(c.status("a").role).toBe("follower")
+    expect(c.node("b").readStates).toEqual([{ id: 5, kind: "failed", reason: "notLeader", leader: null }])
+  })
+})

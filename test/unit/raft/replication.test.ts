@@ -168,3 +168,43 @@ const unsyncedLeader = (bug: Bug) => {
   const other = leader === "a" ? "c" : "a"
   return { committedBeforeSync, conflict: appliedConflict(aApplied, c.node(other).applied) }
 }
+
+describe("raft replication edge cases", () => {
+  test("a delayed duplicate of an old append never truncates newer entries", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    c.propose("a", "one")
+    const old = c.queue.find((m) => m.type === "append" && m.to === "b")!
+    c.deliverAll()
+    for (let i = 0; i < 5; i++) c.propose("a", `more${i}`)
+    c.deliverAll()
+    const before = c.status("b").lastIndex
+    c.step("b", { type: "message", message: old })
+    expect(c.status("b").lastIndex).toBe(before)
+    expect(c.node("b").store.entries.length).toBe(before)
+  })
+
+  test("a stale leader learns the new term from a follower's answer and steps down", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    c.cut = (from, to) => from === "a" || to === "a"
+    c.elect("b")
+    c.cut = () => false
+    expect(c.status("a").role).toBe("leader") // it has not heard yet
+    c.tickAll(3)
+    expect(c.status("a").role).toBe("follower")
+    expect(c.status("a").leader).toBe("b")
+  })
+
+  test("status reports progress only on the leader", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    const s = c.status("a")
+    expect(Object.keys(s.progress!).sort()).toEqual(["b", "c"])
+    expect(s.progress!.b).toMatchObject({ match: s.lastIndex, next: s.lastIndex + 1, state: "replicate" })
+    expect(c.status("b").progress).toBeNull()
+  })
+})
