@@ -29,6 +29,8 @@ interface FieldInfo {
   readonly ref?: string
   /** Go name of an enum type, for error messages. */
   readonly goName?: string
+  /** The other members of this field's oneof: setting one clears them (last one wins). */
+  readonly siblings: readonly string[]
 }
 
 const camelCase = (s: string): string => s.replace(/_(.)/g, (_m, c: string) => c.toUpperCase())
@@ -71,12 +73,14 @@ const collect = (
 
 const fieldInfo = (f: protobuf.Field): FieldInfo => {
   if (f.map) throw new Error(`${f.fullName}: map fields are not supported`)
+  const siblings = f.partOf === null ? [] : f.partOf.oneof.filter((n) => n !== f.name).map(camelCase)
   const base = {
     protoName: f.name,
     camel: camelCase(f.name),
     id: f.id,
     repeated: f.repeated,
     oneof: f.partOf !== null,
+    siblings,
   }
   const rt = f.resolvedType
   if (rt instanceof protobuf.Type) return { ...base, kind: "message", ref: tsName(rt) }
@@ -223,6 +227,7 @@ const genRead = (name: string, fields: FieldInfo[]): string[] => {
         out.push(f.repeated ? `        ${v}!.push(r.${op}())` : `        ${v} = r.${op}()`)
       }
     }
+    for (const sib of f.siblings) out.push(`        m.${sib} = undefined`)
     out.push("        break")
   }
   out.push(

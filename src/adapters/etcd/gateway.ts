@@ -156,7 +156,12 @@ const serverStream = async (
 
 export const createEtcdGateway = (svc: EtcdService): GatewayHandler => {
   const byPath = new Map<string, Route>()
-  for (const r of ROUTES) if (r.gatewayPath !== undefined) byPath.set(r.gatewayPath, r)
+  for (const r of ROUTES) {
+    if (r.gatewayPath === undefined) continue
+    byPath.set(r.gatewayPath, r)
+    // etcd 3.4 still serves the deprecated /v3beta prefix with the same handlers.
+    byPath.set(r.gatewayPath.replace(/^\/v3\//, "/v3beta/"), r)
+  }
   return (req) => {
     const route = byPath.get(new URL(req.url).pathname)
     if (route === undefined) return undefined

@@ -36,8 +36,9 @@ export const toKvRange = (r: pb.RangeRequest): kv.RangeRequest => ({
   rangeEnd: r.rangeEnd,
   limit: toNumber(r.limit),
   revision: toNumber(r.revision),
-  sortOrder: pick(SORT_ORDER, r.sortOrder, "sort order"),
-  sortTarget: pick(SORT_TARGET, r.sortTarget, "sort target"),
+  // etcd ignores sort values it does not know rather than failing the read.
+  sortOrder: SORT_ORDER[r.sortOrder ?? 0] ?? "NONE",
+  sortTarget: SORT_TARGET[r.sortTarget ?? 0] ?? "KEY",
   serializable: r.serializable,
   keysOnly: r.keysOnly,
   countOnly: r.countOnly,

@@ -198,6 +198,9 @@ describe("etcd JSON gateway matches etcd 3.4 byte for byte", () => {
     expect(await post(gw, "/readyz", "{}")).toBeUndefined()
     // etcd 3.4 has no gateway route for HashKV (it is bound to /v3/maintenance/hash, where Hash wins).
     expect(await post(gw, "/v3/maintenance/hashkv", "{}")).toBeUndefined()
+    // The deprecated /v3beta prefix is still served, /v3alpha is not.
+    expect((await post(gw, "/v3beta/kv/range", '{"key":"YQ=="}'))?.status).toBe(200)
+    expect(await post(gw, "/v3alpha/kv/range", '{"key":"YQ=="}')).toBeUndefined()
   })
 
   test("status and hash carry a full header; a leaderless member reports 'no leader'", async () => {

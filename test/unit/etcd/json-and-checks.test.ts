@@ -52,6 +52,12 @@ describe("proto3 JSON", () => {
     const c: pb.Compare = { key: te.encode("k"), version: 0n }
     expect(pb.toJsonCompare(c)).toBe('{"key":"aw==","version":"0"}')
     expect(pb.decodeCompare(pb.encodeCompare(c)).version).toBe(0n)
+    // Two members of one oneof on the wire: the last one wins.
+    const both = new Uint8Array([
+      ...pb.encodeCompare({ version: 3n }),
+      ...pb.encodeCompare({ value: te.encode("v") }),
+    ])
+    expect(pb.decodeCompare(both)).toMatchObject({ version: undefined, value: te.encode("v") })
     expect(pb.toJsonEvent({ type: pb.Event_EventType.DELETE })).toBe('{"type":"DELETE"}')
     expect(pb.toJsonEvent({ type: 7 })).toBe('{"type":7}')
   })

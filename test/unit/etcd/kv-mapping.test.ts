@@ -45,7 +45,11 @@ describe("kv mapping", () => {
 
   test("out-of-range values and enums", () => {
     expect(map.toNumber(2n ** 63n - 1n)).toBe(Number.MAX_SAFE_INTEGER)
-    expect(() => map.toKvRange({ key: te.encode("a"), sortOrder: 9 })).toThrow(EtcdError)
+    expect(map.toKvRange({ key: te.encode("a"), sortOrder: 9, sortTarget: 9 })).toMatchObject({
+      sortOrder: "NONE",
+      sortTarget: "KEY",
+    })
+    expect(() => map.toKvCompare({ key: te.encode("a"), target: 9 })).toThrow(EtcdError)
     expect(() => map.toKvRequestOp({})).toThrow("etcdserver: key not found")
   })
 

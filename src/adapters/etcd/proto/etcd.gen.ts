@@ -899,18 +899,30 @@ export function readRequestOp(r: ProtoReader, end: number): RequestOp {
       case 1:
         if (wt !== 2) r.wrongWireType(1, wt)
         m.requestRange = readRangeRequest(r, r.sub())
+        m.requestPut = undefined
+        m.requestDeleteRange = undefined
+        m.requestTxn = undefined
         break
       case 2:
         if (wt !== 2) r.wrongWireType(2, wt)
         m.requestPut = readPutRequest(r, r.sub())
+        m.requestRange = undefined
+        m.requestDeleteRange = undefined
+        m.requestTxn = undefined
         break
       case 3:
         if (wt !== 2) r.wrongWireType(3, wt)
         m.requestDeleteRange = readDeleteRangeRequest(r, r.sub())
+        m.requestRange = undefined
+        m.requestPut = undefined
+        m.requestTxn = undefined
         break
       case 4:
         if (wt !== 2) r.wrongWireType(4, wt)
         m.requestTxn = readTxnRequest(r, r.sub())
+        m.requestRange = undefined
+        m.requestPut = undefined
+        m.requestDeleteRange = undefined
         break
       default:
         r.skip(wt)
@@ -982,18 +994,30 @@ export function readResponseOp(r: ProtoReader, end: number): ResponseOp {
       case 1:
         if (wt !== 2) r.wrongWireType(1, wt)
         m.responseRange = readRangeResponse(r, r.sub())
+        m.responsePut = undefined
+        m.responseDeleteRange = undefined
+        m.responseTxn = undefined
         break
       case 2:
         if (wt !== 2) r.wrongWireType(2, wt)
         m.responsePut = readPutResponse(r, r.sub())
+        m.responseRange = undefined
+        m.responseDeleteRange = undefined
+        m.responseTxn = undefined
         break
       case 3:
         if (wt !== 2) r.wrongWireType(3, wt)
         m.responseDeleteRange = readDeleteRangeResponse(r, r.sub())
+        m.responseRange = undefined
+        m.responsePut = undefined
+        m.responseTxn = undefined
         break
       case 4:
         if (wt !== 2) r.wrongWireType(4, wt)
         m.responseTxn = readTxnResponse(r, r.sub())
+        m.responseRange = undefined
+        m.responsePut = undefined
+        m.responseDeleteRange = undefined
         break
       default:
         r.skip(wt)
@@ -1087,22 +1111,42 @@ export function readCompare(r: ProtoReader, end: number): Compare {
       case 4:
         if (wt !== 0) r.wrongWireType(4, wt)
         m.version = r.int64()
+        m.createRevision = undefined
+        m.modRevision = undefined
+        m.value = undefined
+        m.lease = undefined
         break
       case 5:
         if (wt !== 0) r.wrongWireType(5, wt)
         m.createRevision = r.int64()
+        m.version = undefined
+        m.modRevision = undefined
+        m.value = undefined
+        m.lease = undefined
         break
       case 6:
         if (wt !== 0) r.wrongWireType(6, wt)
         m.modRevision = r.int64()
+        m.version = undefined
+        m.createRevision = undefined
+        m.value = undefined
+        m.lease = undefined
         break
       case 7:
         if (wt !== 2) r.wrongWireType(7, wt)
         m.value = r.bytes()
+        m.version = undefined
+        m.createRevision = undefined
+        m.modRevision = undefined
+        m.lease = undefined
         break
       case 8:
         if (wt !== 0) r.wrongWireType(8, wt)
         m.lease = r.int64()
+        m.version = undefined
+        m.createRevision = undefined
+        m.modRevision = undefined
+        m.value = undefined
         break
       case 64:
         if (wt !== 2) r.wrongWireType(64, wt)
@@ -1819,14 +1863,20 @@ export function readWatchRequest(r: ProtoReader, end: number): WatchRequest {
       case 1:
         if (wt !== 2) r.wrongWireType(1, wt)
         m.createRequest = readWatchCreateRequest(r, r.sub())
+        m.cancelRequest = undefined
+        m.progressRequest = undefined
         break
       case 2:
         if (wt !== 2) r.wrongWireType(2, wt)
         m.cancelRequest = readWatchCancelRequest(r, r.sub())
+        m.createRequest = undefined
+        m.progressRequest = undefined
         break
       case 3:
         if (wt !== 2) r.wrongWireType(3, wt)
         m.progressRequest = readWatchProgressRequest(r, r.sub())
+        m.createRequest = undefined
+        m.cancelRequest = undefined
         break
       default:
         r.skip(wt)
