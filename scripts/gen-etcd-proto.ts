@@ -280,6 +280,7 @@ const genToJson = (name: string, fields: FieldInfo[]): string[] => {
       out.push(`  if (${nonDefault(f.kind, v)}) s += \`${key}\${${jsonValue(f, v)}}\``)
     }
   }
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: this is generated source text, not a template
   out.push('  return s.length === 0 ? "{}" : `{${s.slice(1)}}`', "}")
   return out
 }
@@ -443,6 +444,7 @@ export const generateEtcdCodecs = (): string => {
     "",
     "const enumJson = (names: { readonly [value: number]: string }, v: number): string => {",
     "  const n = names[v]",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: this is generated source text, not a template
     '  return n === undefined ? String(v) : `"${n}"`',
     "}",
     "",
