@@ -5,25 +5,55 @@ import type { RaftState } from "./state.ts"
 
 const NONE: readonly never[] = []
 
+/** Returned when a step produced nothing: most `persisted`/`applied`/tick steps. Shared, never mutated. */
+const EMPTY_READY: Ready = Object.freeze({
+  hardState: null,
+  truncateFrom: null,
+  entries: NONE,
+  snapshot: null,
+  compactTo: null,
+  messages: NONE,
+  committedEntries: NONE,
+  readStates: NONE,
+  proposals: NONE,
+  softState: null,
+})
+
 export const takeReady = (s: RaftState): Ready => {
+  const o = s.out
+  const h = s.lastHard
+  const ss = s.lastSoft
+  const hardChanged = h.term !== s.term || h.vote !== s.vote || h.commit !== s.commit
+  const softChanged = ss.role !== s.role || ss.leader !== s.leader || ss.term !== s.term
+  if (
+    !hardChanged &&
+    !softChanged &&
+    s.commit <= s.handedOut &&
+    o.messages.length === 0 &&
+    o.entries.length === 0 &&
+    o.readStates.length === 0 &&
+    o.proposals.length === 0 &&
+    o.truncateFrom === null &&
+    o.snapshot === null &&
+    o.compactTo === null
+  ) {
+    return EMPTY_READY
+  }
   let committedEntries: Ready["committedEntries"] = NONE
   if (s.commit > s.handedOut) {
     committedEntries = sliceLog(s.log, s.handedOut + 1, s.commit, Number.POSITIVE_INFINITY)
     s.handedOut = s.commit
   }
   let hardState: Ready["hardState"] = null
-  const h = s.lastHard
-  if (h.term !== s.term || h.vote !== s.vote || h.commit !== s.commit) {
+  if (hardChanged) {
     hardState = { term: s.term, vote: s.vote, commit: s.commit }
-    s.lastHard = { term: s.term, vote: s.vote, commit: s.commit }
+    s.lastHard = hardState
   }
   let softState: Ready["softState"] = null
-  const ss = s.lastSoft
-  if (ss.role !== s.role || ss.leader !== s.leader || ss.term !== s.term) {
+  if (softChanged) {
     softState = { role: s.role, leader: s.leader, term: s.term }
     s.lastSoft = softState
   }
-  const o = s.out
   const ready: Ready = {
     hardState,
     truncateFrom: o.truncateFrom,
