@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import type { ConfChangeType, NodeId } from "../../../schemas/raft.ts"
-import { entryOf, termOf } from "../../../src/raft/index.ts"
+import { confStateAt, entryOf, termOf } from "../../../src/raft/index.ts"
 import { Cluster } from "./harness.ts"
 
 const IDS = ["a", "b", "c", "d", "e"] as const
@@ -28,9 +28,18 @@ type Action =
   | { t: "read"; n: number }
   | { t: "transfer"; n: number; to: number }
   | { t: "conf"; n: number; target: number; kind: ConfChangeType }
+  | { t: "snapshot"; n: number; keep: number }
 
 const node = fc.integer({ min: 0, max: 4 })
 const action: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("snapshot" as const),
+      n: node,
+      keep: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
   { weight: 8, arbitrary: fc.record({ t: fc.constant("tick" as const), n: node }) },
   { weight: 20, arbitrary: fc.constant({ t: "tickAll" as const }) },
   {
@@ -161,6 +170,17 @@ const runActions = (actions: readonly Action[], bug: Bug): string | null => {
       case "transfer":
         c.step(id, { type: "transferLeader", to: IDS[a.to]! })
         break
+      case "snapshot": {
+        const n = c.node(id)
+        const index = n.state.applied
+        const term = termOf(n.state, index)
+        const conf = confStateAt(n.state, index)
+        if (index === 0 || term < 0 || conf === null) break
+        const snapshot = { meta: { index, term, conf }, data: new Uint8Array(0) }
+        n.store.snapshot = snapshot
+        c.step(id, { type: "snapshotTaken", snapshot, keepEntries: a.keep })
+        break
+      }
       case "conf":
         c.step(id, { type: "confChange", id: seq++, change: { type: a.kind, node: IDS[a.target]! } })
         break
