@@ -1,30 +1,32 @@
 /**
- * Errors of the storage layer. Both are Effect `Schema.TaggedError`s, so the Effect layer can
- * fail with them as typed errors, and they are also plain `Error`s that the synchronous hot
- * path throws. Every message says what happened and what the operator should do next.
+ * Errors thrown by the synchronous storage core (log store, group commit). They are Effect
+ * `Data.TaggedError`s: plain `Error`s with a `_tag`, which an Effect can also fail with. They
+ * stay off `Schema` on purpose: the crash-test child (and a cold start) must not pay for
+ * loading it. The Effect boundary (`service.ts`) has the schema'd `StorageError`.
+ * Every message says what happened and what the operator should do next.
  */
-import { Schema } from "effect"
+import * as Data from "effect/Data"
 
-/** The database could not be opened or used, or a caller broke the log store's contract. */
-export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
-  message: Schema.String,
-  file: Schema.String,
-}) {}
+/** A caller broke the log's rules (a gap, truncating below the floor, ...) or asked for missing entries. */
+export class LogStoreError extends Data.TaggedError("LogStoreError")<{
+  readonly message: string
+  readonly file: string
+}> {}
 
 /**
  * Stored data failed verification (checksum, contiguity, SQLite's own corruption report).
  * The store is quarantined: every later call fails with this error instead of serving data.
  */
-export class CorruptionError extends Schema.TaggedError<CorruptionError>()("CorruptionError", {
-  message: Schema.String,
-  file: Schema.String,
+export class CorruptionError extends Data.TaggedError("CorruptionError")<{
+  readonly message: string
+  readonly file: string
   /** The Raft group, when the damage is attributable to one. */
-  group: Schema.NullOr(Schema.Number),
+  readonly group: number | null
   /** The log index (or snapshot chunk sequence, see `what`), when known. */
-  index: Schema.NullOr(Schema.Number),
+  readonly index: number | null
   /** What failed verification, e.g. "entry", "hard state", "snapshot chunk". */
-  what: Schema.String,
-}) {}
+  readonly what: string
+}> {}
 
 const REMEDY =
   "The store is quarantined and refuses to serve. Restore this replica from a healthy peer " +

@@ -9,9 +9,8 @@
  * callbacks, so every message that arrived in this turn joins the batch); `flush()` runs it
  * synchronously, which the simulator and tests use.
  */
-import { Effect } from "effect"
 import type { GroupId } from "../../schemas/raft.ts"
-import { CorruptionError, StorageError } from "./errors.ts"
+import { LogStoreError } from "./errors.ts"
 import type { LogStore, ReadyToPersist } from "./log-store.ts"
 
 export type Durable = (error: Error | null) => void
@@ -86,30 +85,27 @@ export class GroupCommitter {
     )
   }
 
-  /** The Effect form of `submit`. */
-  persist(group: GroupId, ready: ReadyToPersist): Effect.Effect<void, StorageError | CorruptionError> {
-    return Effect.async<void, StorageError | CorruptionError>((resume) => {
-      this.submitWith(group, ready, (error) =>
-        resume(error === null ? Effect.void : Effect.fail(asStorageFailure(this.store.file, error))),
-      )
-    })
-  }
-
-  /** Commits everything queued now; returns the number of transactions it took. */
+  /**
+   * Commits everything queued when it is called; returns the number of transactions it took.
+   * Readys submitted from the callbacks meanwhile wait for the next scheduled flush, so a busy
+   * writer cannot keep the event loop from running.
+   */
   flush(): number {
     let transactions = 0
-    while (this.queue.length > 0) {
-      const batch = this.takeBatch()
+    let backlog = this.queue.length
+    while (backlog > 0) {
+      const batch = this.takeBatch(backlog)
+      backlog -= batch.length
       this.commitBatch(batch)
       transactions++
     }
     return transactions
   }
 
-  private takeBatch(): Pending[] {
+  private takeBatch(limit: number): Pending[] {
     let entries = 0
     let n = 0
-    while (n < this.queue.length) {
+    while (n < limit) {
       const size = this.queue[n]!.ready.entries.length
       if (n > 0 && entries + size > this.maxBatchEntries) break
       entries += size
@@ -135,7 +131,7 @@ export class GroupCommitter {
               throw error // SQLite already rolled the whole transaction back (I/O error, disk full)
             }
             // Corruption (or a failing database) is the batch's fate, not one Ready's.
-            if (this.store.quarantined !== null || !(error instanceof StorageError)) throw error
+            if (this.store.quarantined !== null || !(error instanceof LogStoreError)) throw error
             errors[i] = error
           }
         })
@@ -161,11 +157,3 @@ export class GroupCommitter {
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)))
-
-const asStorageFailure = (file: string, error: Error): StorageError | CorruptionError =>
-  error instanceof StorageError || error instanceof CorruptionError
-    ? error
-    : new StorageError({
-        file,
-        message: `${file}: could not make the Ready durable (${error.message}); check the disk (space, permissions, I/O errors) and restart the node`,
-      })

@@ -26,7 +26,7 @@ import {
 import type { PersistedState, Ready } from "../raft/api.ts"
 import { CRC32_INIT, crc32Final, crc32Update } from "./crc32.ts"
 import type { SqliteDatabase, SqlRow } from "./driver.ts"
-import { CorruptionError, corruption, isSqliteCorruption, StorageError } from "./errors.ts"
+import { CorruptionError, corruption, isSqliteCorruption, LogStoreError } from "./errors.ts"
 import {
   chunkCrc,
   decodeEntry,
@@ -343,8 +343,8 @@ export class LogStore {
     return id
   }
 
-  private misuse(detail: string): StorageError {
-    return new StorageError({
+  private misuse(detail: string): LogStoreError {
+    return new LogStoreError({
       file: this.file,
       message: `${this.file}: ${detail}; the Ready was not persisted`,
     })
@@ -612,8 +612,8 @@ export class LogStore {
     return r
   }
 
-  private unavailable(detail: string): StorageError {
-    return new StorageError({ file: this.file, message: `${this.file}: ${detail}` })
+  private unavailable(detail: string): LogStoreError {
+    return new LogStoreError({ file: this.file, message: `${this.file}: ${detail}` })
   }
 
   // ---------------------------------------------------------------- space

@@ -6,11 +6,24 @@
  * The layers import their driver lazily, so this module loads on Deno (no `bun:sqlite` there)
  * and on Bun alike.
  */
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import type { GroupId } from "../../schemas/raft.ts"
 import type { OpenOptions, SqliteDatabase, SqliteDriverImpl } from "./driver.ts"
-import { StorageError } from "./errors.ts"
+import { CorruptionError, LogStoreError } from "./errors.ts"
+import type { GroupCommitter } from "./group-commit.ts"
+import type { ReadyToPersist } from "./log-store.ts"
 
-export { CorruptionError, StorageError } from "./errors.ts"
+export { CorruptionError, LogStoreError } from "./errors.ts"
+
+/**
+ * The storage layer failed at the Effect boundary: a database that cannot be opened (or not
+ * with the required durability), a driver missing in this runtime, a Ready that was not made
+ * durable. `message` says what to do next.
+ */
+export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  message: Schema.String,
+  file: Schema.String,
+}) {}
 
 export class SqliteDriver extends Context.Tag("lattice/SqliteDriver")<SqliteDriver, SqliteDriverImpl>() {}
 
@@ -63,3 +76,29 @@ export const openDatabase = (
       (db) => Effect.sync(() => db.close()),
     ),
   )
+
+/** The Effect form of `GroupCommitter.submit`: succeeds once the Ready is durable. */
+export const persistReady = (
+  committer: GroupCommitter,
+  group: GroupId,
+  ready: ReadyToPersist,
+): Effect.Effect<void, StorageError | CorruptionError> =>
+  Effect.async<void, StorageError | CorruptionError>((resume) => {
+    committer.submitWith(group, ready, (error) =>
+      resume(error === null ? Effect.void : Effect.fail(asStorageFailure(committer.store.file, error))),
+    )
+  })
+
+const asStorageFailure = (file: string, error: Error): StorageError | CorruptionError => {
+  if (error instanceof CorruptionError) return error
+  if (error instanceof LogStoreError) {
+    return new StorageError({
+      file,
+      message: `${error.message}; this is a bug in the caller's Raft loop, report it`,
+    })
+  }
+  return new StorageError({
+    file,
+    message: `${file}: could not make the Ready durable (${error.message}); check the disk (space, permissions, I/O errors) and restart the node`,
+  })
+}

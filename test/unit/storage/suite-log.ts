@@ -1,7 +1,7 @@
 /** Log store behaviour: append, truncate, hard state, compaction floor, snapshots, groups. */
 import assert from "node:assert/strict"
 import type { ConfState, Entry, HardState, Snapshot } from "../../../schemas/raft.ts"
-import { StorageError } from "../../../src/storage/errors.ts"
+import { LogStoreError } from "../../../src/storage/errors.ts"
 import type { ReadyToPersist } from "../../../src/storage/log-store.ts"
 import { type Harness, openStore, seededBytes, text, withDb } from "./harness.ts"
 
@@ -115,7 +115,7 @@ export const logSuite = (h: Harness): void => {
       const store = openStore(open())
       store.persistReady(1, ready({ entries: run(1, 2, 1), hardState: { term: 1, vote: null, commit: 1 } }))
       const gap = ready({ entries: run(4, 5, 1), hardState: { term: 9, vote: "x", commit: 2 } })
-      assert.throws(() => store.persistReady(1, gap), StorageError)
+      assert.throws(() => store.persistReady(1, gap), LogStoreError)
       const holes = ready({ entries: [entry(3, 1), entry(5, 1)] })
       assert.throws(() => store.persistReady(1, holes), /not contiguous/)
       const loaded = store.load(1)

@@ -1,8 +1,9 @@
 /** Online space reclamation, and group commit sharing one transaction between many Readys. */
 import assert from "node:assert/strict"
 import { Effect, Exit } from "effect"
-import { StorageError } from "../../../src/storage/errors.ts"
+import { LogStoreError } from "../../../src/storage/errors.ts"
 import { GroupCommitter } from "../../../src/storage/group-commit.ts"
+import { persistReady } from "../../../src/storage/service.ts"
 import { type Harness, openStore, seededBytes, withDb } from "./harness.ts"
 import { indexes, ready, run } from "./suite-log.ts"
 
@@ -108,7 +109,7 @@ export const spaceAndCommitSuite = (h: Harness): void => {
       clock.runAll()
       await a
       await b
-      await assert.rejects(bad, StorageError)
+      await assert.rejects(bad, LogStoreError)
       assert.equal(store.lastIndex(1), 4)
       assert.equal(store.lastIndex(2), 0)
       assert.equal(store.hardState(2).term, 0)
@@ -132,12 +133,12 @@ export const spaceAndCommitSuite = (h: Harness): void => {
       assert.equal(store.lastIndex(1), 100)
     }))
 
-  test(`${name}: persist is the Effect form of submit`, async () =>
+  test(`${name}: persistReady is the Effect form of submit`, async () =>
     withDb(driver, async ({ open }) => {
       const store = openStore(open())
       const committer = new GroupCommitter(store)
-      await Effect.runPromise(committer.persist(1, ready({ entries: run(1, 2, 1) })))
-      const exit = await Effect.runPromiseExit(committer.persist(1, ready({ entries: run(9, 9, 1) })))
+      await Effect.runPromise(persistReady(committer, 1, ready({ entries: run(1, 2, 1) })))
+      const exit = await Effect.runPromiseExit(persistReady(committer, 1, ready({ entries: run(9, 9, 1) })))
       assert.ok(Exit.isFailure(exit))
       assert.equal(store.lastIndex(1), 2)
     }))

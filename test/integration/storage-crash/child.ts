@@ -1,0 +1,71 @@
+/**
+ * Crash-test child: appends entries to several Raft groups through the log store and the group
+ * committer, as fast as it can, and prints `ack <group> <index>` only once the Ready holding
+ * that index is durable. The parent kills it with SIGKILL at arbitrary points.
+ *
+ *   bun child.ts <db-path> <term> <seed> [--ack-early]
+ *
+ * Each run uses a higher term (written in the hard state). Now and then it compacts the log
+ * and reclaims a few pages, so kills also land inside compaction and incremental vacuum.
+ */
+import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
+import { GroupCommitter } from "../../../src/storage/group-commit.ts"
+import { LogStore } from "../../../src/storage/log-store.ts"
+import { mulberry32 } from "../../unit/storage/harness.ts"
+import { entryData, GROUPS } from "./workload.ts"
+
+const [path, termArg, seedArg, mode] = process.argv.slice(2)
+// TEST ONLY: acknowledge before the Ready is durable, to prove the parent's check can fail.
+const ackEarly = mode === "--ack-early"
+if (path === undefined || termArg === undefined || seedArg === undefined) {
+  console.error("usage: child.ts <db-path> <term> <seed>")
+  process.exit(2)
+}
+const term = Number(termArg)
+const rnd = mulberry32(Number(seedArg))
+const store = LogStore.open(bunSqliteDriver.open(path, { synchronous: "FULL" }))
+const committer = new GroupCommitter(store)
+
+const out = (line: string) => process.stdout.write(`${line}\n`)
+
+for (const group of GROUPS) {
+  const loaded = store.load(group) // verifies every checksum before anything new is written
+  let next = (loaded.entries.at(-1)?.index ?? loaded.floor.index) + 1
+  let durable = next - 1
+  out(`ready ${group} ${durable}`)
+  // A few Readys in flight per group, so batches mix groups and proposals.
+  const propose = (): void => {
+    const count = 1 + (rnd() % 8)
+    const entries = Array.from({ length: count }, (_, i) => ({
+      index: next + i,
+      term,
+      type: "normal" as const,
+      data: entryData(group, next + i),
+    }))
+    next += count
+    const last = next - 1
+    if (ackEarly) out(`ack ${group} ${last}`)
+    const compactTo = rnd() % 50 === 0 && durable > 200 ? durable - 100 : null
+    committer.submitWith(
+      group,
+      {
+        hardState: { term, vote: "n1", commit: durable },
+        truncateFrom: null,
+        entries,
+        snapshot: null,
+        compactTo,
+      },
+      (error) => {
+        if (error !== null) {
+          console.error(`persist failed: ${error.message}`)
+          process.exit(1)
+        }
+        durable = last
+        if (!ackEarly) out(`ack ${group} ${last}`)
+        if (compactTo !== null) store.reclaimSpace(8)
+        propose()
+      },
+    )
+  }
+  for (let i = 0; i < 3; i++) propose()
+}
