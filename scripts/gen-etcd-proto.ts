@@ -350,7 +350,7 @@ const genMessage = (t: protobuf.Type): string[] => {
   out.push(...genFromJson(name, full, fields), "")
   out.push(
     `export const encode${name} = (m: ${name}): Uint8Array => {`,
-    "  const w = new ProtoWriter()",
+    "  const w = sharedWriter()",
     `  write${name}(m, w)`,
     "  return w.finish()",
     "}",
@@ -440,7 +440,7 @@ export const generateEtcdCodecs = (): string => {
     "/* eslint-disable */",
     'import type { MessageCodec, MethodDescriptor } from "./descriptor.ts"',
     "__JSON_IMPORTS__",
-    'import { EMPTY_BYTES, ProtoDecodeError, ProtoReader, ProtoWriter } from "./wire.ts"',
+    'import { EMPTY_BYTES, ProtoDecodeError, ProtoReader, type ProtoWriter, sharedWriter } from "./wire.ts"',
     "",
     "const enumJson = (names: { readonly [value: number]: string }, v: number): string => {",
     "  const n = names[v]",

@@ -4,7 +4,7 @@
 /* eslint-disable */
 import type { MessageCodec, MethodDescriptor } from "./descriptor.ts"
 import { base64Encode, goQuote, jsonArray, jsonBool, jsonBytes, jsonEnum, jsonField, jsonInt64, jsonObject, jsonString, jsonUint32, jsonUint64 } from "./json.ts"
-import { EMPTY_BYTES, ProtoDecodeError, ProtoReader, ProtoWriter } from "./wire.ts"
+import { EMPTY_BYTES, ProtoDecodeError, ProtoReader, type ProtoWriter, sharedWriter } from "./wire.ts"
 
 const enumJson = (names: { readonly [value: number]: string }, v: number): string => {
   const n = names[v]
@@ -144,7 +144,7 @@ export function fromJsonKeyValue(value: unknown): KeyValue {
 }
 
 export const encodeKeyValue = (m: KeyValue): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeKeyValue(m, w)
   return w.finish()
 }
@@ -218,7 +218,7 @@ export function fromJsonEvent(value: unknown): Event {
 }
 
 export const encodeEvent = (m: Event): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeEvent(m, w)
   return w.finish()
 }
@@ -301,7 +301,7 @@ export function fromJsonResponseHeader(value: unknown): ResponseHeader {
 }
 
 export const encodeResponseHeader = (m: ResponseHeader): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeResponseHeader(m, w)
   return w.finish()
 }
@@ -465,7 +465,7 @@ export function fromJsonRangeRequest(value: unknown): RangeRequest {
 }
 
 export const encodeRangeRequest = (m: RangeRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeRangeRequest(m, w)
   return w.finish()
 }
@@ -548,7 +548,7 @@ export function fromJsonRangeResponse(value: unknown): RangeResponse {
 }
 
 export const encodeRangeResponse = (m: RangeResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeRangeResponse(m, w)
   return w.finish()
 }
@@ -649,7 +649,7 @@ export function fromJsonPutRequest(value: unknown): PutRequest {
 }
 
 export const encodePutRequest = (m: PutRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writePutRequest(m, w)
   return w.finish()
 }
@@ -714,7 +714,7 @@ export function fromJsonPutResponse(value: unknown): PutResponse {
 }
 
 export const encodePutResponse = (m: PutResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writePutResponse(m, w)
   return w.finish()
 }
@@ -788,7 +788,7 @@ export function fromJsonDeleteRangeRequest(value: unknown): DeleteRangeRequest {
 }
 
 export const encodeDeleteRangeRequest = (m: DeleteRangeRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeDeleteRangeRequest(m, w)
   return w.finish()
 }
@@ -862,7 +862,7 @@ export function fromJsonDeleteRangeResponse(value: unknown): DeleteRangeResponse
 }
 
 export const encodeDeleteRangeResponse = (m: DeleteRangeResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeDeleteRangeResponse(m, w)
   return w.finish()
 }
@@ -957,7 +957,7 @@ export function fromJsonRequestOp(value: unknown): RequestOp {
 }
 
 export const encodeRequestOp = (m: RequestOp): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeRequestOp(m, w)
   return w.finish()
 }
@@ -1052,7 +1052,7 @@ export function fromJsonResponseOp(value: unknown): ResponseOp {
 }
 
 export const encodeResponseOp = (m: ResponseOp): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeResponseOp(m, w)
   return w.finish()
 }
@@ -1200,7 +1200,7 @@ export function fromJsonCompare(value: unknown): Compare {
 }
 
 export const encodeCompare = (m: Compare): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeCompare(m, w)
   return w.finish()
 }
@@ -1274,7 +1274,7 @@ export function fromJsonTxnRequest(value: unknown): TxnRequest {
 }
 
 export const encodeTxnRequest = (m: TxnRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeTxnRequest(m, w)
   return w.finish()
 }
@@ -1348,7 +1348,7 @@ export function fromJsonTxnResponse(value: unknown): TxnResponse {
 }
 
 export const encodeTxnResponse = (m: TxnResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeTxnResponse(m, w)
   return w.finish()
 }
@@ -1413,7 +1413,7 @@ export function fromJsonCompactionRequest(value: unknown): CompactionRequest {
 }
 
 export const encodeCompactionRequest = (m: CompactionRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeCompactionRequest(m, w)
   return w.finish()
 }
@@ -1469,7 +1469,7 @@ export function fromJsonCompactionResponse(value: unknown): CompactionResponse {
 }
 
 export const encodeCompactionResponse = (m: CompactionResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeCompactionResponse(m, w)
   return w.finish()
 }
@@ -1514,7 +1514,7 @@ export function fromJsonHashRequest(value: unknown): HashRequest {
 }
 
 export const encodeHashRequest = (m: HashRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeHashRequest(m, w)
   return w.finish()
 }
@@ -1570,7 +1570,7 @@ export function fromJsonHashKVRequest(value: unknown): HashKVRequest {
 }
 
 export const encodeHashKVRequest = (m: HashKVRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeHashKVRequest(m, w)
   return w.finish()
 }
@@ -1644,7 +1644,7 @@ export function fromJsonHashKVResponse(value: unknown): HashKVResponse {
 }
 
 export const encodeHashKVResponse = (m: HashKVResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeHashKVResponse(m, w)
   return w.finish()
 }
@@ -1709,7 +1709,7 @@ export function fromJsonHashResponse(value: unknown): HashResponse {
 }
 
 export const encodeHashResponse = (m: HashResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeHashResponse(m, w)
   return w.finish()
 }
@@ -1754,7 +1754,7 @@ export function fromJsonSnapshotRequest(value: unknown): SnapshotRequest {
 }
 
 export const encodeSnapshotRequest = (m: SnapshotRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeSnapshotRequest(m, w)
   return w.finish()
 }
@@ -1828,7 +1828,7 @@ export function fromJsonSnapshotResponse(value: unknown): SnapshotResponse {
 }
 
 export const encodeSnapshotResponse = (m: SnapshotResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeSnapshotResponse(m, w)
   return w.finish()
 }
@@ -1908,7 +1908,7 @@ export function fromJsonWatchRequest(value: unknown): WatchRequest {
 }
 
 export const encodeWatchRequest = (m: WatchRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeWatchRequest(m, w)
   return w.finish()
 }
@@ -2028,7 +2028,7 @@ export function fromJsonWatchCreateRequest(value: unknown): WatchCreateRequest {
 }
 
 export const encodeWatchCreateRequest = (m: WatchCreateRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeWatchCreateRequest(m, w)
   return w.finish()
 }
@@ -2084,7 +2084,7 @@ export function fromJsonWatchCancelRequest(value: unknown): WatchCancelRequest {
 }
 
 export const encodeWatchCancelRequest = (m: WatchCancelRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeWatchCancelRequest(m, w)
   return w.finish()
 }
@@ -2129,7 +2129,7 @@ export function fromJsonWatchProgressRequest(value: unknown): WatchProgressReque
 }
 
 export const encodeWatchProgressRequest = (m: WatchProgressRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeWatchProgressRequest(m, w)
   return w.finish()
 }
@@ -2248,7 +2248,7 @@ export function fromJsonWatchResponse(value: unknown): WatchResponse {
 }
 
 export const encodeWatchResponse = (m: WatchResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeWatchResponse(m, w)
   return w.finish()
 }
@@ -2313,7 +2313,7 @@ export function fromJsonLeaseGrantRequest(value: unknown): LeaseGrantRequest {
 }
 
 export const encodeLeaseGrantRequest = (m: LeaseGrantRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseGrantRequest(m, w)
   return w.finish()
 }
@@ -2396,7 +2396,7 @@ export function fromJsonLeaseGrantResponse(value: unknown): LeaseGrantResponse {
 }
 
 export const encodeLeaseGrantResponse = (m: LeaseGrantResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseGrantResponse(m, w)
   return w.finish()
 }
@@ -2452,7 +2452,7 @@ export function fromJsonLeaseRevokeRequest(value: unknown): LeaseRevokeRequest {
 }
 
 export const encodeLeaseRevokeRequest = (m: LeaseRevokeRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseRevokeRequest(m, w)
   return w.finish()
 }
@@ -2508,7 +2508,7 @@ export function fromJsonLeaseRevokeResponse(value: unknown): LeaseRevokeResponse
 }
 
 export const encodeLeaseRevokeResponse = (m: LeaseRevokeResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseRevokeResponse(m, w)
   return w.finish()
 }
@@ -2564,7 +2564,7 @@ export function fromJsonLeaseKeepAliveRequest(value: unknown): LeaseKeepAliveReq
 }
 
 export const encodeLeaseKeepAliveRequest = (m: LeaseKeepAliveRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseKeepAliveRequest(m, w)
   return w.finish()
 }
@@ -2638,7 +2638,7 @@ export function fromJsonLeaseKeepAliveResponse(value: unknown): LeaseKeepAliveRe
 }
 
 export const encodeLeaseKeepAliveResponse = (m: LeaseKeepAliveResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseKeepAliveResponse(m, w)
   return w.finish()
 }
@@ -2703,7 +2703,7 @@ export function fromJsonLeaseTimeToLiveRequest(value: unknown): LeaseTimeToLiveR
 }
 
 export const encodeLeaseTimeToLiveRequest = (m: LeaseTimeToLiveRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseTimeToLiveRequest(m, w)
   return w.finish()
 }
@@ -2795,7 +2795,7 @@ export function fromJsonLeaseTimeToLiveResponse(value: unknown): LeaseTimeToLive
 }
 
 export const encodeLeaseTimeToLiveResponse = (m: LeaseTimeToLiveResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseTimeToLiveResponse(m, w)
   return w.finish()
 }
@@ -2840,7 +2840,7 @@ export function fromJsonLeaseLeasesRequest(value: unknown): LeaseLeasesRequest {
 }
 
 export const encodeLeaseLeasesRequest = (m: LeaseLeasesRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseLeasesRequest(m, w)
   return w.finish()
 }
@@ -2896,7 +2896,7 @@ export function fromJsonLeaseStatus(value: unknown): LeaseStatus {
 }
 
 export const encodeLeaseStatus = (m: LeaseStatus): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseStatus(m, w)
   return w.finish()
 }
@@ -2961,7 +2961,7 @@ export function fromJsonLeaseLeasesResponse(value: unknown): LeaseLeasesResponse
 }
 
 export const encodeLeaseLeasesResponse = (m: LeaseLeasesResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeLeaseLeasesResponse(m, w)
   return w.finish()
 }
@@ -3053,7 +3053,7 @@ export function fromJsonMember(value: unknown): Member {
 }
 
 export const encodeMember = (m: Member): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMember(m, w)
   return w.finish()
 }
@@ -3118,7 +3118,7 @@ export function fromJsonMemberAddRequest(value: unknown): MemberAddRequest {
 }
 
 export const encodeMemberAddRequest = (m: MemberAddRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberAddRequest(m, w)
   return w.finish()
 }
@@ -3192,7 +3192,7 @@ export function fromJsonMemberAddResponse(value: unknown): MemberAddResponse {
 }
 
 export const encodeMemberAddResponse = (m: MemberAddResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberAddResponse(m, w)
   return w.finish()
 }
@@ -3248,7 +3248,7 @@ export function fromJsonMemberRemoveRequest(value: unknown): MemberRemoveRequest
 }
 
 export const encodeMemberRemoveRequest = (m: MemberRemoveRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberRemoveRequest(m, w)
   return w.finish()
 }
@@ -3313,7 +3313,7 @@ export function fromJsonMemberRemoveResponse(value: unknown): MemberRemoveRespon
 }
 
 export const encodeMemberRemoveResponse = (m: MemberRemoveResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberRemoveResponse(m, w)
   return w.finish()
 }
@@ -3378,7 +3378,7 @@ export function fromJsonMemberUpdateRequest(value: unknown): MemberUpdateRequest
 }
 
 export const encodeMemberUpdateRequest = (m: MemberUpdateRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberUpdateRequest(m, w)
   return w.finish()
 }
@@ -3443,7 +3443,7 @@ export function fromJsonMemberUpdateResponse(value: unknown): MemberUpdateRespon
 }
 
 export const encodeMemberUpdateResponse = (m: MemberUpdateResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberUpdateResponse(m, w)
   return w.finish()
 }
@@ -3488,7 +3488,7 @@ export function fromJsonMemberListRequest(value: unknown): MemberListRequest {
 }
 
 export const encodeMemberListRequest = (m: MemberListRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberListRequest(m, w)
   return w.finish()
 }
@@ -3553,7 +3553,7 @@ export function fromJsonMemberListResponse(value: unknown): MemberListResponse {
 }
 
 export const encodeMemberListResponse = (m: MemberListResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberListResponse(m, w)
   return w.finish()
 }
@@ -3609,7 +3609,7 @@ export function fromJsonMemberPromoteRequest(value: unknown): MemberPromoteReque
 }
 
 export const encodeMemberPromoteRequest = (m: MemberPromoteRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberPromoteRequest(m, w)
   return w.finish()
 }
@@ -3674,7 +3674,7 @@ export function fromJsonMemberPromoteResponse(value: unknown): MemberPromoteResp
 }
 
 export const encodeMemberPromoteResponse = (m: MemberPromoteResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMemberPromoteResponse(m, w)
   return w.finish()
 }
@@ -3719,7 +3719,7 @@ export function fromJsonDefragmentRequest(value: unknown): DefragmentRequest {
 }
 
 export const encodeDefragmentRequest = (m: DefragmentRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeDefragmentRequest(m, w)
   return w.finish()
 }
@@ -3775,7 +3775,7 @@ export function fromJsonDefragmentResponse(value: unknown): DefragmentResponse {
 }
 
 export const encodeDefragmentResponse = (m: DefragmentResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeDefragmentResponse(m, w)
   return w.finish()
 }
@@ -3831,7 +3831,7 @@ export function fromJsonMoveLeaderRequest(value: unknown): MoveLeaderRequest {
 }
 
 export const encodeMoveLeaderRequest = (m: MoveLeaderRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMoveLeaderRequest(m, w)
   return w.finish()
 }
@@ -3887,7 +3887,7 @@ export function fromJsonMoveLeaderResponse(value: unknown): MoveLeaderResponse {
 }
 
 export const encodeMoveLeaderResponse = (m: MoveLeaderResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeMoveLeaderResponse(m, w)
   return w.finish()
 }
@@ -3961,7 +3961,7 @@ export function fromJsonAlarmRequest(value: unknown): AlarmRequest {
 }
 
 export const encodeAlarmRequest = (m: AlarmRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeAlarmRequest(m, w)
   return w.finish()
 }
@@ -4026,7 +4026,7 @@ export function fromJsonAlarmMember(value: unknown): AlarmMember {
 }
 
 export const encodeAlarmMember = (m: AlarmMember): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeAlarmMember(m, w)
   return w.finish()
 }
@@ -4091,7 +4091,7 @@ export function fromJsonAlarmResponse(value: unknown): AlarmResponse {
 }
 
 export const encodeAlarmResponse = (m: AlarmResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeAlarmResponse(m, w)
   return w.finish()
 }
@@ -4136,7 +4136,7 @@ export function fromJsonStatusRequest(value: unknown): StatusRequest {
 }
 
 export const encodeStatusRequest = (m: StatusRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeStatusRequest(m, w)
   return w.finish()
 }
@@ -4273,7 +4273,7 @@ export function fromJsonStatusResponse(value: unknown): StatusResponse {
 }
 
 export const encodeStatusResponse = (m: StatusResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeStatusResponse(m, w)
   return w.finish()
 }
@@ -4329,7 +4329,7 @@ export function fromJsonHealthCheckRequest(value: unknown): HealthCheckRequest {
 }
 
 export const encodeHealthCheckRequest = (m: HealthCheckRequest): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeHealthCheckRequest(m, w)
   return w.finish()
 }
@@ -4385,7 +4385,7 @@ export function fromJsonHealthCheckResponse(value: unknown): HealthCheckResponse
 }
 
 export const encodeHealthCheckResponse = (m: HealthCheckResponse): Uint8Array => {
-  const w = new ProtoWriter()
+  const w = sharedWriter()
   writeHealthCheckResponse(m, w)
   return w.finish()
 }

@@ -156,6 +156,24 @@ export class ProtoWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos)
   }
+
+  /** Clears the writer for reuse, keeping its grown buffer. */
+  reset(): this {
+    this.pos = 0
+    this.open.length = 0
+    return this
+  }
+}
+
+let shared: ProtoWriter | undefined
+
+/**
+ * One writer reused by every top-level encode (encoding is synchronous and never re-entered),
+ * so encoding allocates only the returned bytes.
+ */
+export const sharedWriter = (): ProtoWriter => {
+  shared ??= new ProtoWriter(64 * 1024)
+  return shared.reset()
 }
 
 export class ProtoReader {
@@ -204,6 +222,12 @@ export class ProtoReader {
   }
 
   uint64(): bigint {
+    // Fast path: most revisions, counts and lengths fit in one or two bytes.
+    const b0 = this.buf[this.pos]
+    if (b0 !== undefined && b0 < 0x80 && this.pos < this.end) {
+      this.pos++
+      return BigInt(b0)
+    }
     let lo = 0
     let hi = 0
     const b = this.buf
@@ -233,10 +257,13 @@ export class ProtoReader {
     return n
   }
 
-  /** Copies, so decoded messages never alias the transport's receive buffer. */
+  /**
+   * A view into the input, not a copy: decoded messages alias the bytes they were decoded from
+   * (gRPC hands each message its own buffer, so nothing else writes to it).
+   */
   bytes(): Uint8Array {
     const n = this.length()
-    const out = this.buf.slice(this.pos, this.pos + n)
+    const out = this.buf.subarray(this.pos, this.pos + n)
     this.pos += n
     return out
   }
