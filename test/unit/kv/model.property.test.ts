@@ -61,7 +61,7 @@ test("state machine agrees with the etcd model on random operation sequences", (
     }),
     { numRuns: RUNS },
   )
-})
+}, 120_000)
 
 test("the model check can fail: a wrong revision is caught", () => {
   const f = openFixture()
