@@ -116,17 +116,18 @@ export class GroupCommitter {
 
   private commitBatch(batch: readonly Pending[]): void {
     const errors: (Error | null)[] = batch.map(() => null)
+    const db = this.store.db // savepoints as cached statements: no SQL parsing per Ready
     try {
       this.store.db.transaction(() => {
         batch.forEach((p, i) => {
-          this.store.db.exec("SAVEPOINT ready")
+          db.prepare("SAVEPOINT ready").run()
           try {
             this.store.applyReady(p.group, p.ready)
-            this.store.db.exec("RELEASE ready")
+            db.prepare("RELEASE ready").run()
           } catch (error) {
             try {
-              this.store.db.exec("ROLLBACK TO ready")
-              this.store.db.exec("RELEASE ready")
+              db.prepare("ROLLBACK TO ready").run()
+              db.prepare("RELEASE ready").run()
             } catch {
               throw error // SQLite already rolled the whole transaction back (I/O error, disk full)
             }
