@@ -4,6 +4,8 @@
  * gateway turn them into the same code and message that a real etcd returns.
  */
 
+import { grpcCodeOf, KvError } from "../../../schemas/kv.ts"
+
 /** gRPC status codes (google.rpc.Code). */
 export const GrpcCode = {
   OK: 0,
@@ -99,9 +101,13 @@ export const EtcdErrors = {
   badLeaderTransferee: e(FAILED_PRECONDITION, "etcdserver: bad leader transferee"),
 } as const
 
-/** Anything a handler throws, as an EtcdError; unknown errors become UNKNOWN as in etcd's togRPCError. */
+/**
+ * Anything a handler throws, as an EtcdError: the state machine's KvError keeps its code and
+ * message; unknown errors become UNKNOWN, as in etcd's togRPCError.
+ */
 export const toEtcdError = (err: unknown): EtcdError => {
   if (err instanceof EtcdError) return err
+  if (err instanceof KvError) return new EtcdError(grpcCodeOf(err) as GrpcCode, err.message)
   if (err instanceof Error) return new EtcdError(GrpcCode.UNKNOWN, err.message)
   return new EtcdError(GrpcCode.UNKNOWN, String(err))
 }

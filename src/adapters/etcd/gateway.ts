@@ -3,7 +3,7 @@
  * Bun.serve: `POST /v3/kv/range` etc. with the same bodies, status codes and headers as etcd.
  * Returns undefined for paths it does not serve, so the HTTP listener can try other handlers.
  */
-import { EtcdError, GrpcCode, httpStatusFromGrpcCode, toEtcdError } from "./errors.ts"
+import { EtcdError, EtcdErrors, GrpcCode, httpStatusFromGrpcCode, toEtcdError } from "./errors.ts"
 import { goQuote, JsonDecodeError } from "./proto/json.ts"
 import { ROUTES, type Route } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
@@ -77,9 +77,18 @@ const jsonSyntaxMessage = (text: string): string => {
   return "unexpected EOF"
 }
 
+/**
+ * JSON with base64 bytes is at most ~4/3 of the binary size plus field names; a body beyond this
+ * multiple of --max-request-bytes is refused before it is read.
+ */
+const MAX_JSON_EXPANSION = 4
+
 /** Parses the request body; empty and "null" mean the empty message, as in grpc-gateway. */
-const parseBody = async (req: Request, route: Route): Promise<unknown> => {
+const parseBody = async (svc: EtcdService, req: Request, route: Route): Promise<unknown> => {
+  const declared = Number(req.headers.get("content-length") ?? "0")
+  if (declared > svc.maxRequestBytes * MAX_JSON_EXPANSION) throw EtcdErrors.requestTooLarge()
   const text = await req.text()
+  if (text.length > svc.maxRequestBytes * MAX_JSON_EXPANSION) throw EtcdErrors.requestTooLarge()
   if (text.trim() === "") return route.method.request.fromJson({})
   let value: unknown
   try {
@@ -103,7 +112,7 @@ const parseBody = async (req: Request, route: Route): Promise<unknown> => {
 
 const unary = async (svc: EtcdService, route: Route & { kind: "unary" }, req: Request): Promise<Response> => {
   try {
-    const request = await parseBody(req, route)
+    const request = await parseBody(svc, req, route)
     svc.checkSize(route.method.request.encode(request).length)
     const res = await route.call(svc, request)
     return new Response(route.method.response.toJson(res), { status: 200, headers: JSON_HEADERS })
@@ -120,7 +129,7 @@ const serverStream = async (
   let it: AsyncIterator<unknown>
   let first: IteratorResult<unknown>
   try {
-    const request = await parseBody(req, route)
+    const request = await parseBody(svc, req, route)
     svc.checkSize(route.method.request.encode(request).length)
     it = route.call(svc, request)[Symbol.asyncIterator]()
     first = await it.next()

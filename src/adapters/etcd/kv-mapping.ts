@@ -5,7 +5,7 @@
  * KvStateMachine.
  */
 import * as kv from "../../../schemas/kv.ts"
-import { EtcdError, type GrpcCode } from "./errors.ts"
+import { EtcdError, toEtcdError } from "./errors.ts"
 import type * as pb from "./proto/etcd.gen.ts"
 
 const MAX = BigInt(Number.MAX_SAFE_INTEGER)
@@ -163,8 +163,7 @@ export const fromKvCompaction = (r: kv.CompactionResponse): pb.CompactionRespons
   header: fromKvHeader(r.header),
 })
 
-export const kvErrorToEtcd = (e: kv.KvError): EtcdError =>
-  new EtcdError(kv.grpcCodeOf(e) as GrpcCode, e.message)
+export const kvErrorToEtcd = (e: kv.KvError): EtcdError => toEtcdError(e)
 
 /** A state machine outcome as the etcd response of the given type, or a thrown EtcdError. */
 type ResponseOf<T extends kv.KvResponse["type"]> = Extract<kv.KvResponse, { type: T }>["response"]

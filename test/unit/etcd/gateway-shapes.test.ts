@@ -249,3 +249,36 @@ describe("etcd JSON gateway matches etcd 3.4 byte for byte", () => {
     expect(frames.at(-1)!.result.remaining_bytes).toBeUndefined()
   })
 })
+
+describe("the gateway behind a real Bun.serve listener", () => {
+  test("unary calls, a streamed snapshot, oversized bodies and fall-through", async () => {
+    const backend = new MemoryEtcdBackend()
+    const gateway = createEtcdGateway(new EtcdService(backend, { maxRequestBytes: 4096 }))
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => gateway(req) ?? new Response("other handler", { status: 299 }),
+    })
+    try {
+      const url = (p: string) => `http://127.0.0.1:${server.port}${p}`
+      const put = await fetch(url("/v3/kv/put"), { method: "POST", body: '{"key":"YQ==","value":"Yg=="}' })
+      expect(put.status).toBe(200)
+      expect(put.headers.get("grpc-metadata-content-type")).toBe("application/grpc")
+      const snap = await fetch(url("/v3/maintenance/snapshot"), { method: "POST", body: "{}" })
+      const frames = (await snap.text()).trim().split("\n")
+      expect(frames.length).toBe(Math.ceil(backend.snapshotBytes().length / (32 * 1024)) + 1)
+      const big = await fetch(url("/v3/kv/put"), {
+        method: "POST",
+        body: JSON.stringify({ key: "YQ==", value: Buffer.alloc(20_000).toString("base64") }),
+      })
+      expect(big.status).toBe(400)
+      expect(await big.text()).toBe(
+        '{"error":"etcdserver: request is too large","message":"etcdserver: request is too large","code":3}',
+      )
+      const other = await fetch(url("/healthz"))
+      expect([other.status, await other.text()]).toEqual([299, "other handler"])
+    } finally {
+      server.stop(true)
+    }
+  })
+})
