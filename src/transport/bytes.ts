@@ -64,6 +64,15 @@ export class ByteWriter {
     this.bytes(textEncoder.encode(value))
   }
 
+  get capacity(): number {
+    return this.buf.length
+  }
+
+  /** The written bytes without copying; valid only until the next write or reset. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length)
+  }
+
   /** A copy of the written bytes (the internal buffer is reused). */
   finish(): Uint8Array {
     return this.buf.slice(0, this.length)

@@ -25,6 +25,8 @@ export interface PeerSenders {
 interface Peer {
   readonly queue: DropOldestQueue<Message>
   readonly wake: Effect.Latch
+  /** Mirrors the latch, so a burst of enqueues opens it once instead of on every call. */
+  awake: boolean
 }
 
 export const makePeerSenders = (options: {
@@ -56,6 +58,7 @@ export const makePeerSenders = (options: {
         yield* peer.wake.await
         yield* awaitConnected
         // Close before draining: an enqueue after this point reopens the gate for the next round.
+        peer.awake = false
         yield* peer.wake.close
         yield* sendQueued(to, peer)
       }).pipe(Effect.forever)
@@ -75,6 +78,7 @@ export const makePeerSenders = (options: {
         const peer: Peer = {
           queue: new DropOldestQueue(config.queueCapacity),
           wake: yield* Effect.makeLatch(false),
+          awake: false,
         }
         peers.set(to, peer)
         yield* Effect.forkIn(sendLoop(to, peer), scope)
@@ -88,6 +92,8 @@ export const makePeerSenders = (options: {
           ? Effect.void
           : Effect.flatMap(peerFor(to), (peer) => {
               stats.messagesDroppedQueueFull += peer.queue.pushAll(messages)
+              if (peer.awake) return Effect.void
+              peer.awake = true
               return peer.wake.open
             }),
     }

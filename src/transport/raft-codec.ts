@@ -157,6 +157,9 @@ const varintLength = (value: number): number => {
   return n
 }
 
+let scratchBody = new ByteWriter(64 * 1024)
+const scratchHeader = new ByteWriter(256)
+
 /**
  * Encodes `messages` into as few frames of at most `maxFrameBytes` as possible, in order.
  * A message that alone exceeds the limit is dropped and counted.
@@ -165,16 +168,18 @@ export const encodeFrames = (messages: readonly Message[], maxFrameBytes: number
   const frames: Uint8Array[] = []
   let oversize = 0
   let table = new NodeTable()
-  const body = new ByteWriter(4096)
+  // Scratch writers are reused across calls: encoding is synchronous, and frames are copied out.
+  const body = scratchBody
+  const header = scratchHeader
+  body.reset()
   let count = 0
 
   const closeFrame = () => {
-    const w = new ByteWriter(table.headerLength() + body.length)
-    writeHeader(w, table.ids)
-    const frame = w.finish()
-    const out = new Uint8Array(frame.length + body.length)
-    out.set(frame)
-    out.set(body.finish(), frame.length)
+    header.reset()
+    writeHeader(header, table.ids)
+    const out = new Uint8Array(header.length + body.length)
+    out.set(header.view())
+    out.set(body.view(), header.length)
     frames.push(out)
     table = new NodeTable()
     body.reset()
@@ -209,6 +214,8 @@ export const encodeFrames = (messages: readonly Message[], maxFrameBytes: number
     oversize++
   }
   if (count > 0) closeFrame()
+  // A huge message (a snapshot) grew the scratch buffer: do not keep that memory around.
+  if (body.capacity > 4 * 1024 * 1024) scratchBody = new ByteWriter(64 * 1024)
   return { frames, oversize }
 }
 
