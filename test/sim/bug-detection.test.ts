@@ -39,8 +39,8 @@ describe("injected core bugs are detected", () => {
 describe("a broken caller is detected end to end", () => {
   test("reads answered before their ReadIndex applies make the history non-linearizable", () => {
     let caught: ReturnType<typeof runSimulation> | null = null
-    for (let seed = 1; seed <= maxSeeds && caught === null; seed++) {
-      const result = runSimulation({ seed, profile: profiles.partitions!, callerBug: "staleReads" })
+    for (let seed = 1; seed <= 2 * maxSeeds && caught === null; seed++) {
+      const result = runSimulation({ seed, profile: profiles.lossy!, callerBug: "staleReads" })
       if (result.violation) caught = result
     }
     expect(caught).not.toBeNull()

@@ -41,6 +41,14 @@ export interface NodeHost {
   /** Use the contract's one allowed optimization: leader replication messages go out before persist. */
   readonly leaderSendsEarly: boolean
   readonly stats: { snapshots: number; snapshotInstalls: number }
+  /**
+   * The state machine is durable (applied in the same transaction as the log, as the SQLite KV
+   * does): it survives a crash and the core is restarted with `applied`, instead of replaying.
+   */
+  readonly durableMachine: boolean
+  /** Client writes arriving within a few ms are proposed together with `proposeBatch`. */
+  readonly batchProposals: boolean
+  schedule(delay: number, run: () => void): void
   /** TEST ONLY: break the caller's side of the contract to prove the end-to-end checks fail. */
   readonly callerBug: "staleReads" | undefined
 }
@@ -92,6 +100,7 @@ export class SimNode {
   private readonly reads = new Map<number, ClientRequest>()
   private waitingReads: { index: number; request: ClientRequest }[] = []
   readonly confProposals = new Set<number>()
+  private batch: { id: number; data: Uint8Array }[] = []
 
   constructor(
     readonly id: NodeId,
@@ -120,14 +129,17 @@ export class SimNode {
 
   /** Boot (or reboot) from durable storage only. */
   start(seed: number): void {
-    const persisted = this.durable.toPersisted()
+    const snap = this.durable.snapshot
+    if (!this.host.durableMachine || this.incarnation === 0) {
+      // A volatile state machine restarts from the durable snapshot; the core re-hands the rest.
+      this.machine = new RegisterMachine()
+      if (snap) this.machine.restore(snap.data, snap.meta.index)
+      this.conf = snap ? snap.meta.conf : this.durable.bootstrapConf
+      this.lastSnapshotIndex = snap?.meta.index ?? 0
+    }
+    const persisted = { ...this.durable.toPersisted(), applied: this.machine.appliedIndex }
     this.raft = initRaft({ ...this.config, seed }, persisted)
     this.live = this.durable.reloaded()
-    this.machine = new RegisterMachine()
-    const snap = persisted.snapshot
-    if (snap) this.machine.restore(snap.data, snap.meta.index)
-    this.conf = snap ? snap.meta.conf : this.durable.bootstrapConf
-    this.lastSnapshotIndex = snap?.meta.index ?? 0
     this.soft = { role: "follower", leader: null, term: persisted.hardState.term }
     this.alive = true
     this.host.checker.onDurableCommit(this.id, persisted.hardState.commit)
@@ -146,6 +158,7 @@ export class SimNode {
     this.reads.clear()
     this.waitingReads = []
     this.confProposals.clear()
+    this.batch = []
     this.soft = { role: "follower", leader: null, term: this.soft.term }
   }
 
@@ -187,7 +200,20 @@ export class SimNode {
       expected: input.op === "cas" ? input.expected : null,
       clientOpId: request.clientOpId,
     })
-    this.stepIn({ type: "propose", id, data })
+    if (!this.host.batchProposals) {
+      this.stepIn({ type: "propose", id, data })
+      return
+    }
+    this.batch.push({ id, data })
+    if (this.batch.length === 1) {
+      const incarnation = this.incarnation
+      this.host.schedule(2, () => {
+        if (this.incarnation !== incarnation || this.batch.length === 0) return
+        const proposals = this.batch
+        this.batch = []
+        this.stepIn({ type: "proposeBatch", proposals })
+      })
+    }
   }
 
   private stepIn(input: Input): void {

@@ -108,6 +108,8 @@ export class Simulation implements NodeHost {
   readonly keepEntries: number
   readonly leaderSendsEarly: boolean
   readonly callerBug: "staleReads" | undefined
+  readonly durableMachine: boolean
+  readonly batchProposals: boolean
   readonly stats: SimStats = {
     ops: 0,
     indeterminate: 0,
@@ -134,6 +136,8 @@ export class Simulation implements NodeHost {
     this.snapshotEvery = this.rng.int(4, 30)
     this.keepEntries = this.rng.int(0, 8)
     this.callerBug = options.callerBug
+    this.durableMachine = this.rng.chance(0.5)
+    this.batchProposals = this.rng.chance(0.5)
     this.leaderSendsEarly =
       options.leaderSendsEarly ?? this.scenario?.leaderSendsEarly ?? this.rng.chance(0.5)
     const voters = Array.from({ length: profile.nodes }, (_, i) => `n${i + 1}`)
@@ -165,6 +169,10 @@ export class Simulation implements NodeHost {
       reqId: request.reqId,
       response,
     })
+  }
+
+  schedule(delay: number, run: () => void): void {
+    this.after(delay, run)
   }
 
   persistDelay(node: SimNode): number {
