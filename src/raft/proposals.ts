@@ -1,9 +1,10 @@
 /** Client proposals and membership changes, accepted only by a leader that is not transferring. */
 import type { ConfChange } from "../../schemas/raft.ts"
+import { maybeCommit } from "./commit.ts"
 import { encodeConfChange, invalidConfChange } from "./conf.ts"
 import { lastIndex, termAt } from "./log.ts"
 import { appendToLog } from "./log-ops.ts"
-import { bcastAppend, maybeCommit } from "./replication.ts"
+import { bcastAppend } from "./replication.ts"
 import type { RaftState } from "./state.ts"
 
 export interface ProposalInput {

@@ -3,15 +3,10 @@
  * then dispatch by type.
  */
 import { becomeFollower, campaign, handleVoteRequest, handleVoteResponse } from "./election.ts"
+import { appendResponse, handleAppend, handleHeartbeat } from "./follower.ts"
 import type { Message } from "./messages.ts"
 import { handleReadIndexRequest, handleReadIndexResponse } from "./read-index.ts"
-import {
-  appendResponse,
-  handleAppend,
-  handleAppendResponse,
-  handleHeartbeat,
-  handleHeartbeatResponse,
-} from "./replication.ts"
+import { handleAppendResponse, handleHeartbeatResponse } from "./replication.ts"
 import { handleSnapshot } from "./snapshot.ts"
 import { isVoter, type RaftState } from "./state.ts"
 

@@ -1,9 +1,9 @@
 /** Snapshots: installing one from the leader, and compacting after the state machine took one. */
 import type { Snapshot } from "../../schemas/raft.ts"
+import { appendResponse } from "./follower.ts"
 import { compactTo, resetLog, termAt } from "./log.ts"
 import { confAt, refreshConfSets } from "./log-ops.ts"
 import type { SnapshotRequest } from "./messages.ts"
-import { appendResponse } from "./replication.ts"
 import type { RaftState } from "./state.ts"
 
 /** Follower: InstallSnapshot. Always answered with an AppendResponse carrying what we now match. */

@@ -3,13 +3,13 @@
  * owns the state linearly and must only use the returned one.
  */
 import type { Input, Ready } from "./api.ts"
+import { leaderPersisted } from "./commit.ts"
 import { campaign } from "./election.ts"
 import { termAt } from "./log.ts"
 import { propose, proposeConfChange } from "./proposals.ts"
 import { readIndex } from "./read-index.ts"
 import { takeReady } from "./ready.ts"
 import { receive } from "./receive.ts"
-import { leaderPersisted } from "./replication.ts"
 import { snapshotTaken } from "./snapshot.ts"
 import type { RaftState } from "./state.ts"
 import { tick } from "./tick.ts"

@@ -1,6 +1,7 @@
 /** The logical clock: election timeouts for followers/candidates, heartbeats and checks for leaders. */
 import { becomeFollower, campaign, quorumActive } from "./election.ts"
-import { bcastHeartbeat, readRoundContext } from "./replication.ts"
+import { readRoundContext } from "./read-index.ts"
+import { bcastHeartbeat } from "./replication.ts"
 import { isVoter, type RaftState } from "./state.ts"
 import { abortTransfer } from "./transfer.ts"
 
