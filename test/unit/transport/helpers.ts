@@ -1,5 +1,6 @@
 /** Small helpers for transport tests. */
 import { Effect, Queue } from "effect"
+import fc from "fast-check"
 import type { Message } from "../../../src/raft/messages.ts"
 
 /** Lets other fibers run until `check` holds (no clock involved, so TestClock-safe). */
@@ -23,3 +24,12 @@ export const drain = (queue: Queue.Dequeue<Message>) =>
 
 export const bytes = (text: string) => new TextEncoder().encode(text)
 export const text = (data: Uint8Array) => new TextDecoder().decode(data)
+
+/** Any Unicode string without lone surrogates (cheaper than fast-check's "binary" unit). */
+export const unicodeString = (maxLength: number) =>
+  fc
+    .array(
+      fc.integer({ min: 0, max: 0x10ffff }).filter((cp) => cp < 0xd800 || cp > 0xdfff),
+      { maxLength },
+    )
+    .map((codePoints) => String.fromCodePoint(...codePoints))

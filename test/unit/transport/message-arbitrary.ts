@@ -6,6 +6,7 @@ import fc from "fast-check"
 import type { Message } from "../../../src/raft/messages.ts"
 import type { Shape } from "../../../src/transport/field-codecs.ts"
 import { messageTable } from "../../../src/transport/raft-codec.ts"
+import { unicodeString } from "./helpers.ts"
 
 const uintArb = fc.oneof(
   fc.integer({ min: 0, max: 300 }),
@@ -14,7 +15,7 @@ const uintArb = fc.oneof(
   fc.maxSafeNat(),
 )
 
-const stringArb = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: "binary", maxLength: 12 }))
+const stringArb = fc.oneof(fc.string({ maxLength: 12 }), unicodeString(12))
 
 export const nodeIdArb = fc.oneof(fc.constantFrom("n1", "n2", "n3"), stringArb)
 
