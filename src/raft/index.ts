@@ -4,7 +4,7 @@
  * summarizes it. The state is mutated in place and owned linearly by the caller.
  */
 import type { ConfState, Entry } from "../../schemas/raft.ts"
-import { entryAt, termAt } from "./log.ts"
+import { entryAt, lastIndex, lastTerm, termAt } from "./log.ts"
 import { confAt } from "./log-ops.ts"
 import type { RaftState } from "./state.ts"
 
@@ -25,3 +25,8 @@ export const termOf = (s: RaftState, index: number): number => termAt(s.log, ind
 /** A log entry held in memory (for checks and tests). */
 export const entryOf = (s: RaftState, index: number): Entry | undefined =>
   index > s.log.floorIndex ? entryAt(s.log, index) : undefined
+
+/** The last log index, cheaply (no status object): e.g. for the `persisted` input after a write. */
+export const lastIndexOf = (s: RaftState): number => lastIndex(s.log)
+
+export const lastTermOf = (s: RaftState): number => lastTerm(s.log)
