@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { confStateAt, termOf } from "../../../src/raft/index.ts"
+import { confStateAt, initRaft, termOf } from "../../../src/raft/index.ts"
 import { Cluster, normalTexts, text } from "./harness.ts"
 
 /** The harness state machine: the list of applied commands, encoded as JSON. */
@@ -112,5 +112,47 @@ describe("raft snapshots", () => {
     c.deliverAll()
     c.tickAll(2)
     for (const id of ["a", "b", "c"]) expect(normalTexts(c.node(id))).toEqual(["x", "y"])
+  })
+})
+
+describe("raft restart with a durable state machine", () => {
+  test("PersistedState.applied skips re-handing entries the state machine already holds", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    for (let i = 0; i < 6; i++) c.propose("a", `p${i}`)
+    c.deliverAll()
+    c.tickAll(2)
+    const n = c.node("b")
+    const applied = n.state.applied
+    n.state = initRaft(n.config, {
+      hardState: n.store.hardState,
+      snapshot: null,
+      entries: n.store.entries,
+      bootstrapConf: n.bootstrap,
+      applied: applied - 2,
+    })
+    n.applied = []
+    c.tickAll(2)
+    expect(normalTexts(n)).toEqual(["p4", "p5"])
+  })
+})
+
+describe("raft proposeBatch", () => {
+  test("a batch is appended in order with one append message per follower", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    const data = (t: string) => new TextEncoder().encode(t)
+    const r = c.step("a", {
+      type: "proposeBatch",
+      proposals: [1, 2, 3].map((id) => ({ id, data: data(`b${id}`) })),
+    })
+    expect(r.proposals.map((p) => p.kind)).toEqual(["appended", "appended", "appended"])
+    expect(r.messages.filter((m) => m.type === "append").length).toBe(2)
+    c.deliverAll()
+    c.tickAll(2)
+    expect(normalTexts(c.node("c"))).toEqual(["b1", "b2", "b3"])
+    const f = c.step("b", { type: "proposeBatch", proposals: [{ id: 9, data: data("x") }] })
+    expect(f.proposals).toEqual([{ id: 9, kind: "rejected", reason: "notLeader", leader: "a" }])
   })
 })
