@@ -8,6 +8,8 @@
  * encodes it in a compact binary form.
  */
 
+import { Schema } from "effect"
+
 export type Bytes = Uint8Array
 
 export interface KeyValue {
@@ -213,3 +215,92 @@ export const grpcCodeOf = (error: KvError): number => GRPC_CODE_NUMBER[error.grp
 export type KvOutcome =
   | { readonly ok: true; readonly response: KvResponse }
   | { readonly ok: false; readonly error: KvError }
+
+// ---- Effect Schemas: validation of requests that arrive from outside (adapters, SDK) ----
+
+const Bytes = Schema.Uint8ArrayFromSelf
+/** int64 fields: integers that fit a JS number exactly. */
+const Int64 = Schema.Number.pipe(
+  Schema.int(),
+  Schema.between(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+)
+const opt = Schema.optional
+
+export const RangeRequestSchema: Schema.Schema<RangeRequest> = Schema.Struct({
+  key: Bytes,
+  rangeEnd: opt(Bytes),
+  limit: opt(Int64),
+  revision: opt(Int64),
+  sortOrder: opt(Schema.Literal("NONE", "ASCEND", "DESCEND")),
+  sortTarget: opt(Schema.Literal("KEY", "VERSION", "CREATE", "MOD", "VALUE")),
+  serializable: opt(Schema.Boolean),
+  keysOnly: opt(Schema.Boolean),
+  countOnly: opt(Schema.Boolean),
+  minModRevision: opt(Int64),
+  maxModRevision: opt(Int64),
+  minCreateRevision: opt(Int64),
+  maxCreateRevision: opt(Int64),
+})
+
+export const PutRequestSchema: Schema.Schema<PutRequest> = Schema.Struct({
+  key: Bytes,
+  value: opt(Bytes),
+  lease: opt(Int64),
+  prevKv: opt(Schema.Boolean),
+  ignoreValue: opt(Schema.Boolean),
+  ignoreLease: opt(Schema.Boolean),
+})
+
+export const DeleteRangeRequestSchema: Schema.Schema<DeleteRangeRequest> = Schema.Struct({
+  key: Bytes,
+  rangeEnd: opt(Bytes),
+  prevKv: opt(Schema.Boolean),
+})
+
+export const CompareSchema: Schema.Schema<Compare> = Schema.Struct({
+  key: Bytes,
+  rangeEnd: opt(Bytes),
+  target: Schema.Literal("VERSION", "CREATE", "MOD", "VALUE", "LEASE"),
+  result: Schema.Literal("EQUAL", "GREATER", "LESS", "NOT_EQUAL"),
+  value: opt(Bytes),
+  operand: opt(Int64),
+})
+
+export const RequestOpSchema: Schema.Schema<RequestOp> = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("range"), request: RangeRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("put"), request: PutRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("deleteRange"), request: DeleteRangeRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("txn"), request: Schema.suspend(() => TxnRequestSchema) }),
+)
+
+export const TxnRequestSchema: Schema.Schema<TxnRequest> = Schema.Struct({
+  compare: Schema.Array(CompareSchema),
+  success: Schema.Array(Schema.suspend(() => RequestOpSchema)),
+  failure: Schema.Array(Schema.suspend(() => RequestOpSchema)),
+})
+
+export const CompactionRequestSchema: Schema.Schema<CompactionRequest> = Schema.Struct({
+  revision: Int64,
+  physical: opt(Schema.Boolean),
+})
+
+const IdempotencyKeySchema: Schema.Schema<IdempotencyKey> = Schema.Struct({
+  clientId: Schema.String,
+  requestId: Int64,
+})
+
+const scoped = {
+  tenant: opt(Schema.String.pipe(Schema.minLength(1))),
+  idempotency: opt(IdempotencyKeySchema),
+}
+
+export const KvCommandSchema: Schema.Schema<KvCommand> = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("put"), ...scoped, request: PutRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("deleteRange"), ...scoped, request: DeleteRangeRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("txn"), ...scoped, request: TxnRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("compact"), request: CompactionRequestSchema }),
+  Schema.Struct({ type: Schema.Literal("tick"), tick: Int64, ms: Int64 }),
+)
+
+/** Validates an untrusted command; `Left` carries a readable parse error. */
+export const decodeKvCommand = Schema.decodeUnknownEither(KvCommandSchema)
