@@ -4,7 +4,7 @@
  */
 import { becomeFollower } from "./election.ts"
 import { lastIndex, termAt } from "./log.ts"
-import { lastConfIndex } from "./log-ops.ts"
+import { lastConfIndex, pruneRemovedProgress } from "./log-ops.ts"
 import type { Progress } from "./progress.ts"
 import { maybeStartReadRound } from "./read-index.ts"
 import { bcastAppend } from "./replication.ts"
@@ -34,6 +34,7 @@ export const maybeCommit = (s: RaftState): boolean => {
 
 const onLeaderCommit = (s: RaftState): void => {
   maybeStartReadRound(s)
+  if (s.commit >= lastConfIndex(s)) pruneRemovedProgress(s)
   // A leader removed from the voters keeps leading until that change commits, then steps down.
   if (!s.voters.has(s.id) && s.commit >= lastConfIndex(s)) {
     handOverBeforeLeaving(s)

@@ -15,14 +15,17 @@ export const refreshConfSets = (s: RaftState): void => {
   if (s.role === "leader") syncProgress(s)
 }
 
-/** A leader tracks exactly the members other than itself. */
+/**
+ * A leader tracks the members other than itself, plus removed nodes until their removal commits
+ * (so they usually receive the entry that removes them and can tell they are out).
+ */
 const syncProgress = (s: RaftState): void => {
   const next = lastIndex(s.log) + 1
   for (const id of s.voters)
     if (id !== s.id && !s.progress.has(id)) s.progress.set(id, makeProgress(id, next))
   for (const id of s.learners)
     if (id !== s.id && !s.progress.has(id)) s.progress.set(id, makeProgress(id, next))
-  for (const id of s.progress.keys()) if (!s.voters.has(id) && !s.learners.has(id)) s.progress.delete(id)
+  if (s.commit >= lastConfIndex(s)) pruneRemovedProgress(s)
   if (s.transferee !== null && !s.voters.has(s.transferee)) s.transferee = null
 }
 
@@ -79,4 +82,9 @@ export const confAt = (s: RaftState, index: number) => {
     if (entry !== undefined) conf = applyConfChange(conf, decodeConfChange(entry))
   }
   return conf
+}
+
+/** Forgets the progress of nodes that are no longer members (once their removal committed). */
+export const pruneRemovedProgress = (s: RaftState): void => {
+  for (const id of s.progress.keys()) if (!s.voters.has(id) && !s.learners.has(id)) s.progress.delete(id)
 }

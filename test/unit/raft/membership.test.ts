@@ -93,6 +93,19 @@ describe("raft membership (one-at-a-time)", () => {
     expect(c.status("a").progress!.c).toBeUndefined()
   })
 
+  test("a removed follower receives its removal, then never campaigns", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    change(c, "a", { type: "removeNode", node: "c" })
+    expect(c.status("c").conf.voters).toEqual(["a", "b"])
+    const term = c.status("a").term
+    c.tickAll(100)
+    expect(c.status("c").role).toBe("follower")
+    expect(c.status("a").term).toBe(term)
+    expect(c.leaders()).toEqual(["a"])
+  })
+
   test("a truncated conf entry is reverted; restart rebuilds membership from the log", () => {
     const c = new Cluster(["a", "b", "c"])
     c.elect("a")
