@@ -69,6 +69,8 @@ export class KvStateMachine {
   private readonly leaseExists: (lease: number) => boolean
   private readonly maxTxnOps: number
   private meta: KvMeta
+  /** A snapshot stream holds a read transaction on this connection. */
+  private snapshotOpen = false
 
   private constructor(
     readonly db: SqliteDatabase,
@@ -117,6 +119,7 @@ export class KvStateMachine {
   /** Applies consecutive committed entries in one transaction (one fsync). */
   applyBatch(entries: readonly CommittedEntry[]): ApplyResult[] {
     if (entries.length === 0) return []
+    this.checkWritable()
     const saved = { ...this.meta }
     try {
       return this.db.transaction(() => {
@@ -134,6 +137,7 @@ export class KvStateMachine {
   /** Records a non-KV entry (noop, membership change) as applied. */
   advance(index: number): void {
     this.checkIndex(index)
+    this.checkWritable()
     const saved = { ...this.meta }
     try {
       this.db.transaction(() => {
@@ -165,6 +169,7 @@ export class KvStateMachine {
    */
   compactStep(maxKeys = 1000): boolean {
     if (this.meta.compactedThrough >= this.meta.compactRev) return true
+    this.checkWritable()
     return this.db.transaction(() => {
       const done = runCompactionStep(this.db, this.tables, this.meta, maxKeys)
       this.metaRow.write(this.meta)
@@ -189,11 +194,20 @@ export class KvStateMachine {
 
   /** The whole state as checksummed chunks; drain it before the next apply (see snapshot.ts). */
   snapshot(): Generator<Uint8Array> {
-    return streamSnapshot(this.db, this.tables)
+    const self = this
+    return (function* () {
+      self.snapshotOpen = true
+      try {
+        yield* streamSnapshot(self.db, self.tables)
+      } finally {
+        self.snapshotOpen = false
+      }
+    })()
   }
 
   /** Replaces the state with a snapshot; a corrupt one is refused and nothing changes. */
   async restore(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
+    this.checkWritable()
     try {
       await restoreSnapshot(this.db, this.tables, source)
     } finally {
@@ -205,6 +219,11 @@ export class KvStateMachine {
   reload(): void {
     this.meta = this.metaRow.read()
     this.tenants.reload()
+  }
+
+  private checkWritable(): void {
+    if (this.snapshotOpen)
+      throw new Error("a snapshot stream is open on this connection: drain it before applying")
   }
 
   private checkIndex(index: number): void {

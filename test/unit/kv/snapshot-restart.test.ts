@@ -96,3 +96,33 @@ test("a batch is one transaction: a failure inside rolls the whole batch back", 
   expect(r instanceof KvError ? r : r.count).toBe(0)
   f.close()
 })
+
+test("restore consumes an async stream chunk by chunk", async () => {
+  const src = openFixture()
+  const dst = openFixture()
+  fill(src, 300)
+  const chunks = [...src.sm.snapshot()]
+  async function* slowly(): AsyncGenerator<Uint8Array> {
+    for (const c of chunks) {
+      await Promise.resolve()
+      yield c
+    }
+  }
+  await dst.sm.restore(slowly())
+  expect(dst.sm.hash()).toBe(src.sm.hash())
+  src.close()
+  dst.close()
+})
+
+test("applying while a snapshot stream is open is refused, and the stream stays consistent", () => {
+  const f = openFixture()
+  fill(f, 50)
+  const it = f.sm.snapshot()
+  const first = it.next()
+  expect(first.done).toBe(false)
+  expect(() => f.run({ type: "put", request: { key: b("late") } })).toThrow("snapshot stream is open")
+  const rest = [...it]
+  expect(rest.length).toBeGreaterThan(1)
+  expect(f.run({ type: "put", request: { key: b("late") } }).ok).toBe(true)
+  f.close()
+})
