@@ -1,0 +1,119 @@
+/**
+ * ApplyLoop: applies committed entries to the group's KvStateMachine in batches (one SQLite
+ * transaction per batch, which also records the applied index), resolves the proposals waiting
+ * on those indexes, wakes reads waiting for the applied index, and tells the replica how far it
+ * applied. Every `snapshotInterval` entries it takes a snapshot so the Raft log can be compacted.
+ * Between batches it advances a pending MVCC compaction in bounded steps.
+ */
+import { Effect, Queue } from "effect"
+import { type Entry, emptyConfState, type GroupId } from "../schemas/raft.ts"
+import { decodeCommand } from "../src/kv/codec.ts"
+import type { ApplyResult, CommittedEntry, KvStateMachine } from "../src/kv/state-machine.ts"
+import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
+import { decodeKvSnapshot, encodeKvSnapshot } from "./snapshot-data.ts"
+import type { AppliedWatch, ProposalWaiters } from "./waiters.ts"
+
+export interface ApplyLoopDeps {
+  readonly group: GroupId
+  readonly sm: KvStateMachine
+  readonly applyQueue: Queue.Queue<ApplyTask>
+  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly proposals: ProposalWaiters
+  readonly applied: AppliedWatch
+  /** Applied entries between snapshots. */
+  readonly snapshotInterval: number
+  /** Index of the latest durable snapshot at start. */
+  readonly lastSnapshotIndex: number
+  readonly maxTasksPerBatch?: number
+}
+
+export class ApplyFailed extends Error {
+  override readonly name = "ApplyFailed"
+}
+
+export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFailed> => {
+  const sm = deps.sm
+  let lastSnapshot = deps.lastSnapshotIndex
+  let lastTerm = 0
+
+  const applyEntries = (entries: readonly Entry[]): void => {
+    const fresh = entries.filter((e) => e.index > sm.appliedIndex)
+    if (fresh.length === 0) return
+    const normal: CommittedEntry[] = []
+    for (const e of fresh) {
+      if (e.type === "normal" && e.data.length > 0)
+        normal.push({ index: e.index, command: decodeCommand(e.data) })
+    }
+    const results = new Map<number, ApplyResult>()
+    const out = sm.applyBatch(normal)
+    normal.forEach((c, i) => {
+      results.set(c.index, out[i]!)
+    })
+    const last = fresh[fresh.length - 1]!
+    if (last.index > sm.appliedIndex) sm.advance(last.index)
+    lastTerm = last.term
+    for (const e of fresh) deps.proposals.applied(e.index, e.term, results.get(e.index) ?? null)
+  }
+
+  const install = (task: Extract<ApplyTask, { _tag: "install" }>) =>
+    Effect.tryPromise({
+      try: () => sm.restore(decodeKvSnapshot(task.snapshot.data)),
+      catch: (e) => new ApplyFailed(`group ${deps.group}: snapshot install failed: ${String(e)}`),
+    }).pipe(
+      Effect.tap(() =>
+        Effect.sync(() => {
+          deps.proposals.supersededThrough(task.snapshot.meta.index)
+          lastSnapshot = task.snapshot.meta.index
+          lastTerm = task.snapshot.meta.term
+        }),
+      ),
+    )
+
+  const maybeSnapshot = Effect.suspend(() => {
+    if (sm.appliedIndex - lastSnapshot < deps.snapshotInterval || lastTerm === 0) return Effect.void
+    lastSnapshot = sm.appliedIndex
+    const snapshot = {
+      meta: { index: sm.appliedIndex, term: lastTerm, conf: emptyConfState },
+      data: encodeKvSnapshot(sm),
+    }
+    return Queue.offer(deps.mailbox, { _tag: "snapshotTaken", snapshot })
+  })
+
+  const batch = Effect.gen(function* () {
+    // While a compaction sweep is pending, work on it whenever no entry is waiting.
+    if (!sm.isCompacted(sm.compactRevision)) {
+      const idle = yield* Queue.isEmpty(deps.applyQueue)
+      if (idle) {
+        yield* Effect.try({
+          try: () => sm.compactStep(),
+          catch: (e) => new ApplyFailed(`group ${deps.group}: compaction failed: ${String(e)}`),
+        })
+        yield* Effect.yieldNow()
+        return
+      }
+    }
+    const tasks = yield* Queue.takeBetween(deps.applyQueue, 1, deps.maxTasksPerBatch ?? 64)
+    let pending: Entry[] = []
+    const flush = Effect.try({
+      try: () => {
+        applyEntries(pending)
+        pending = []
+      },
+      catch: (e) => new ApplyFailed(`group ${deps.group}: apply failed: ${String(e)}`),
+    })
+    for (const task of tasks) {
+      if (task._tag === "entries") {
+        for (const e of task.entries) pending.push(e)
+      } else {
+        yield* flush
+        yield* install(task)
+      }
+    }
+    yield* flush
+    deps.applied.advance(sm.appliedIndex)
+    yield* Queue.offer(deps.mailbox, { _tag: "applied", index: sm.appliedIndex })
+    yield* maybeSnapshot
+  })
+
+  return Effect.forever(batch)
+}

@@ -1,0 +1,184 @@
+/**
+ * One Raft group's actors, started together in one scope: the RaftReplica, its ApplyLoop, the
+ * ProposalBatcher, the ReadIndexBatcher and the ticker. `runGroup` loads the group's durable
+ * state (log store + state machine), publishes a `GroupHandle`, and runs until one of the loops
+ * fails; the supervisor decides what happens next.
+ */
+import { Duration, Effect, Queue, Schedule } from "effect"
+import type { ConfState, GroupId, NodeId } from "../schemas/raft.ts"
+import { KvStateMachine } from "../src/kv/state-machine.ts"
+import type { RaftConfig } from "../src/raft/api.ts"
+import { initRaft, status } from "../src/raft/index.ts"
+import type { Message } from "../src/raft/messages.ts"
+import type { SqliteDatabase } from "../src/storage/driver.ts"
+import type { GroupCommitter } from "../src/storage/group-commit.ts"
+import type { LogStore } from "../src/storage/log-store.ts"
+import type { TransportShape } from "../src/transport/transport.ts"
+import { ApplyFailed, runApplyLoop } from "./apply-loop.ts"
+import type { RequestFailure } from "./errors.ts"
+import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
+import { makeProposalBatcher } from "./proposal-batcher.ts"
+import { runRaftReplica } from "./raft-replica.ts"
+import { makeReadIndexBatcher } from "./read-index-batcher.ts"
+import type { ReplicaView } from "./replica-view.ts"
+import { decodeKvSnapshot } from "./snapshot-data.ts"
+import { AppliedWatch, ProposalWaiters } from "./waiters.ts"
+
+export interface GroupSettings {
+  readonly self: NodeId
+  readonly bootstrap: ConfState
+  readonly tickMs: number
+  readonly raft: Omit<RaftConfig, "group" | "id" | "seed">
+  readonly batchSize: number
+  readonly batchTimeoutMs: number
+  readonly readTimeoutMs: number
+  readonly snapshotInterval: number
+  readonly keepEntries: number
+  readonly mailboxCapacity: number
+}
+
+export interface GroupDeps {
+  readonly group: GroupId
+  readonly settings: GroupSettings
+  readonly store: LogStore
+  readonly committer: GroupCommitter
+  readonly kvDb: SqliteDatabase
+  readonly transport: TransportShape
+  /** Varies the election-timeout PRNG between restarts. */
+  readonly seed: number
+}
+
+export interface GroupHandle {
+  readonly group: GroupId
+  readonly sm: KvStateMachine
+  readonly view: ReplicaView
+  readonly applied: AppliedWatch
+  readonly propose: (
+    data: Uint8Array,
+  ) => Effect.Effect<import("../src/kv/state-machine.ts").ApplyResult | null, RequestFailure>
+  /** Completes when a linearizable read may be served from `sm` (LIN-BOUND otherwise). */
+  readonly readBarrier: Effect.Effect<void, RequestFailure>
+  /** Hands an inbound Raft message to the replica; dropped (and counted) if its mailbox is full. */
+  readonly deliver: (message: Message) => void
+  readonly send: (input: ReplicaInput) => Effect.Effect<void>
+}
+
+/** Makes the KV state machine catch up with a durable Raft snapshot it has not applied (a crash mid-install). */
+const catchUpWithSnapshot = (store: LogStore, group: GroupId, sm: KvStateMachine) =>
+  Effect.promise(async () => {
+    const meta = store.snapshotMeta(group)
+    if (meta === null || meta.index <= sm.appliedIndex) return
+    await sm.restore(decodeKvSnapshot(concat([...store.readSnapshot(group)])))
+  })
+
+export const runGroup = (
+  deps: GroupDeps,
+  publish: (handle: GroupHandle | null) => void,
+): Effect.Effect<never, unknown> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const { group, settings, store } = deps
+      const sm = KvStateMachine.open(deps.kvDb, { group })
+      yield* catchUpWithSnapshot(store, group, sm)
+      let loaded = store.load(group)
+      if (
+        loaded.snapshot === null &&
+        loaded.entries.length === 0 &&
+        loaded.bootstrapConf.voters.length === 0
+      ) {
+        store.bootstrap(group, settings.bootstrap)
+        loaded = store.load(group)
+      }
+      const state = initRaft(
+        { ...settings.raft, group, id: settings.self, seed: deps.seed },
+        { ...loaded, applied: sm.appliedIndex },
+      )
+      const mailbox = yield* Queue.bounded<ReplicaInput>(settings.mailboxCapacity)
+      // Unbounded on purpose: the replica must never block on the apply loop while the apply
+      // loop waits for room in the replica's mailbox. Raft's in-flight limits bound it anyway.
+      const applyQueue = yield* Queue.unbounded<ApplyTask>()
+      const proposals = new ProposalWaiters()
+      const applied = new AppliedWatch(sm.appliedIndex)
+      const view: ReplicaView = {
+        self: settings.self,
+        status: status(state),
+        leaderChanges: 0,
+        droppedMessages: 0,
+        cycles: 0,
+      }
+      const batcher = yield* makeProposalBatcher({
+        mailbox,
+        batchSize: settings.batchSize,
+        batchTimeoutMs: settings.batchTimeoutMs,
+        capacity: settings.mailboxCapacity,
+      })
+      const reads = yield* makeReadIndexBatcher({
+        mailbox,
+        applied,
+        timeoutMs: settings.readTimeoutMs,
+        capacity: settings.mailboxCapacity,
+      })
+      yield* Effect.forkScoped(batcher.run)
+      yield* Effect.forkScoped(Effect.scoped(reads.run))
+      yield* Effect.forkScoped(
+        Effect.repeat(
+          Queue.offer(mailbox, { _tag: "tick" }),
+          Schedule.spaced(Duration.millis(settings.tickMs)),
+        ),
+      )
+      const stopReason = `group ${group}: replica stopped`
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          publish(null)
+          proposals.failAll(stopReason)
+          applied.failAll(stopReason)
+        }),
+      )
+      publish({
+        group,
+        sm,
+        view,
+        applied,
+        propose: batcher.propose,
+        readBarrier: reads.barrier,
+        deliver: (message) => {
+          if (!mailbox.unsafeOffer({ _tag: "message", message })) view.droppedMessages++
+        },
+        send: (input) => Queue.offer(mailbox, input),
+      })
+      const replica = runRaftReplica({
+        group,
+        initial: state,
+        mailbox,
+        applyQueue,
+        committer: deps.committer,
+        transport: deps.transport,
+        proposals,
+        view,
+        keepEntries: settings.keepEntries,
+      })
+      const apply = runApplyLoop({
+        group,
+        sm,
+        applyQueue,
+        mailbox,
+        proposals,
+        applied,
+        snapshotInterval: settings.snapshotInterval,
+        lastSnapshotIndex: loaded.snapshot?.meta.index ?? 0,
+      })
+      return yield* Effect.raceFirst(replica, apply)
+    }),
+  )
+
+export { ApplyFailed }
+
+const concat = (parts: readonly Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}

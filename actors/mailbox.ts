@@ -1,0 +1,31 @@
+/** What a RaftReplica's mailbox carries. Every external input goes through it, in order. */
+import type { Deferred } from "effect"
+import type { Snapshot } from "../schemas/raft.ts"
+import type { Message } from "../src/raft/messages.ts"
+import type { RequestFailure } from "./errors.ts"
+import type { ProposalResult } from "./waiters.ts"
+
+export interface PendingProposal {
+  readonly data: Uint8Array
+  readonly done: ProposalResult
+}
+
+export type ReplicaInput =
+  | { readonly _tag: "tick" }
+  | { readonly _tag: "message"; readonly message: Message }
+  /** One batch of client commands, stepped as one `proposeBatch`. */
+  | { readonly _tag: "propose"; readonly proposals: readonly PendingProposal[] }
+  /** One ReadIndex round for a whole batch of reads; `done` gets the proven read index. */
+  | { readonly _tag: "readIndex"; readonly done: Deferred.Deferred<number, RequestFailure> }
+  | { readonly _tag: "transferLeader"; readonly to: string }
+  | { readonly _tag: "campaign" }
+  /** From the apply loop: the state machine applied up to `index`. */
+  | { readonly _tag: "applied"; readonly index: number }
+  /** From the apply loop: it took this snapshot; persist it and let the core compact. */
+  | { readonly _tag: "snapshotTaken"; readonly snapshot: Snapshot }
+
+/** What the apply loop's queue carries, in log order. */
+export type ApplyTask =
+  | { readonly _tag: "entries"; readonly entries: readonly import("../schemas/raft.ts").Entry[] }
+  /** A snapshot received from the leader (already durable in the log store): install it. */
+  | { readonly _tag: "install"; readonly snapshot: Snapshot }

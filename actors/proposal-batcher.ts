@@ -1,0 +1,44 @@
+/**
+ * ProposalBatcher: collects client commands for one group and steps them into the replica as
+ * one `proposeBatch` (one append message per follower for the whole batch). A batch closes at
+ * `batchSize` commands, or `batchTimeoutMs` after its first command (0: whatever is queued now).
+ */
+import { Deferred, Duration, Effect, Queue } from "effect"
+import type { ApplyResult } from "../src/kv/state-machine.ts"
+import { Overloaded, type RequestFailure } from "./errors.ts"
+import type { PendingProposal, ReplicaInput } from "./mailbox.ts"
+
+export interface ProposalBatcher {
+  /** Proposes `data`; completes with the apply result once its entry is applied (null: not a KV entry). */
+  readonly propose: (data: Uint8Array) => Effect.Effect<ApplyResult | null, RequestFailure>
+  readonly run: Effect.Effect<never>
+}
+
+export const makeProposalBatcher = (options: {
+  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly batchSize: number
+  readonly batchTimeoutMs: number
+  readonly capacity: number
+}): Effect.Effect<ProposalBatcher> =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.bounded<PendingProposal>(options.capacity)
+    const propose = (data: Uint8Array) =>
+      Effect.gen(function* () {
+        const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
+        const accepted = yield* Queue.offer(queue, { data, done }).pipe(Effect.timeout(Duration.seconds(1)))
+        if (!accepted) return yield* new Overloaded()
+        return yield* Deferred.await(done)
+      }).pipe(Effect.catchTag("TimeoutException", () => Effect.fail(new Overloaded())))
+    const run = Effect.forever(
+      Effect.gen(function* () {
+        const first = yield* Queue.takeBetween(queue, 1, options.batchSize)
+        let batch = Array.from(first)
+        if (batch.length < options.batchSize && options.batchTimeoutMs > 0) {
+          yield* Effect.sleep(Duration.millis(options.batchTimeoutMs))
+          batch = batch.concat(Array.from(yield* Queue.takeUpTo(queue, options.batchSize - batch.length)))
+        }
+        yield* Queue.offer(options.mailbox, { _tag: "propose", proposals: batch })
+      }),
+    )
+    return { propose, run }
+  })

@@ -1,0 +1,187 @@
+/**
+ * RaftReplica: the one fiber that owns a group's RaftState. Each cycle it drains its mailbox
+ * (ticks, messages, proposal batches, reads, admin inputs, apply acknowledgements), steps the
+ * core once per input, then handles the Readys (api.ts loop contract):
+ *  1. persist them through the group committer: one transaction shared with every other Ready
+ *     submitted in this turn (other groups included), one fsync;
+ *  2. only once durable, send their messages;
+ *  3. step `persisted` for the log now durable (its Ready is handled the same way);
+ *  4. hand committed entries (and received snapshots) to the apply loop, in log order.
+ * Proposals are registered at their (index, term) and resolved by the apply loop.
+ */
+import { Deferred, Effect, Queue } from "effect"
+import type { GroupId } from "../schemas/raft.ts"
+import type { Input, RaftState, Ready } from "../src/raft/index.ts"
+import { confStateAt, status, step } from "../src/raft/index.ts"
+import type { Message } from "../src/raft/messages.ts"
+import type { CorruptionError } from "../src/storage/errors.ts"
+import type { GroupCommitter } from "../src/storage/group-commit.ts"
+import type { StorageError } from "../src/storage/service.ts"
+import type { TransportShape } from "../src/transport/transport.ts"
+import { NotLeader, ReadUnavailable, ReplicaStopped, type RequestFailure } from "./errors.ts"
+import type { ApplyTask, PendingProposal, ReplicaInput } from "./mailbox.ts"
+import { needsPersist, persistAll } from "./persist-all.ts"
+import type { ReplicaView } from "./replica-view.ts"
+import type { ProposalWaiters } from "./waiters.ts"
+
+export interface RaftReplicaDeps {
+  readonly group: GroupId
+  readonly initial: RaftState
+  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly applyQueue: Queue.Queue<ApplyTask>
+  readonly committer: GroupCommitter
+  readonly transport: TransportShape
+  readonly proposals: ProposalWaiters
+  readonly view: ReplicaView
+  /** Most inputs stepped per cycle (one persist + one send per cycle). */
+  readonly maxInputsPerCycle?: number
+  /** Entries kept behind a snapshot for slow followers. */
+  readonly keepEntries: number
+}
+
+export const runRaftReplica = (
+  deps: RaftReplicaDeps,
+): Effect.Effect<never, StorageError | CorruptionError> => {
+  let s = deps.initial
+  let nextId = 1
+  const pendingProposals = new Map<number, PendingProposal>()
+  const pendingReads = new Map<number, Deferred.Deferred<number, RequestFailure>>()
+  const maxInputs = deps.maxInputsPerCycle ?? 1024
+
+  const stepCore = (input: Input): Ready => {
+    const [next, ready] = step(s, input)
+    s = next
+    return ready
+  }
+
+  const toCore = (input: ReplicaInput): Input | null => {
+    switch (input._tag) {
+      case "tick":
+        return { type: "tick" }
+      case "message":
+        return { type: "message", message: input.message }
+      case "propose": {
+        const batch = input.proposals.map((p) => {
+          const id = nextId++
+          pendingProposals.set(id, p)
+          return { id, data: p.data }
+        })
+        return { type: "proposeBatch", proposals: batch }
+      }
+      case "readIndex": {
+        const id = nextId++
+        pendingReads.set(id, input.done)
+        return { type: "readIndex", id }
+      }
+      case "transferLeader":
+        return { type: "transferLeader", to: input.to }
+      case "campaign":
+        return { type: "campaign" }
+      case "applied":
+        return { type: "applied", index: input.index }
+      case "snapshotTaken":
+        return null
+    }
+  }
+
+  const send = (readys: readonly Ready[]): Effect.Effect<void> => {
+    const byPeer = new Map<string, Message[]>()
+    for (const r of readys) {
+      for (const m of r.messages) {
+        const list = byPeer.get(m.to)
+        if (list === undefined) byPeer.set(m.to, [m])
+        else list.push(m)
+      }
+    }
+    return Effect.forEach(byPeer, ([to, msgs]) => deps.transport.sendRaft(to, msgs), { discard: true })
+  }
+
+  const handleOutputs = (r: Ready): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      for (const p of r.proposals) {
+        const pending = pendingProposals.get(p.id)
+        if (pending === undefined) continue
+        pendingProposals.delete(p.id)
+        if (p.kind === "appended") deps.proposals.appended(p.index, p.term, pending.done)
+        else Deferred.unsafeDone(pending.done, Effect.fail(new NotLeader({ leader: p.leader })))
+      }
+      for (const rs of r.readStates) {
+        const done = pendingReads.get(rs.id)
+        if (done === undefined) continue
+        pendingReads.delete(rs.id)
+        if (rs.kind === "ready") Deferred.unsafeDone(done, Effect.succeed(rs.index))
+        else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
+      }
+      if (r.softState !== null && r.softState.leader !== deps.view.status.leader) deps.view.leaderChanges++
+      if (r.snapshot !== null) yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
+      if (r.committedEntries.length > 0) {
+        yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
+      }
+    })
+
+  const hasWork = (r: Ready): boolean =>
+    needsPersist(r) ||
+    r.messages.length > 0 ||
+    r.committedEntries.length > 0 ||
+    r.readStates.length > 0 ||
+    r.proposals.length > 0 ||
+    r.softState !== null
+
+  const process = (readys: readonly Ready[]): Effect.Effect<void, StorageError | CorruptionError> =>
+    Effect.gen(function* () {
+      let batch = readys.filter(hasWork)
+      while (batch.length > 0) {
+        yield* persistAll(deps.committer, deps.group, batch.filter(needsPersist))
+        yield* send(batch)
+        for (const r of batch) yield* handleOutputs(r)
+        const wroteLog = batch.some(
+          (r) => r.entries.length > 0 || r.snapshot !== null || r.truncateFrom !== null,
+        )
+        batch = []
+        if (wroteLog) {
+          const st = status(s)
+          const r = stepCore({ type: "persisted", index: st.lastIndex, term: st.lastTerm })
+          if (hasWork(r)) batch = [r]
+        }
+      }
+    })
+
+  /** The apply loop took a snapshot: make it durable in the log store, then let the core compact. */
+  const snapshotTaken = (input: Extract<ReplicaInput, { _tag: "snapshotTaken" }>) =>
+    Effect.gen(function* () {
+      const meta = input.snapshot.meta
+      const conf = confStateAt(s, meta.index) ?? meta.conf
+      const snapshot = { meta: { ...meta, conf }, data: input.snapshot.data }
+      yield* persistAll(deps.committer, deps.group, [
+        { hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: null },
+      ])
+      return stepCore({ type: "snapshotTaken", snapshot, keepEntries: deps.keepEntries })
+    })
+
+  const cycle = Effect.gen(function* () {
+    const inputs = yield* Queue.takeBetween(deps.mailbox, 1, maxInputs)
+    let readys: Ready[] = []
+    for (const input of inputs) {
+      if (input._tag === "snapshotTaken") {
+        yield* process(readys)
+        readys = [yield* snapshotTaken(input)]
+        continue
+      }
+      const core = toCore(input)
+      if (core !== null) readys.push(stepCore(core))
+    }
+    yield* process(readys)
+    deps.view.status = status(s)
+    deps.view.cycles++
+  })
+
+  const failPending = Effect.sync(() => {
+    const stopped = new ReplicaStopped({ reason: `group ${deps.group}: replica stopped` })
+    for (const p of pendingProposals.values()) Deferred.unsafeDone(p.done, Effect.fail(stopped))
+    for (const d of pendingReads.values()) Deferred.unsafeDone(d, Effect.fail(stopped))
+    pendingProposals.clear()
+    pendingReads.clear()
+  })
+
+  return Effect.forever(cycle).pipe(Effect.ensuring(failPending))
+}

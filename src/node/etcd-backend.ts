@@ -1,0 +1,194 @@
+/**
+ * The `EtcdBackend` the gRPC server and JSON gateway call, over a running node:
+ *  - Range: linearizable by default (ReadIndex barrier, then a local read), `serializable` local;
+ *  - Put / DeleteRange / Txn / Compact: replicated through Raft (forwarded to the leader by a
+ *    follower) and answered with the apply result;
+ *  - MemberList from the Raft membership, Status / Hash / HashKV / Snapshot from the local state,
+ *    MoveLeader through a Raft leadership transfer.
+ */
+import { statSync } from "node:fs"
+import { Cause, Duration, Effect, Exit } from "effect"
+import type { GroupHandle } from "../../actors/group.ts"
+import { encodeKvSnapshot } from "../../actors/snapshot-data.ts"
+import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
+import { KvError } from "../../schemas/kv.ts"
+import type { EtcdBackend, MemberIdentity, SnapshotStream } from "../adapters/etcd/backend.ts"
+import { EtcdErrors } from "../adapters/etcd/errors.ts"
+import * as map from "../adapters/etcd/kv-mapping.ts"
+import type * as pb from "../adapters/etcd/proto/etcd.gen.ts"
+import { etcdErrorOf } from "./etcd-errors.ts"
+import { clusterIdOf, memberIdOf } from "./ids.ts"
+import { KV_GROUP, type LatticeNode } from "./node.ts"
+
+export const ETCD_VERSION = "3.4.0"
+
+/** Runs an Effect and rethrows its failure as is (the adapter needs the EtcdError instance). */
+const run = async <A>(effect: Effect.Effect<A, unknown>): Promise<A> => {
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "Some") throw failure.value
+  throw Cause.squash(exit.cause)
+}
+
+export class NodeEtcdBackend implements EtcdBackend {
+  readonly clusterId: bigint
+  readonly memberId: bigint
+
+  constructor(readonly node: LatticeNode) {
+    this.clusterId = clusterIdOf(node.options.clusterName, node.options.members)
+    this.memberId = memberIdOf(node.options.nodeId)
+  }
+
+  private handle(): GroupHandle {
+    const h = this.node.group(KV_GROUP)
+    if (h === undefined) throw EtcdErrors.stopped()
+    return h
+  }
+
+  identity(): MemberIdentity {
+    const h = this.node.group(KV_GROUP)
+    return {
+      clusterId: this.clusterId,
+      memberId: this.memberId,
+      raftTerm: BigInt(h?.view.status.term ?? 0),
+      revision: BigInt(Math.max(1, h?.sm.revision ?? 1)),
+    }
+  }
+
+  private write(command: KvCommand): Promise<KvOutcome> {
+    return run(
+      this.node.write(command).pipe(
+        Effect.mapError(etcdErrorOf),
+        Effect.flatMap((o) =>
+          o === null ? Effect.fail(new Error("the entry carried no KV outcome")) : Effect.succeed(o),
+        ),
+      ),
+    )
+  }
+
+  async range(r: pb.RangeRequest): Promise<pb.RangeResponse> {
+    const h = r.serializable
+      ? this.handle()
+      : await run(this.node.barrier().pipe(Effect.mapError(etcdErrorOf)))
+    const res = h.sm.range(map.toKvRange(r))
+    if (res instanceof KvError) throw map.kvErrorToEtcd(res)
+    return map.fromKvRange(res)
+  }
+
+  async put(r: pb.PutRequest): Promise<pb.PutResponse> {
+    return map.fromKvPut(map.unwrapOutcome(await this.write({ type: "put", request: map.toKvPut(r) }), "put"))
+  }
+
+  async deleteRange(r: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse> {
+    const out = await this.write({ type: "deleteRange", request: map.toKvDelete(r) })
+    return map.fromKvDelete(map.unwrapOutcome(out, "deleteRange"))
+  }
+
+  async txn(r: pb.TxnRequest): Promise<pb.TxnResponse> {
+    return map.fromKvTxn(map.unwrapOutcome(await this.write({ type: "txn", request: map.toKvTxn(r) }), "txn"))
+  }
+
+  async compact(r: pb.CompactionRequest): Promise<pb.CompactionResponse> {
+    const out = await this.write({ type: "compact", request: map.toKvCompaction(r) })
+    const res = map.fromKvCompaction(map.unwrapOutcome(out, "compact"))
+    if (r.physical) {
+      const rev = map.toNumber(r.revision)
+      await run(
+        Effect.gen(this, function* () {
+          while (!this.handle().sm.isCompacted(rev)) yield* Effect.sleep(Duration.millis(5))
+        }).pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(this.node.options.requestTimeoutMs),
+            onTimeout: () => EtcdErrors.timeout(),
+          }),
+        ),
+      )
+    }
+    return res
+  }
+
+  private member(id: string, isLearner: boolean): pb.Member {
+    return {
+      ID: memberIdOf(id),
+      name: id,
+      peerURLs: [...(this.node.options.peerUrls[id] ?? [])],
+      clientURLs: [...(this.node.options.clientUrls[id] ?? [])],
+      isLearner,
+    }
+  }
+
+  async members(): Promise<readonly pb.Member[]> {
+    const conf = this.handle().view.status.conf
+    return [
+      ...conf.voters.map((v) => this.member(v, false)),
+      ...conf.learners.map((l) => this.member(l, true)),
+    ]
+  }
+
+  async status(): Promise<pb.StatusResponse> {
+    const h = this.handle()
+    const st = h.view.status
+    let size = 0
+    try {
+      size = statSync(this.node.kvDbPath(KV_GROUP)).size
+    } catch {
+      size = 0
+    }
+    return {
+      version: ETCD_VERSION,
+      dbSize: BigInt(size),
+      dbSizeInUse: BigInt(size),
+      leader: st.leader === null ? 0n : memberIdOf(st.leader),
+      raftIndex: BigInt(st.commit),
+      raftTerm: BigInt(st.term),
+      raftAppliedIndex: BigInt(h.sm.appliedIndex),
+      isLearner: st.role === "learner",
+    }
+  }
+
+  async hash(): Promise<{ hash: number; revision: bigint }> {
+    const sm = this.handle().sm
+    return { hash: sm.hash(), revision: BigInt(sm.revision) }
+  }
+
+  async hashKV(revision: bigint): Promise<{ hash: number; revision: bigint; compactRevision: bigint }> {
+    const res = this.handle().sm.hashKV(map.toNumber(revision))
+    if (res instanceof KvError) throw map.kvErrorToEtcd(res)
+    return {
+      hash: res.hash,
+      revision: BigInt(res.header.revision),
+      compactRevision: BigInt(res.compactRevision),
+    }
+  }
+
+  async moveLeader(targetId: bigint): Promise<void> {
+    const h = this.handle()
+    const st = h.view.status
+    if (st.role !== "leader") throw EtcdErrors.notLeader()
+    const target = st.conf.voters.find((v) => memberIdOf(v) === targetId)
+    if (target === undefined) throw EtcdErrors.badLeaderTransferee()
+    if (target === st.leader) return
+    await run(
+      Effect.gen(function* () {
+        yield* h.send({ _tag: "transferLeader", to: target })
+        while (h.view.status.leader !== target) yield* Effect.sleep(Duration.millis(10))
+      }).pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(this.node.options.requestTimeoutMs),
+          onTimeout: () => EtcdErrors.timeoutDueToLeaderFail(),
+        }),
+      ),
+    )
+  }
+
+  async snapshot(): Promise<SnapshotStream> {
+    const bytes = encodeKvSnapshot(this.handle().sm)
+    return {
+      size: bytes.length,
+      chunks: (async function* () {
+        yield bytes
+      })(),
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * A running node: its storage (one `raft.db` holding every group's Raft log, one `kv-<group>.db`
+ * per group), the NodeSupervisor with its groups' actors, the forwarding service, and the
+ * request paths the adapters use:
+ *  - `write`: propose on the leader, or forward to it (Transport request-reply) from a follower;
+ *    retried only while the command was certainly not proposed (no leader yet, leader moved);
+ *  - `barrier`: a linearizable read's ReadIndex wait; the read is then served locally.
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { Clock, Duration, Effect, type Scope } from "effect"
+import type { RequestFailure } from "../../actors/errors.ts"
+import { NotLeader, ReplicaStopped } from "../../actors/errors.ts"
+import type { GroupHandle, GroupSettings } from "../../actors/group.ts"
+import {
+  type NodeSupervisor,
+  type SupervisorEvent,
+  startNodeSupervisor,
+} from "../../actors/node-supervisor.ts"
+import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
+import type { GroupId, NodeId } from "../../schemas/raft.ts"
+import { encodeCommand } from "../kv/codec.ts"
+import { GroupCommitter } from "../storage/group-commit.ts"
+import { LogStore } from "../storage/log-store.ts"
+import { BunSqliteDriverLive, openDatabase, type StorageError } from "../storage/service.ts"
+import type { TransportShape } from "../transport/transport.ts"
+import {
+  decodeForwardReply,
+  decodeForwardRequest,
+  encodeForwardFailure,
+  encodeForwardOk,
+  encodeForwardRequest,
+  FORWARD_SERVICE,
+} from "./forward.ts"
+import type { NodeOptions } from "./options.ts"
+
+/** The group holding the KV data for now (keys are not yet sharded over many groups). */
+export const KV_GROUP: GroupId = 1
+
+export class RequestTimedOut extends Error {
+  override readonly name = "RequestTimedOut"
+  readonly _tag = "RequestTimedOut"
+}
+
+export type WriteFailure = RequestFailure | RequestTimedOut
+
+export interface LatticeNode {
+  readonly options: NodeOptions
+  readonly supervisor: NodeSupervisor
+  readonly transport: TransportShape
+  readonly group: (group?: GroupId) => GroupHandle | undefined
+  readonly write: (command: KvCommand, group?: GroupId) => Effect.Effect<KvOutcome | null, WriteFailure>
+  readonly barrier: (group?: GroupId) => Effect.Effect<GroupHandle, RequestFailure | RequestTimedOut>
+  readonly events: readonly SupervisorEvent[]
+  readonly kvDbPath: (group: GroupId) => string
+}
+
+const settingsOf = (o: NodeOptions): GroupSettings => ({
+  self: o.nodeId,
+  bootstrap: { voters: [...o.members], learners: [], votersOutgoing: [] },
+  tickMs: o.tickMs,
+  raft: {
+    electionTicks: o.electionTicks,
+    heartbeatTicks: o.heartbeatTicks,
+    preVote: o.preVote,
+    checkQuorum: o.checkQuorum,
+    maxEntriesPerAppend: o.maxEntriesPerAppend,
+    maxInflightAppends: o.maxInflight,
+  },
+  batchSize: o.batchSize,
+  batchTimeoutMs: o.batchTimeoutMs,
+  readTimeoutMs: o.requestTimeoutMs,
+  snapshotInterval: o.snapshotInterval,
+  keepEntries: o.keepEntries,
+  mailboxCapacity: o.mailboxCapacity,
+})
+
+const seedOf = (text: string): number => {
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
+  return h | 0
+}
+
+export const startNode = (
+  options: NodeOptions,
+  transport: TransportShape,
+  report: (event: SupervisorEvent) => void = () => {},
+): Effect.Effect<LatticeNode, StorageError, Scope.Scope> =>
+  Effect.gen(function* () {
+    mkdirSync(options.dataDir, { recursive: true })
+    const groups = [KV_GROUP]
+    const open = { synchronous: options.synchronous }
+    const raftDb = yield* openDatabase(join(options.dataDir, "raft.db"), open)
+    const store = LogStore.open(raftDb)
+    const committer = new GroupCommitter(store)
+    const kvDbPath = (group: GroupId) => join(options.dataDir, `kv-${group}.db`)
+    const kvDbs = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()
+    for (const g of groups) kvDbs.set(g, yield* openDatabase(kvDbPath(g), open))
+    const settings = settingsOf(options)
+    const events: SupervisorEvent[] = []
+    const supervisor = yield* startNodeSupervisor({
+      groups,
+      transport,
+      report: (e) => {
+        events.push(e)
+        report(e)
+      },
+      depsFor: (group, restart) => ({
+        group,
+        settings,
+        store,
+        committer,
+        kvDb: kvDbs.get(group)!,
+        transport,
+        seed: seedOf(`${options.nodeId}/${group}/${restart}`),
+      }),
+    })
+    const group = (g: GroupId = KV_GROUP) => supervisor.handle(g)
+
+    // The leader side of forwarding: propose locally, never forward again.
+    yield* transport
+      .serve(FORWARD_SERVICE, (payload) =>
+        Effect.gen(function* () {
+          const req = decodeForwardRequest(payload)
+          const h = supervisor.handle(req.group)
+          if (h === undefined)
+            return encodeForwardFailure(new ReplicaStopped({ reason: "group not running" }))
+          const st = h.view.status
+          if (st.role !== "leader") return encodeForwardFailure(new NotLeader({ leader: st.leader }))
+          return yield* h.propose(req.data).pipe(
+            Effect.match({
+              onSuccess: (r) => encodeForwardOk(r === null ? null : r.outcome),
+              onFailure: encodeForwardFailure,
+            }),
+          )
+        }),
+      )
+      .pipe(Effect.orDie)
+
+    const retryDelay = Duration.millis(Math.max(5, options.tickMs))
+
+    const write = (command: KvCommand, g: GroupId = KV_GROUP) =>
+      Effect.gen(function* () {
+        const data = encodeCommand(command)
+        const start = yield* Clock.currentTimeMillis
+        const deadline = start + options.requestTimeoutMs
+        let last: WriteFailure = new NotLeader({ leader: null })
+        while (true) {
+          const now = yield* Clock.currentTimeMillis
+          if (now >= deadline) return yield* Effect.fail(last)
+          const h = group(g)
+          if (h === undefined) {
+            last = new ReplicaStopped({ reason: `group ${g} is not running on ${options.nodeId}` })
+            yield* Effect.sleep(retryDelay)
+            continue
+          }
+          const leader = h.view.status.leader
+          let attempt: Effect.Effect<KvOutcome | null, WriteFailure>
+          if (leader !== null && leader !== options.nodeId) {
+            attempt = forward(leader, g, data, deadline - now)
+          } else {
+            attempt = Effect.map(h.propose(data), (r) => (r === null ? null : r.outcome))
+          }
+          const result = yield* Effect.either(attempt)
+          if (result._tag === "Right") return result.right
+          last = result.left
+          // Retry only when the command was certainly not proposed anywhere.
+          if (last._tag !== "NotLeader" && last._tag !== "ReplicaStopped") return yield* Effect.fail(last)
+          yield* Effect.sleep(retryDelay)
+        }
+      })
+
+    const forward = (
+      leader: NodeId,
+      g: GroupId,
+      data: Uint8Array,
+      budgetMs: number,
+    ): Effect.Effect<KvOutcome | null, WriteFailure> =>
+      transport
+        .request(leader, FORWARD_SERVICE, encodeForwardRequest(g, data), Duration.millis(budgetMs))
+        .pipe(
+          Effect.mapError(
+            (e): WriteFailure =>
+              e._tag === "RequestTimeout" || e._tag === "RemoteHandlerFailed"
+                ? new RequestTimedOut(`forwarding to ${leader}: ${e._tag}`)
+                : new NotLeader({ leader: null }),
+          ),
+          Effect.flatMap((bytes) => {
+            const reply = decodeForwardReply(bytes)
+            if (reply.ok) return Effect.succeed(reply.outcome)
+            const f = reply.failure
+            // The leader we forwarded to knows better: never bounce between followers.
+            return Effect.fail(f._tag === "NotLeader" ? new NotLeader({ leader: null }) : f)
+          }),
+        )
+
+    const barrier = (g: GroupId = KV_GROUP) =>
+      Effect.gen(function* () {
+        const h = group(g)
+        if (h === undefined)
+          return yield* Effect.fail(new ReplicaStopped({ reason: `group ${g} is not running` }))
+        yield* h.readBarrier
+        return h
+      })
+
+    return {
+      options,
+      supervisor,
+      transport,
+      group,
+      write,
+      barrier,
+      events,
+      kvDbPath,
+    } satisfies LatticeNode
+  }).pipe(
+    Effect.provide(BunSqliteDriverLive),
+    Effect.catchTag("StorageError", (e) => Effect.fail(e)),
+  )

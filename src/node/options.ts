@@ -1,0 +1,62 @@
+/** What a node runs with, independent of how it was configured (TOML, flags, tests). */
+import type { NodeId } from "../../schemas/raft.ts"
+import type { NodeConfig } from "../config/resolve.ts"
+import { clusterMembers, synchronousMode } from "../config/resolve.ts"
+import type { SynchronousMode } from "../storage/driver.ts"
+
+export interface NodeOptions {
+  readonly nodeId: NodeId
+  readonly clusterName: string
+  /** Bootstrap voters (node ids). */
+  readonly members: readonly NodeId[]
+  readonly dataDir: string
+  readonly synchronous: SynchronousMode
+  readonly tickMs: number
+  readonly electionTicks: number
+  readonly heartbeatTicks: number
+  readonly preVote: boolean
+  readonly checkQuorum: boolean
+  readonly maxEntriesPerAppend: number
+  readonly maxInflight: number
+  readonly batchSize: number
+  readonly batchTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly snapshotInterval: number
+  readonly keepEntries: number
+  readonly mailboxCapacity: number
+  /** Client URLs per node, for MemberList (etcd gRPC listeners as http://host:port). */
+  readonly clientUrls: Readonly<Record<NodeId, readonly string[]>>
+  readonly peerUrls: Readonly<Record<NodeId, readonly string[]>>
+}
+
+export const nodeOptionsFromConfig = (
+  config: NodeConfig,
+  urls: { clientUrls?: NodeOptions["clientUrls"]; peerUrls?: NodeOptions["peerUrls"] } = {},
+): NodeOptions => {
+  const peers = clusterMembers(config)
+  const self = config.node.id
+  const peerUrls: Record<NodeId, string[]> = {}
+  for (const p of peers) if (p.address !== undefined) peerUrls[p.id] = [`http://${p.address}`]
+  return {
+    nodeId: self,
+    clusterName: config.cluster.name,
+    members: peers.filter((p) => p.role === "voter").map((p) => p.id),
+    dataDir: config.node.data_dir,
+    synchronous: synchronousMode(config),
+    tickMs: config.consensus.tick_ms,
+    electionTicks: config.consensus.election_ticks,
+    heartbeatTicks: config.consensus.heartbeat_ticks,
+    preVote: config.consensus.pre_vote,
+    checkQuorum: config.consensus.check_quorum,
+    maxEntriesPerAppend: config.consensus.max_entries_per_append,
+    maxInflight: config.consensus.max_inflight,
+    batchSize: config.performance.batch_size,
+    batchTimeoutMs: config.performance.batch_timeout_ms,
+    requestTimeoutMs: config.limits.request_timeout_ms,
+    snapshotInterval: config.storage.snapshot_interval,
+    keepEntries: config.consensus.snapshot_keep_entries,
+    mailboxCapacity: 8192,
+    clientUrls: urls.clientUrls ?? { [self]: [`http://${config.listeners.etcd}`] },
+    peerUrls: urls.peerUrls ?? peerUrls,
+  }
+}
