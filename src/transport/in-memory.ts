@@ -31,12 +31,15 @@ export interface InMemoryTransportOptions {
   readonly queueCapacity?: number
   readonly inboxCapacity?: number
   readonly maxFrameBytes?: number
+  /** Larger messages are fragmented up to this size (snapshots); beyond it they are dropped. */
+  readonly maxMessageBytes?: number
 }
 
 export const defaultInMemoryOptions = {
   queueCapacity: 8192,
   inboxCapacity: 65536,
   maxFrameBytes: 1024 * 1024,
+  maxMessageBytes: 512 * 1024 * 1024,
 } as const
 
 export const makeInMemoryTransport = (
@@ -50,7 +53,10 @@ export const makeInMemoryTransport = (
     const scope = yield* Effect.scope
     const stats = makeStats()
     const connection = yield* makeConnectionState(network.isConnected(self) ? "connected" : "reconnecting")
-    const inbox = yield* makeRaftInbox(config.inboxCapacity, stats)
+    const inbox = yield* makeRaftInbox(config.inboxCapacity, stats, {
+      maxMessageBytes: config.maxMessageBytes,
+      maxPerSender: 4,
+    })
     const services: Endpoint["services"] = new Map()
     const endpoint: Endpoint = { node: self, receiveFrame: inbox.receiveFrame, services, connection, scope }
 
@@ -59,6 +65,7 @@ export const makeInMemoryTransport = (
 
     const senders = yield* makePeerSenders({
       config,
+      self,
       stats,
       awaitConnected: connection.awaitConnected,
       isConnected: Effect.map(connection.ref.get, (state) => state === "connected"),

@@ -23,11 +23,16 @@ export interface NatsTransportConfig {
   readonly inboxCapacity?: number
   /** Upper bound of one frame; the server's max_payload applies if it is lower. */
   readonly maxFrameBytes?: number
+  /** Larger messages (snapshots) are sent in fragments up to this size; beyond it they are dropped. */
+  readonly maxMessageBytes?: number
   /** How long closing may spend draining before it closes the connection hard. */
   readonly drainTimeoutMillis?: number
 }
 
-export const natsDefaults = {
+/** Every optional setting, resolved. */
+export type NatsSettings = Required<Omit<NatsTransportConfig, "cluster" | "self" | "servers" | "credsFile">>
+
+export const natsDefaults: NatsSettings = {
   waitOnFirstConnect: false,
   reconnectInitialMillis: 50,
   reconnectMaxMillis: 2000,
@@ -36,8 +41,9 @@ export const natsDefaults = {
   queueCapacity: 8192,
   inboxCapacity: 65536,
   maxFrameBytes: 1024 * 1024,
+  maxMessageBytes: 512 * 1024 * 1024,
   drainTimeoutMillis: 2000,
-} as const
+}
 
 /** Delay before reconnect attempt number `failures` (0-based): exponential, capped, with jitter in [0, 20%). */
 export const reconnectDelayMillis = (

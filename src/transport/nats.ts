@@ -26,7 +26,12 @@ import {
   RequestTimeout,
   TransportConnectFailed,
 } from "./errors.ts"
-import { type NatsTransportConfig, natsDefaults, reconnectDelayMillis } from "./nats-config.ts"
+import {
+  type NatsSettings,
+  type NatsTransportConfig,
+  natsDefaults,
+  reconnectDelayMillis,
+} from "./nats-config.ts"
 import { makePeerSenders } from "./peer-senders.ts"
 import { makePrng, seedFromString } from "./prng.ts"
 import { makeRaftInbox } from "./raft-inbox.ts"
@@ -39,7 +44,7 @@ import { type ConnectionState, Transport, type TransportShape } from "./transpor
 
 const connectOptions = (
   config: NatsTransportConfig,
-  settings: typeof natsDefaults,
+  settings: NatsSettings,
   currentConnection: () => NatsConnection | undefined,
 ): Effect.Effect<ConnectionOptions, TransportConnectFailed> =>
   Effect.gen(function* () {
@@ -106,7 +111,7 @@ export const makeNatsTransport = (
   config: NatsTransportConfig,
 ): Effect.Effect<TransportShape, TransportConnectFailed | InvalidSubjectToken, Scope.Scope> =>
   Effect.gen(function* () {
-    const settings = { ...natsDefaults, ...definedOnly(config) } as typeof natsDefaults
+    const settings: NatsSettings = { ...natsDefaults, ...definedOnly(config) }
     const cluster = yield* validateToken("cluster", config.cluster)
     const self = yield* validateToken("node id", config.self)
     const runtime = yield* Effect.runtime<never>()
@@ -125,6 +130,13 @@ export const makeNatsTransport = (
     connection = nc
     const maxFrameBytes = Math.min(settings.maxFrameBytes, nc.info?.max_payload ?? settings.maxFrameBytes)
 
+    // A round trip to the server: once it completes, subscriptions made before it are live there.
+    // If the link is down, the client re-subscribes on reconnect anyway, so failure is ignored.
+    const registered = Effect.tryPromise(() => nc.flush()).pipe(
+      Effect.timeout(Duration.millis(settings.connectTimeoutMillis)),
+      Effect.ignore,
+    )
+
     const state = yield* makeConnectionState("connected")
     yield* Effect.addFinalizer(() => state.set("closed"))
     // A plain loop rather than an interruptible Stream: interrupting the status iterator blocks
@@ -137,7 +149,10 @@ export const makeNatsTransport = (
     }
     watchStatus().catch(() => undefined)
 
-    const inbox = yield* makeRaftInbox(settings.inboxCapacity, stats)
+    const inbox = yield* makeRaftInbox(settings.inboxCapacity, stats, {
+      maxMessageBytes: settings.maxMessageBytes,
+      maxPerSender: 4,
+    })
     yield* Effect.acquireRelease(
       Effect.sync(() =>
         nc.subscribe(raftSubject(cluster, self), {
@@ -148,10 +163,16 @@ export const makeNatsTransport = (
       ),
       (subscription) => Effect.sync(() => subscription.unsubscribe()),
     )
+    yield* registered
 
     const isConnected = Effect.map(state.ref.get, (s) => s === "connected")
     const senders = yield* makePeerSenders({
-      config: { queueCapacity: settings.queueCapacity, maxFrameBytes },
+      config: {
+        queueCapacity: settings.queueCapacity,
+        maxFrameBytes,
+        maxMessageBytes: settings.maxMessageBytes,
+      },
+      self,
       stats,
       awaitConnected: state.awaitConnected,
       isConnected,
@@ -214,6 +235,7 @@ export const makeNatsTransport = (
           ),
           (subscription) => Effect.sync(() => subscription.unsubscribe()),
         )
+        yield* registered
       })
 
     return {

@@ -8,6 +8,7 @@ import { Effect, type Scope } from "effect"
 import type { NodeId } from "../../schemas/raft.ts"
 import type { Message } from "../raft/messages.ts"
 import { DropOldestQueue } from "./drop-oldest-queue.ts"
+import { fragmentFrame } from "./fragments.ts"
 import { encodeFrames } from "./raft-codec.ts"
 import type { MutableTransportStats } from "./stats.ts"
 
@@ -16,6 +17,8 @@ export interface PeerSendersConfig {
   readonly queueCapacity: number
   /** Upper bound of one encoded frame (NATS max_payload). */
   readonly maxFrameBytes: number
+  /** Larger messages are sent in fragments, up to this size; beyond it they are dropped. */
+  readonly maxMessageBytes: number
 }
 
 export interface PeerSenders {
@@ -31,6 +34,7 @@ interface Peer {
 
 export const makePeerSenders = (options: {
   readonly config: PeerSendersConfig
+  readonly self: NodeId
   readonly stats: MutableTransportStats
   readonly awaitConnected: Effect.Effect<void>
   readonly isConnected: Effect.Effect<boolean>
@@ -38,7 +42,13 @@ export const makePeerSenders = (options: {
   readonly publish: (to: NodeId, frame: Uint8Array) => Effect.Effect<void>
 }): Effect.Effect<PeerSenders, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const { config, stats, awaitConnected, isConnected, publish } = options
+    const { config, self, stats, awaitConnected, isConnected, publish } = options
+    let nextFragmentedMessageId = 0
+    const fragment = (frame: Uint8Array): Uint8Array[] | null => {
+      if (frame.length > config.maxMessageBytes) return null
+      stats.messagesFragmented++
+      return fragmentFrame(frame, self, nextFragmentedMessageId++, config.maxFrameBytes)
+    }
     const scope = yield* Effect.scope
     const peers = new Map<NodeId, Peer>()
 
@@ -46,7 +56,7 @@ export const makePeerSenders = (options: {
       Effect.suspend(() => {
         const messages = peer.queue.takeAll()
         if (messages.length === 0) return Effect.void
-        const { frames, oversize } = encodeFrames(messages, config.maxFrameBytes)
+        const { frames, oversize } = encodeFrames(messages, config.maxFrameBytes, fragment)
         stats.messagesDroppedOversize += oversize
         stats.messagesSent += messages.length - oversize
         stats.framesSent += frames.length

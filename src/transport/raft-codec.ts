@@ -114,7 +114,7 @@ const writeMessage = (w: ByteWriter, message: Message, nodeIndex: ReadonlyMap<No
 
 export interface EncodedFrames {
   readonly frames: Uint8Array[]
-  /** Messages dropped because one alone does not fit in `maxFrameBytes`. */
+  /** Messages dropped because one alone does not fit in `maxFrameBytes` and was not fragmented. */
   readonly oversize: number
 }
 
@@ -162,9 +162,14 @@ const scratchHeader = new ByteWriter(256)
 
 /**
  * Encodes `messages` into as few frames of at most `maxFrameBytes` as possible, in order.
- * A message that alone exceeds the limit is dropped and counted.
+ * A message that alone exceeds the limit goes to `fragment` (see fragments.ts), whose pieces take
+ * its place; without a fragmenter, or when it returns null, the message is dropped and counted.
  */
-export const encodeFrames = (messages: readonly Message[], maxFrameBytes: number): EncodedFrames => {
+export const encodeFrames = (
+  messages: readonly Message[],
+  maxFrameBytes: number,
+  fragment?: (singleMessageFrame: Uint8Array) => Uint8Array[] | null,
+): EncodedFrames => {
   const frames: Uint8Array[] = []
   let oversize = 0
   let table = new NodeTable()
@@ -211,7 +216,10 @@ export const encodeFrames = (messages: readonly Message[], maxFrameBytes: number
         continue
       }
     }
-    oversize++
+    // Alone it does not fit: hand it, as its own frame, to the fragmenter (in order).
+    const pieces = fragment?.(encodeFrame([message])) ?? null
+    if (pieces === null) oversize++
+    else frames.push(...pieces)
   }
   if (count > 0) closeFrame()
   // A huge message (a snapshot) grew the scratch buffer: do not keep that memory around.

@@ -5,11 +5,13 @@ export interface TransportStats {
   readonly messagesSent: number
   /** Dropped because a peer's outbound queue was full (the oldest go first). */
   readonly messagesDroppedQueueFull: number
-  /** Dropped because one message alone exceeds the maximum frame size. */
+  /** Sent in fragments because one alone exceeds the maximum frame size (snapshots). */
+  readonly messagesFragmented: number
+  /** Dropped because one message alone exceeds the maximum message size. */
   readonly messagesDroppedOversize: number
   readonly framesReceived: number
   readonly messagesReceived: number
-  /** Received frames that failed to decode; they are discarded whole. */
+  /** Received frames (and fragments) that failed to decode; they are discarded whole. */
   readonly framesRejected: number
   /** Dropped because the inbox was full (the oldest go first). */
   readonly messagesDroppedInboxFull: number
@@ -21,6 +23,7 @@ export const makeStats = (): MutableTransportStats => ({
   framesSent: 0,
   messagesSent: 0,
   messagesDroppedQueueFull: 0,
+  messagesFragmented: 0,
   messagesDroppedOversize: 0,
   framesReceived: 0,
   messagesReceived: 0,

@@ -35,7 +35,8 @@ export interface TransportShape {
     payload: Uint8Array,
     timeout: Duration.DurationInput,
   ) => Effect.Effect<Uint8Array, RequestError>
-  /** Registers `handler` for `service` on this node until the enclosing scope closes. */
+  /** Registers `handler` for `service` on this node until the enclosing scope closes; once it
+   * returns, requests from other nodes reach the handler. */
   readonly serve: (
     service: string,
     handler: RequestHandler,

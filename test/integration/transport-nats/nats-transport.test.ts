@@ -82,6 +82,34 @@ describe("NATS transport against a real nats-server", () => {
     }),
   )
 
+  itLive("a 3 MiB snapshot message crosses a server with a 1 MiB max_payload, in fragments", () =>
+    Effect.gen(function* () {
+      const { nodes } = yield* transports(["n1", "n2"])
+      const [n1, n2] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
+      const data = Uint8Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 31) % 256)
+      const snapshot: Message = {
+        type: "snapshot",
+        group: 4,
+        from: "n1",
+        to: "n2",
+        term: 9,
+        snapshot: {
+          meta: { index: 5000, term: 8, conf: { voters: ["n1", "n2"], learners: [], votersOutgoing: [] } },
+          data,
+        },
+      }
+      yield* n1.sendRaft("n2", [heartbeat(1, "n1", "n2"), snapshot, heartbeat(2, "n1", "n2")])
+      expect(yield* receive(n2.raftInbox, 3)).toEqual([
+        heartbeat(1, "n1", "n2"),
+        snapshot,
+        heartbeat(2, "n1", "n2"),
+      ])
+      const stats = yield* n1.stats
+      expect(stats.messagesFragmented).toBe(1)
+      expect(stats.framesSent).toBeGreaterThanOrEqual(5)
+    }),
+  )
+
   itLive("a garbage frame on a node's raft subject is counted and discarded; traffic continues", () =>
     Effect.gen(function* () {
       const { cluster, nodes } = yield* transports(["n1", "n2"])

@@ -53,6 +53,37 @@ describe("in-memory transport: raft delivery", () => {
     }),
   )
 
+  itEffect(
+    "a message larger than a frame (a snapshot) arrives whole, in order, even with reordering delays",
+    () =>
+      Effect.gen(function* () {
+        const network = new InMemoryNetwork({ seed: 3, faults: { minDelayMillis: 0, maxDelayMillis: 20 } })
+        const n1 = yield* makeInMemoryTransport(network, "n1", { maxFrameBytes: 4096 })
+        const n2 = yield* makeInMemoryTransport(network, "n2")
+        const data = Uint8Array.from({ length: 100_000 }, (_, i) => i % 251)
+        const snapshot: Message = {
+          ...messageSamples.snapshot,
+          snapshot: { ...messageSamples.snapshot.snapshot, data },
+        }
+        yield* n1.sendRaft("n2", [snapshot])
+        yield* yieldUntil(Effect.map(n1.stats, (s) => s.messagesFragmented === 1))
+        yield* TestClock.adjust("20 millis")
+        expect(yield* takeN(n2.raftInbox, 1)).toEqual([snapshot])
+        expect((yield* n1.stats).framesSent).toBeGreaterThan(20)
+      }),
+  )
+
+  itEffect("a message beyond maxMessageBytes is dropped and counted", () =>
+    Effect.gen(function* () {
+      const network = new InMemoryNetwork()
+      const n1 = yield* makeInMemoryTransport(network, "n1", { maxFrameBytes: 512, maxMessageBytes: 900 })
+      yield* makeInMemoryTransport(network, "n2")
+      yield* n1.sendRaft("n2", [messageSamples.snapshot, heartbeat(1, "n1", "n2")])
+      yield* yieldUntil(Effect.map(n1.stats, (s) => s.framesSent === 1))
+      expect((yield* n1.stats).messagesDroppedOversize).toBe(1)
+    }),
+  )
+
   itEffect("sending to a node that is not attached loses the messages without failing", () =>
     Effect.gen(function* () {
       const network = new InMemoryNetwork()
