@@ -29,13 +29,16 @@ export const becomeFollower = (s: RaftState, term: number, leader: string | null
 }
 
 /**
- * Starts an election. With PreVote (and no `force`) it first asks whether it could win, without
- * bumping its term, so a node rejoining from a partition never disturbs a healthy majority.
- * `force` (leadership transfer, operator campaign) skips PreVote and overrides voters' leases.
+ * Starts an election.
+ * - "timeout": with PreVote it first asks whether it could win, without bumping its term, so a
+ *   node rejoining from a partition never disturbs a healthy majority.
+ * - "afterPreVote": the real election once a quorum granted pre-votes (leases still respected).
+ * - "force" (leadership transfer, operator campaign): skips PreVote and overrides voters' leases.
  */
-export const campaign = (s: RaftState, force: boolean): void => {
+export const campaign = (s: RaftState, kind: "timeout" | "afterPreVote" | "force"): void => {
   if (!isVoter(s) || s.role === "leader") return
-  const pre = s.config.preVote && !force
+  const pre = s.config.preVote && kind === "timeout"
+  const force = kind === "force"
   if (pre) {
     s.role = "preCandidate"
   } else {
@@ -48,7 +51,7 @@ export const campaign = (s: RaftState, force: boolean): void => {
   s.votes.set(s.id, true)
   resetElectionTimer(s)
   if (tally(s) === "won") {
-    if (pre) campaign(s, true)
+    if (pre) campaign(s, "afterPreVote")
     else becomeLeader(s)
     return
   }
@@ -142,7 +145,7 @@ export const handleVoteResponse = (s: RaftState, from: string, reject: boolean):
   s.votes.set(from, !reject)
   const result = tally(s)
   if (result === "won") {
-    if (s.role === "preCandidate") campaign(s, true)
+    if (s.role === "preCandidate") campaign(s, "afterPreVote")
     else becomeLeader(s)
   } else if (result === "lost") {
     becomeFollower(s, s.term, null)

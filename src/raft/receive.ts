@@ -88,7 +88,7 @@ export const receive = (s: RaftState, m: Message): void => {
       if (s.role === "leader") handleHeartbeatResponse(s, m)
       return
     case "timeoutNow":
-      if (s.role !== "leader" && isVoter(s)) campaign(s, true)
+      if (s.role !== "leader" && isVoter(s)) campaign(s, "force")
       return
     case "readIndex":
       handleReadIndexRequest(s, m)

@@ -42,7 +42,7 @@ export const step = (s: RaftState, input: Input): readonly [RaftState, Ready] =>
       abortTransfer(s)
       break
     case "campaign":
-      campaign(s, true)
+      campaign(s, "force")
       break
     case "persisted":
       if (input.index > s.persistedIndex && termAt(s.log, input.index) === input.term) {

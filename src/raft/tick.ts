@@ -12,7 +12,7 @@ export const tick = (s: RaftState): void => {
 
 const tickElection = (s: RaftState): void => {
   s.electionElapsed++
-  if (isVoter(s) && s.electionElapsed >= s.randomizedElectionTimeout) campaign(s, false)
+  if (isVoter(s) && s.electionElapsed >= s.randomizedElectionTimeout) campaign(s, "timeout")
 }
 
 const tickLeader = (s: RaftState): void => {

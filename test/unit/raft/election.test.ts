@@ -127,4 +127,22 @@ describe("raft election and replication", () => {
     expect(c.status("a").commit).toBe(2)
     expect(normalTexts(c.node("a"))).toEqual(["v"])
   })
+
+  test("the real election after a won PreVote does not override leases; transfer and campaign do", () => {
+    const c = new Cluster(["a", "b", "c"])
+    const forces: boolean[] = []
+    c.cut = (_f, _t, m) => {
+      if (m.type === "vote") forces.push(m.force)
+      return false
+    }
+    c.tickAll(40) // elected by timeout: PreVote, then the real vote
+    expect(c.leaders().length).toBe(1)
+    expect(forces.length).toBeGreaterThan(0)
+    expect(forces.every((f) => !f)).toBe(true)
+    forces.length = 0
+    const other = ["a", "b", "c"].find((id) => id !== c.leaders()[0])!
+    c.elect(other)
+    expect(forces.length).toBeGreaterThan(0)
+    expect(forces.every((f) => f)).toBe(true)
+  })
 })
