@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import type { KvCommand, RequestOp, TxnRequest } from "../../../schemas/kv.ts"
-import { resolveBack, type Step, stepArb } from "../../unit/kv/gen.ts"
+import { GRANTED_LEASE, leaseExists, resolveBack, type Step, stepArb } from "../../unit/kv/gen.ts"
 import { openFixture } from "../../unit/kv/helpers.ts"
 import { normalizeOutcome, normalizeRange } from "../../unit/kv/normalize.ts"
 import { etcdAvailable, startEtcd } from "./etcd-process.ts"
@@ -35,7 +35,12 @@ const post = async (url: string, path: string, body: unknown): Promise<Record<st
 /** Drives one sequence through both and returns the first mismatch, if any. */
 const runSideBySide = async (steps: readonly Step[]): Promise<void> => {
   const etcd = await startEtcd()
-  const f = openFixture()
+  const granted = await fetch(`${etcd.url}/v3/lease/grant`, {
+    method: "POST",
+    body: JSON.stringify({ TTL: "3600", ID: String(GRANTED_LEASE) }),
+  })
+  expect(((await granted.json()) as { ID?: string }).ID).toBe(String(GRANTED_LEASE))
+  const f = openFixture({ leaseExists })
   try {
     for (const [i, step] of steps.entries()) {
       const where = `step ${i}: ${step.kind}`

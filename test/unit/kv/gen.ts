@@ -18,6 +18,9 @@ import type {
 } from "../../../schemas/kv.ts"
 
 const enc = new TextEncoder()
+/** The one lease that exists (granted in etcd, reported by `leaseExists` to the state machine). */
+export const GRANTED_LEASE = 7
+export const leaseExists = (id: number): boolean => id === GRANTED_LEASE
 export const KEYS = ["a", "ab", "b", "b\u0000", "c", "cd", "d", "e", "f"].map((k) => enc.encode(k))
 const VALUES = ["", "x", "y", "zz"].map((v) => enc.encode(v))
 const ENDS = ["", "\u0000", "b", "c", "d", "e", "g", "a", "ac"].map((v) => enc.encode(v))
@@ -33,7 +36,7 @@ export const putArb: fc.Arbitrary<PutRequest> = fc.record({
   prevKv: fc.boolean(),
   ignoreValue: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, fc.constant(true)),
   ignoreLease: fc.oneof({ weight: 10, arbitrary: fc.constant(false) }, fc.constant(true)),
-  lease: fc.oneof({ weight: 15, arbitrary: fc.constant(0) }, fc.constant(7)),
+  lease: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, fc.constant(GRANTED_LEASE), fc.constant(8)),
 })
 
 export const deleteArb: fc.Arbitrary<DeleteRangeRequest> = fc.record({ key, rangeEnd, prevKv: fc.boolean() })

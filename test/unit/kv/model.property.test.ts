@@ -7,7 +7,7 @@ import { expect, test } from "bun:test"
 import fc from "fast-check"
 import type { KvCommand, KvOutcome } from "../../../schemas/kv.ts"
 import { KvError } from "../../../schemas/kv.ts"
-import { resolveBack, type Step, stepArb } from "./gen.ts"
+import { leaseExists, resolveBack, type Step, stepArb } from "./gen.ts"
 import { openFixture } from "./helpers.ts"
 import { EtcdModel } from "./model.ts"
 import { normalizeOutcome, normalizeRange } from "./normalize.ts"
@@ -31,7 +31,7 @@ const commandOf = (step: Step, current: number): KvCommand | undefined => {
 test("state machine agrees with the etcd model on random operation sequences", () => {
   fc.assert(
     fc.property(fc.array(stepArb, { minLength: 5, maxLength: 60, size: "max" }), (steps) => {
-      const f = openFixture()
+      const f = openFixture({ leaseExists })
       const model = new EtcdModel()
       try {
         for (const step of steps) {

@@ -19,6 +19,7 @@ import {
 } from "../../../schemas/kv.ts"
 import { bytesKey, compareBytes } from "../../../src/kv/bytes.ts"
 import { checkTxn } from "../../../src/kv/validate.ts"
+import { leaseExists } from "./gen.ts"
 
 const EMPTY = new Uint8Array(0)
 
@@ -192,7 +193,8 @@ export class EtcdModel {
         if (p.ignoreValue && (p.value?.length ?? 0) > 0)
           return { ok: false, error: new KvError("ValueProvided") }
         if (p.ignoreLease && (p.lease ?? 0) !== 0) return { ok: false, error: new KvError("LeaseProvided") }
-        if ((p.lease ?? 0) !== 0) return { ok: false, error: new KvError("LeaseNotFound") }
+        if ((p.lease ?? 0) !== 0 && !leaseExists(p.lease ?? 0))
+          return { ok: false, error: new KvError("LeaseNotFound") }
         if ((p.ignoreValue || p.ignoreLease) && !this.at(tenant, p.key, beginRev)) {
           return { ok: false, error: new KvError("KeyNotFound") }
         }
@@ -245,7 +247,8 @@ export class EtcdModel {
             if ((p.ignoreValue || p.ignoreLease) && !this.at(tenant, p.key, beginRev)) {
               return { ok: false, error: new KvError("KeyNotFound") }
             }
-            if ((p.lease ?? 0) !== 0) return { ok: false, error: new KvError("LeaseNotFound") }
+            if ((p.lease ?? 0) !== 0 && !leaseExists(p.lease ?? 0))
+              return { ok: false, error: new KvError("LeaseNotFound") }
           }
         }
         for (const op of ops) {
