@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs"
 import {
+  AuthorizationError,
   type ConnectionOptions,
   connect,
   credsAuthenticator,
@@ -85,12 +86,17 @@ const connectOptions = (
     return options
   })
 
-const connectFailed = (config: NatsTransportConfig, error: unknown) =>
-  new TransportConnectFailed({
+const connectFailed = (config: NatsTransportConfig, error: unknown) => {
+  const reason = error instanceof Error ? error.message : String(error)
+  const refused = error instanceof AuthorizationError || /authori[sz]ation|authentication/i.test(reason)
+  return new TransportConnectFailed({
     servers: [...config.servers],
-    reason: error instanceof Error ? error.message : String(error),
-    hint: `is nats-server running and reachable at ${config.servers.join(", ")}? (start it, or pass --nats URL)`,
+    reason,
+    hint: refused
+      ? `the NATS server refused this node's credentials: check the credentials file (${config.credsFile ?? "none given"})`
+      : `is nats-server running and reachable at ${config.servers.join(", ")}? (start it, or pass --nats URL)`,
   })
+}
 
 const statusToState = (type: string): ConnectionState | null => {
   switch (type) {
