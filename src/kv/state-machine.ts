@@ -182,6 +182,25 @@ export class KvStateMachine {
     return this.meta.compactedThrough >= revision
   }
 
+  /**
+   * The live keys whose current version carries `lease`, by tenant: what a lease expiry or
+   * revoke deletes (the lease subsystem turns them into a replicated delete).
+   */
+  keysAttachedTo(lease: number): { tenant: string; key: Uint8Array }[] {
+    const out: { tenant: string; key: Uint8Array }[] = []
+    const rows = this.db.prepare(
+      `SELECT tenant, key, rev FROM ${this.tables.rows} WHERE lease = ? ORDER BY tenant, key`,
+    )
+    for (const r of rows.iterate(lease)) {
+      const tenant = Number(r.tenant)
+      const key = r.key as Uint8Array
+      const live = this.store.latest(tenant, key, this.meta.revision)
+      if (live === undefined || live.version === 0 || live.modRevision !== Number(r.rev)) continue
+      out.push({ tenant: this.tenants.nameOf(tenant) ?? "", key })
+    }
+    return out
+  }
+
   /** etcd's HashKV: a hash of the MVCC state up to `revision` (0: current). */
   hashKV(revision = 0): HashKVResponse | KvError {
     return hashKv(this.db, this.tables, this.meta, revision)

@@ -19,6 +19,11 @@ export class TenantRegistry {
     }
   }
 
+  nameOf(id: number): string | undefined {
+    for (const [name, known] of this.ids) if (known === id) return name
+    return undefined
+  }
+
   lookup(name: string): number | undefined {
     return this.ids.get(name)
   }

@@ -249,3 +249,17 @@ describe("txn", () => {
     expect(!dup.ok && dup.error.grpcCode).toBe("INVALID_ARGUMENT")
   })
 })
+
+describe("leases", () => {
+  test("keysAttachedTo lists live keys whose current version holds the lease", () => {
+    put("a", "1", { lease: 42 })
+    put("b", "1", { lease: 42 })
+    put("b", "2") // detached by a put without the lease
+    put("c", "1", { lease: 42 })
+    f.ok({ type: "deleteRange", request: { key: b("c") } })
+    f.ok({ type: "put", tenant: "t", request: { key: b("z"), lease: 42 } })
+    f.ok({ type: "put", request: { key: b("a"), value: b("2"), ignoreLease: true } })
+    expect(f.sm.keysAttachedTo(42).map((x) => `${x.tenant}/${fromUtf8(x.key)}`)).toEqual(["default/a", "t/z"])
+    expect(f.sm.keysAttachedTo(7)).toEqual([])
+  })
+})
