@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Duration, Effect, type Scope } from "effect"
+import { Clock, Duration, Effect, Either, type Scope } from "effect"
 import type { RequestFailure } from "../../actors/errors.ts"
 import { NotLeader, ReplicaStopped } from "../../actors/errors.ts"
 import type { GroupHandle, GroupSettings } from "../../actors/group.ts"
@@ -137,7 +137,8 @@ export const startNode = (
       )
       .pipe(Effect.orDie)
 
-    const retryDelay = Duration.millis(Math.max(5, options.tickMs))
+    const retryMs = Math.max(5, options.tickMs)
+    const retryDelay = Duration.millis(retryMs)
 
     const write = (command: KvCommand, g: GroupId = KV_GROUP) =>
       Effect.gen(function* () {
@@ -194,13 +195,29 @@ export const startNode = (
           }),
         )
 
+    /**
+     * A linearizable read's barrier. While there is no leader to prove the read index it waits
+     * (as etcd does) up to the request timeout, then fails closed (LIN-BOUND).
+     */
     const barrier = (g: GroupId = KV_GROUP) =>
       Effect.gen(function* () {
-        const h = group(g)
-        if (h === undefined)
-          return yield* Effect.fail(new ReplicaStopped({ reason: `group ${g} is not running` }))
-        yield* h.readBarrier
-        return h
+        const deadline = (yield* Clock.currentTimeMillis) + options.requestTimeoutMs
+        while (true) {
+          const h = group(g)
+          const result: Either.Either<GroupHandle, RequestFailure> =
+            h === undefined
+              ? Either.left(new ReplicaStopped({ reason: `group ${g} is not running` }))
+              : yield* Effect.either(Effect.as(h.readBarrier, h))
+          if (Either.isRight(result)) return result.right
+          const f = result.left
+          const retriable =
+            f._tag === "ReplicaStopped" ||
+            f._tag === "NotLeader" ||
+            (f._tag === "ReadUnavailable" && f.reason !== "timeout")
+          if (!retriable || (yield* Clock.currentTimeMillis) + retryMs >= deadline)
+            return yield* Effect.fail(f)
+          yield* Effect.sleep(retryDelay)
+        }
       })
 
     return {

@@ -25,3 +25,49 @@ describe("in-process 3-node cluster", () => {
     }
   }, 20_000)
 })
+
+describe("failover", () => {
+  test("closing the leader's node: a new leader, writes continue, nothing acknowledged is lost, the node catches up", async () => {
+    tc = makeTestCluster()
+    const { cluster } = tc
+    await cluster.startAll()
+    const first = await cluster.awaitLeader()
+    const acked = new Map<string, string>()
+    const writeVia = async (node: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const key = `key-${acked.size}`
+        await put(cluster, node, key, `value-${acked.size}`)
+        acked.set(key, `value-${acked.size}`)
+      }
+    }
+    const follower = cluster.ids.find((id) => id !== first)!
+    await writeVia(follower, 20)
+    await cluster.stop(first)
+    const second = await cluster.awaitLeader()
+    expect(second).not.toBe(first)
+    await writeVia(follower, 20)
+    await cluster.start(first)
+    await writeVia(first, 5)
+    for (const id of cluster.ids) {
+      for (const [k, v] of acked) expect(await getLinearizable(cluster, id, k)).toBe(v)
+    }
+  }, 30_000)
+
+  test("a node that fell behind the compaction floor catches up by snapshot", async () => {
+    tc = makeTestCluster(3, (o) => ({ ...o, snapshotInterval: 20, keepEntries: 5 }))
+    const { cluster } = tc
+    await cluster.startAll()
+    const leader = await cluster.awaitLeader()
+    const lagging = cluster.ids.find((id) => id !== leader)!
+    await cluster.stop(lagging)
+    for (let i = 0; i < 80; i++) await put(cluster, leader, `s${i}`, `v${i}`)
+    await cluster.start(lagging)
+    expect(await getLinearizable(cluster, lagging, "s79")).toBe("v79")
+    expect(await getLinearizable(cluster, lagging, "s0")).toBe("v0")
+    // Its log now starts after the installed snapshot, far beyond where it stopped.
+    expect(cluster.get(lagging)!.node.group()!.view.status.firstIndex).toBeGreaterThan(20)
+    const hashes = new Set(cluster.nodes().map((r) => r.node.group()!.sm.hash()))
+    const applied = new Set(cluster.nodes().map((r) => r.node.group()!.sm.appliedIndex))
+    if (applied.size === 1) expect(hashes.size).toBe(1)
+  }, 30_000)
+})
