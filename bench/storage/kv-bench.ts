@@ -134,6 +134,46 @@ try {
     sm.range({ key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), countOnly: true })
   secs = (performance.now() - t) / 1000
   console.log(`range  count_only over all ${(secs / n).toFixed(2)} s per full count`)
+
+  // ---- hash, snapshot, compaction over the whole store ----
+  t = performance.now()
+  sm.hash()
+  console.log(`hash   whole state ${((performance.now() - t) / 1000).toFixed(2)} s`)
+  t = performance.now()
+  let snapBytes = 0
+  let snapChunks = 0
+  for (const chunk of sm.snapshot()) {
+    snapBytes += chunk.length
+    snapChunks++
+  }
+  console.log(
+    `snap   ${(snapBytes / 2 ** 20).toFixed(1)} MiB in ${snapChunks} chunks, ${((performance.now() - t) / 1000).toFixed(2)} s`,
+  )
+  // Overwrite 10% of the keys, compact, and sweep in 1000-key steps.
+  for (let i = 0; i < KEYS / 10; i += 1000) {
+    const entries = []
+    for (let j = 0; j < 1000 && i + j < KEYS / 10; j++) {
+      entries.push({
+        index: sm.appliedIndex + 1 + j,
+        command: { type: "put", request: { key: keyOf(i + j), value } } as KvCommand,
+      })
+    }
+    sm.applyBatch(entries)
+  }
+  sm.apply(sm.appliedIndex + 1, { type: "compact", request: { revision: sm.revision } })
+  t = performance.now()
+  let steps = 0
+  let worst = 0
+  for (;;) {
+    const s0 = performance.now()
+    const done = sm.compactStep(1000)
+    worst = Math.max(worst, performance.now() - s0)
+    steps++
+    if (done) break
+  }
+  console.log(
+    `compact sweep ${steps} steps of 1000 keys in ${((performance.now() - t) / 1000).toFixed(1)} s, longest step ${worst.toFixed(1)} ms`,
+  )
   db.close()
 } finally {
   rmSync(dir, { recursive: true, force: true })
