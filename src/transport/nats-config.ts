@@ -7,6 +7,8 @@ export interface NatsTransportConfig {
   readonly self: NodeId
   /** One or more `nats://host:port` URLs; the client fails over between them. */
   readonly servers: readonly string[]
+  /** Try `servers` in a random order (default true, spreads nodes across a NATS cluster). */
+  readonly randomizeServers?: boolean
   /** A NATS `.creds` file (JWT + nkey seed). */
   readonly credsFile?: string
   /** Keep retrying the very first connection instead of failing at once (default false). */
@@ -33,6 +35,7 @@ export interface NatsTransportConfig {
 export type NatsSettings = Required<Omit<NatsTransportConfig, "cluster" | "self" | "servers" | "credsFile">>
 
 export const natsDefaults: NatsSettings = {
+  randomizeServers: true,
   waitOnFirstConnect: false,
   reconnectInitialMillis: 50,
   reconnectMaxMillis: 2000,

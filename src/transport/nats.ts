@@ -54,6 +54,7 @@ const connectOptions = (
       servers: [...config.servers],
       name: `lattice-${config.cluster}-${config.self}`,
       maxReconnectAttempts: -1,
+      noRandomize: !settings.randomizeServers,
       waitOnFirstConnect: settings.waitOnFirstConnect,
       timeout: settings.connectTimeoutMillis,
       pingInterval: settings.pingIntervalMillis,
