@@ -55,3 +55,12 @@ CREATE TABLE IF NOT EXISTS raft_snapshot_chunk (
 /** Entry types as stored (a small integer, not the string). */
 export const ENTRY_KIND = { normal: 0, conf: 1, noop: 2 } as const
 export const ENTRY_TYPE = ["normal", "conf", "noop"] as const
+
+/** The columns of each table, in order: checked at open so a damaged schema is not used. */
+export const LOG_TABLES: Readonly<Record<string, readonly string[]>> = {
+  raft_entry: ["group_id", "idx", "term", "kind", "data", "crc"],
+  raft_hard_state: ["group_id", "term", "vote", "commit_idx", "crc"],
+  raft_group: ["group_id", "floor_idx", "floor_term", "bootstrap_conf", "crc"],
+  raft_snapshot: ["group_id", "snap_id", "idx", "term", "conf", "size", "chunks", "data_crc", "crc"],
+  raft_snapshot_chunk: ["group_id", "snap_id", "seq", "data", "crc"],
+}

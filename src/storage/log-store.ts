@@ -37,7 +37,7 @@ import {
   int,
   snapshotRowCrc,
 } from "./log-rows.ts"
-import { ENTRY_KIND, LOG_SCHEMA } from "./log-schema.ts"
+import { ENTRY_KIND, LOG_SCHEMA, LOG_TABLES } from "./log-schema.ts"
 import { SnapshotWriter } from "./snapshot-writer.ts"
 
 /** The part of a Ready that must be durable before its messages are sent. */
@@ -132,8 +132,37 @@ export class LogStore {
   /** Creates the tables if needed. The database should come from a driver's `open` (WAL, synchronous, auto_vacuum). */
   static open(db: SqliteDatabase, options: LogStoreOptions = {}): LogStore {
     const store = new LogStore(db, options)
-    store.guarded(() => db.exec(LOG_SCHEMA))
+    store.guarded(() => {
+      store.checkSchema(true)
+      db.exec(LOG_SCHEMA)
+      store.checkSchema(false)
+    })
     return store
+  }
+
+  /**
+   * Either all log tables exist with their columns, or (a new store) none does. A table that
+   * vanished or changed shape (a damaged schema page) must not be silently recreated empty.
+   */
+  private checkSchema(beforeCreate: boolean): void {
+    const found = Object.entries(LOG_TABLES).map(([table, columns]) => {
+      const actual = this.db
+        .prepare(`SELECT name FROM pragma_table_info('${table}') ORDER BY cid`)
+        .all()
+        .map((r) => r.name)
+      return { table, columns, actual }
+    })
+    const present = found.filter((t) => t.actual.length > 0)
+    if (beforeCreate && present.length === 0) return
+    for (const t of found) {
+      if (t.actual.join(",") !== t.columns.join(",")) {
+        const detail =
+          t.actual.length === 0
+            ? `table ${t.table} is missing while the other log tables exist`
+            : `table ${t.table} has columns (${t.actual.join(", ")}), expected (${t.columns.join(", ")})`
+        throw corruption(this.file, "schema", null, null, detail)
+      }
+    }
   }
 
   get file(): string {

@@ -15,6 +15,8 @@ export interface Harness {
   /** Operation sequences per seed in the model test (scale with LATTICE_STORAGE_MODEL_STEPS). */
   readonly modelSteps: number
   readonly modelSeeds: number
+  /** Random single-bit flips of the db file (scale with LATTICE_STORAGE_FLIPS). */
+  readonly flipTrials: number
 }
 
 /** A fresh directory for one test, removed by `cleanup`. */

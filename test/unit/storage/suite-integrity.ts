@@ -111,6 +111,17 @@ export const integritySuite = (h: Harness): void => {
       )
     }))
 
+  test(`${name}: a log table that vanished is not silently recreated empty`, () =>
+    withDb(driver, ({ open, path }) => {
+      const db = open()
+      openStore(db).persistReady(1, ready({ entries: run(1, 3, 1) }))
+      db.exec("ALTER TABLE raft_entry RENAME TO raft_entrz") // as a flipped byte in the schema page would
+      assert.throws(() => openStore(db), isCorruption({ what: "schema", file: path, group: null }))
+      db.exec("ALTER TABLE raft_entrz RENAME TO raft_entry")
+      db.exec("ALTER TABLE raft_hard_state RENAME COLUMN vote TO vots")
+      assert.throws(() => openStore(db), /table raft_hard_state has columns/)
+    }))
+
   test(`${name}: a commit index beyond the log is refused at load`, () =>
     withDb(driver, ({ open }) => {
       const db = open()
@@ -190,7 +201,7 @@ export const integritySuite = (h: Harness): void => {
       )
     }))
 
-  test(`${name}: random byte flips never yield wrong data: either the same log or a CorruptionError`, () =>
+  test(`${name}: random byte flips never yield wrong data: either the same log or a CorruptionError (${h.flipTrials} flips)`, () =>
     withDb(driver, ({ open, path }) => {
       const db = open()
       const store = openStore(db)
@@ -206,7 +217,7 @@ export const integritySuite = (h: Harness): void => {
       const pristine = readFileSync(path)
       const rnd = mulberry32(77)
       let detected = 0
-      for (let trial = 0; trial < 40; trial++) {
+      for (let trial = 0; trial < h.flipTrials; trial++) {
         const damaged = Uint8Array.from(pristine)
         // skip the 100-byte file header: damage there is about SQLite's own format, not ours
         const at = 100 + (rnd() % (damaged.length - 100))

@@ -20,10 +20,11 @@ export const storageSuite = (h: Harness): void => {
   modelSuite(h)
 }
 
-/** Reads the model test's size from the environment (small by default). */
+/** Reads the randomized tests' sizes from the environment (small by default). */
 export const modelSize = (
   env: (name: string) => string | undefined,
-): { modelSteps: number; modelSeeds: number } => ({
+): { modelSteps: number; modelSeeds: number; flipTrials: number } => ({
   modelSteps: Number(env("LATTICE_STORAGE_MODEL_STEPS") ?? 150),
   modelSeeds: Number(env("LATTICE_STORAGE_MODEL_SEEDS") ?? 3),
+  flipTrials: Number(env("LATTICE_STORAGE_FLIPS") ?? 40),
 })
