@@ -167,7 +167,7 @@ export class KvStateMachine {
    * Removes compacted history in a bounded step (at most `maxKeys` keys); returns true when
    * no compaction work is left. Call it between applies until it returns true.
    */
-  compactStep(maxKeys = 1000): boolean {
+  compactStep(maxKeys = 256): boolean {
     if (this.meta.compactedThrough >= this.meta.compactRev) return true
     this.checkWritable()
     return this.db.transaction(() => {
