@@ -12,14 +12,17 @@ import type { NodeConfig } from "../../config/resolve.ts"
 import { configSummaryLines } from "../../config/summary.ts"
 import type { CliIO, Command } from "../framework/types.ts"
 import { CONFIG_FLAG, SET_FLAG } from "./node-flags.ts"
-import { notBuilt } from "./not-built.ts"
 import { reportConfigError, usageError } from "./report.ts"
 
 /** Runs an in-process cluster until it stops; returns the exit code. */
 export type DevClusterRuntime = (configs: ReadonlyArray<NodeConfig>, io: CliIO) => Effect.Effect<number>
 
-/** The in-process cluster runtime. Not built yet (issue 5). */
-export const runDevCluster: DevClusterRuntime = (_configs, io) => notBuilt(io, "lattice dev")
+/** The in-process cluster runtime (src/node/dev-cluster.ts), loaded when the command runs. */
+export const runDevCluster: DevClusterRuntime = (configs, io) =>
+  Effect.flatMap(
+    Effect.promise(() => import("../../node/dev-cluster.ts")),
+    (m) => m.runDevCluster(configs, io),
+  )
 
 export const makeDevCommand = (runtime: DevClusterRuntime = runDevCluster): Command => ({
   name: "dev",
