@@ -48,11 +48,13 @@ export const fragmentFrame = (
   return out
 }
 
+/** Pieces are kept as they come (memory follows what was received, not what a header claims). */
 interface Assembly {
   readonly messageId: number
-  readonly buffer: Uint8Array
-  readonly received: Set<number>
+  readonly totalBytes: number
+  readonly chunkSize: number
   readonly count: number
+  readonly chunks: Map<number, Uint8Array>
 }
 
 export interface ReassemblerLimits {
@@ -93,21 +95,25 @@ export class Reassembler {
 
       const assemblies = this.bySender.get(from) ?? []
       let assembly = assemblies.find((a) => a.messageId === messageId)
-      if (assembly && (assembly.count !== count || assembly.buffer.length !== totalBytes)) {
+      if (
+        assembly &&
+        (assembly.count !== count || assembly.totalBytes !== totalBytes || assembly.chunkSize !== chunkSize)
+      ) {
         throw new DecodeFailure(countAt, "fragment disagrees with earlier fragments of its message")
       }
       if (!assembly) {
-        assembly = { messageId, buffer: new Uint8Array(totalBytes), received: new Set(), count }
+        assembly = { messageId, totalBytes, chunkSize, count, chunks: new Map() }
         assemblies.push(assembly)
         if (assemblies.length > this.limits.maxPerSender) assemblies.shift()
         this.bySender.set(from, assemblies)
       }
-      assembly.buffer.set(chunk, index * chunkSize)
-      assembly.received.add(index)
-      if (assembly.received.size < assembly.count) return Either.right(null)
+      assembly.chunks.set(index, chunk)
+      if (assembly.chunks.size < assembly.count) return Either.right(null)
       assemblies.splice(assemblies.indexOf(assembly), 1)
       if (assemblies.length === 0) this.bySender.delete(from)
-      return Either.right(assembly.buffer)
+      const whole = new Uint8Array(totalBytes)
+      for (const [at, piece] of assembly.chunks) whole.set(piece, at * chunkSize)
+      return Either.right(whole)
     } catch (error) {
       if (error instanceof DecodeFailure) {
         return Either.left(new FrameDecodeError({ offset: error.offset, reason: error.reason }))
