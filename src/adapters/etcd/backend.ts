@@ -63,4 +63,24 @@ export interface EtcdBackend {
   defragment?(): Promise<void>
   /** Active alarms; none when absent. */
   alarms?(): readonly pb.AlarmMember[]
+
+  /** Leases; the Lease service is served only when the backend has them. */
+  readonly leases?: EtcdLeaseBackend
+}
+
+/**
+ * Leases with etcd's semantics. IDs are int64. Errors: `leaseNotFound` (NOT_FOUND),
+ * `leaseExist` (FAILED_PRECONDITION), `leaseTTLTooLarge` (OUT_OF_RANGE); writes fail closed
+ * (UNAVAILABLE) without quorum, like KV writes.
+ */
+export interface EtcdLeaseBackend {
+  /** `id` 0 lets the member choose one. Returns the id and the TTL actually granted. */
+  grant(ttl: bigint, id: bigint): Promise<{ id: bigint; ttl: bigint; revision?: bigint }>
+  /** Revokes the lease and deletes its keys; returns the store revision after that. */
+  revoke(id: bigint): Promise<{ revision?: bigint }>
+  /** Renews the lease; returns its TTL. */
+  renew(id: bigint): Promise<bigint>
+  /** Remaining and granted TTL, and the attached keys when `keys` is set. */
+  timeToLive(id: bigint, keys: boolean): Promise<{ ttl: bigint; grantedTTL: bigint; keys: Uint8Array[] }>
+  list(): Promise<readonly bigint[]>
 }

@@ -4,8 +4,9 @@
  * Returns undefined for paths it does not serve, so the HTTP listener can try other handlers.
  */
 import { EtcdError, EtcdErrors, GrpcCode, httpStatusFromGrpcCode, toEtcdError } from "./errors.ts"
+import { jsonValues } from "./json-stream.ts"
 import { goQuote, JsonDecodeError } from "./proto/json.ts"
-import { ROUTES, type Route } from "./routes.ts"
+import { type Route, routesFor } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
 
 export type GatewayHandler = (req: Request) => Promise<Response> | undefined
@@ -121,20 +122,20 @@ const unary = async (svc: EtcdService, route: Route & { kind: "unary" }, req: Re
   }
 }
 
-const serverStream = async (
-  svc: EtcdService,
-  route: Route & { kind: "serverStream" },
-  req: Request,
+/**
+ * Streams `{"result":…}` frames. The first response is awaited before answering, so an error
+ * that happens before anything is written also sets the HTTP status, as grpc-gateway does.
+ */
+const streamResponses = async (
+  route: Route,
+  start: () => Promise<AsyncIterable<unknown>>,
 ): Promise<Response> => {
   let it: AsyncIterator<unknown>
   let first: IteratorResult<unknown>
   try {
-    const request = await parseBody(svc, req, route)
-    svc.checkSize(route.method.request.encode(request).length)
-    it = route.call(svc, request)[Symbol.asyncIterator]()
+    it = (await start())[Symbol.asyncIterator]()
     first = await it.next()
   } catch (err) {
-    // Nothing written yet: the HTTP status carries the error too.
     const e = toEtcdError(err)
     return new Response(streamErrorFrame(e), {
       status: httpStatusFromGrpcCode(e.code),
@@ -163,9 +164,36 @@ const serverStream = async (
   return new Response(body, { status: 200, headers: JSON_HEADERS })
 }
 
+const serverStream = (svc: EtcdService, route: Route & { kind: "serverStream" }, req: Request) =>
+  streamResponses(route, async () => {
+    const request = await parseBody(svc, req, route)
+    svc.checkSize(route.method.request.encode(request).length)
+    return route.call(svc, request)
+  })
+
+/** A bidi stream over HTTP/1: the body is a sequence of JSON requests, read as they arrive. */
+const bidiStream = (svc: EtcdService, route: Route & { kind: "bidiStream" }, req: Request) =>
+  streamResponses(route, async () => {
+    async function* requests(): AsyncGenerator<unknown> {
+      if (req.body === null) return
+      for await (const value of jsonValues(req.body)) {
+        let request: unknown
+        try {
+          request = route.method.request.fromJson(value)
+        } catch (err) {
+          if (err instanceof JsonDecodeError) throw new EtcdError(GrpcCode.INVALID_ARGUMENT, err.message)
+          throw err
+        }
+        svc.checkSize(route.method.request.encode(request).length)
+        yield request
+      }
+    }
+    return route.call(svc, requests())
+  })
+
 export const createEtcdGateway = (svc: EtcdService): GatewayHandler => {
   const byPath = new Map<string, Route>()
-  for (const r of ROUTES) {
+  for (const r of routesFor(svc.backend)) {
     if (r.gatewayPath === undefined) continue
     byPath.set(r.gatewayPath, r)
     // etcd 3.4 still serves the deprecated /v3beta prefix with the same handlers.
@@ -178,6 +206,7 @@ export const createEtcdGateway = (svc: EtcdService): GatewayHandler => {
     if (req.method !== "POST") {
       return Promise.resolve(new Response("Method Not Allowed\n", { status: 405, headers: TEXT_HEADERS }))
     }
-    return route.kind === "unary" ? unary(svc, route, req) : serverStream(svc, route, req)
+    if (route.kind === "unary") return unary(svc, route, req)
+    return route.kind === "serverStream" ? serverStream(svc, route, req) : bidiStream(svc, route, req)
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js"
 import { EtcdError, GrpcCode, toEtcdError } from "./errors.ts"
-import { ROUTES, type Route } from "./routes.ts"
+import { type Route, routesFor } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
 
 /** What the deserializer hands to a handler: the decoded request, or why decoding failed. */
@@ -66,45 +66,75 @@ const unaryHandler =
     )
   }
 
+/** Writes every response of `responses` to a server-streaming or bidi call, with flow control. */
+const pump = (
+  call: grpc.ServerWritableStream<Incoming, unknown> | grpc.ServerDuplexStream<Incoming, unknown>,
+  responses: () => AsyncIterable<unknown>,
+): void => {
+  let cancelled = false
+  call.on("cancelled", () => {
+    cancelled = true
+  })
+  const run = async () => {
+    const it = responses()[Symbol.asyncIterator]()
+    try {
+      while (!cancelled) {
+        const next = await it.next()
+        if (next.done) break
+        // Respect HTTP/2 flow control: wait for the stream to drain before producing more.
+        if (!call.write(next.value)) await new Promise<void>((resolve) => call.once("drain", resolve))
+      }
+    } finally {
+      await it.return?.()
+    }
+    if (!cancelled) call.end()
+  }
+  run().catch((err) => {
+    if (!cancelled) call.emit("error", grpcStatus(err))
+  })
+}
+
 const streamHandler =
   (
     svc: EtcdService,
     route: Route & { kind: "serverStream" },
   ): grpc.handleServerStreamingCall<Incoming, unknown> =>
+  (call) =>
+    pump(call, () => route.call(svc, accept(svc, call.request)))
+
+const bidiHandler =
+  (
+    svc: EtcdService,
+    route: Route & { kind: "bidiStream" },
+  ): grpc.handleBidiStreamingCall<Incoming, unknown> =>
   (call) => {
-    let cancelled = false
-    call.on("cancelled", () => {
-      cancelled = true
-    })
-    const run = async () => {
-      const it = route.call(svc, accept(svc, call.request))[Symbol.asyncIterator]()
-      try {
-        while (!cancelled) {
-          const next = await it.next()
-          if (next.done) break
-          // Respect HTTP/2 flow control: wait for the stream to drain before producing more.
-          if (!call.write(next.value)) await new Promise<void>((resolve) => call.once("drain", resolve))
-        }
-      } finally {
-        await it.return?.()
-      }
-      if (!cancelled) call.end()
+    async function* requests(): AsyncGenerator<unknown> {
+      for await (const incoming of call as AsyncIterable<Incoming>) yield accept(svc, incoming)
     }
-    run().catch((err) => {
-      if (!cancelled) call.emit("error", grpcStatus(err))
-    })
+    pump(call, () => route.call(svc, requests()))
   }
 
 /** Groups the routes into one ServiceDefinition + implementation per gRPC service. */
 export const addEtcdServices = (server: grpc.Server, svc: EtcdService): void => {
   const byService = new Map<string, Route[]>()
-  for (const r of ROUTES) byService.set(r.method.service, [...(byService.get(r.method.service) ?? []), r])
+  const seen = new Set<string>()
+  for (const r of routesFor(svc.backend)) {
+    // A method bound to several gateway paths is one gRPC method.
+    if (seen.has(r.method.path)) continue
+    seen.add(r.method.path)
+    byService.set(r.method.service, [...(byService.get(r.method.service) ?? []), r])
+  }
   for (const routes of byService.values()) {
     const definition: Record<string, grpc.MethodDefinition<Incoming, unknown>> = {}
     const impl: grpc.UntypedServiceImplementation = {}
     for (const r of routes) {
       definition[r.method.name] = methodDefinition(r)
-      impl[r.method.name] = r.kind === "unary" ? unaryHandler(svc, r) : streamHandler(svc, r)
+      impl[r.method.name] =
+        r.kind === "unary"
+          ? unaryHandler(svc, r)
+          : r.kind === "serverStream"
+            ? streamHandler(svc, r)
+            : bidiHandler(svc, r)
     }
     server.addService(definition as grpc.ServiceDefinition, impl)
   }

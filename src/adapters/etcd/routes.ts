@@ -3,6 +3,8 @@
  * path, and the EtcdService method that answers it. grpc-server.ts and gateway.ts are both
  * driven by this table, so the two transports cannot drift apart.
  */
+
+import type { EtcdBackend } from "./backend.ts"
 import type { MethodDescriptor } from "./proto/descriptor.ts"
 import * as pb from "./proto/etcd.gen.ts"
 import type { EtcdService } from "./service.ts"
@@ -22,7 +24,22 @@ export interface ServerStreamRoute<Req, Res> {
   readonly call: (svc: EtcdService, req: Req) => AsyncIterable<Res>
 }
 
-export type Route = UnaryRoute<unknown, unknown> | ServerStreamRoute<unknown, unknown>
+/** Client and server stream: responses are produced from the request stream (and events). */
+export interface BidiStreamRoute<Req, Res> {
+  readonly kind: "bidiStream"
+  readonly method: MethodDescriptor<Req, Res>
+  readonly gatewayPath?: string
+  readonly call: (svc: EtcdService, requests: AsyncIterable<Req>) => AsyncIterable<Res>
+}
+
+export type Route = (
+  | UnaryRoute<unknown, unknown>
+  | ServerStreamRoute<unknown, unknown>
+  | BidiStreamRoute<unknown, unknown>
+) & {
+  /** Whether the backend supports this RPC; unsupported services are not registered at all. */
+  readonly available?: (backend: EtcdBackend) => boolean
+}
 
 const unary = <Req, Res>(
   method: MethodDescriptor<Req, Res>,
@@ -35,6 +52,14 @@ const stream = <Req, Res>(
   gatewayPath: string | undefined,
   call: (svc: EtcdService, req: Req) => AsyncIterable<Res>,
 ): Route => ({ kind: "serverStream", method, gatewayPath, call }) as unknown as Route
+
+const bidi = <Req, Res>(
+  method: MethodDescriptor<Req, Res>,
+  gatewayPath: string | undefined,
+  call: (svc: EtcdService, requests: AsyncIterable<Req>) => AsyncIterable<Res>,
+): Route => ({ kind: "bidiStream", method, gatewayPath, call }) as unknown as Route
+
+const withLeases = (r: Route): Route => ({ ...r, available: (b) => b.leases !== undefined })
 
 export const ROUTES: readonly Route[] = [
   unary(pb.KVService.Range, "/v3/kv/range", (s, r) => s.range(r)),
@@ -59,4 +84,20 @@ export const ROUTES: readonly Route[] = [
   unary(pb.MaintenanceService.MoveLeader, "/v3/maintenance/transfer-leadership", (s, r) => s.moveLeader(r)),
 
   unary(pb.HealthService.Check, undefined, (s, r) => s.healthCheck(r)),
+
+  // etcd 3.4 also binds revoke, timetolive and leases under /v3/kv/lease/….
+  ...[
+    unary(pb.LeaseService.LeaseGrant, "/v3/lease/grant", (s, r) => s.leaseGrant(r)),
+    unary(pb.LeaseService.LeaseRevoke, "/v3/lease/revoke", (s, r) => s.leaseRevoke(r)),
+    unary(pb.LeaseService.LeaseRevoke, "/v3/kv/lease/revoke", (s, r) => s.leaseRevoke(r)),
+    unary(pb.LeaseService.LeaseTimeToLive, "/v3/lease/timetolive", (s, r) => s.leaseTimeToLive(r)),
+    unary(pb.LeaseService.LeaseTimeToLive, "/v3/kv/lease/timetolive", (s, r) => s.leaseTimeToLive(r)),
+    unary(pb.LeaseService.LeaseLeases, "/v3/lease/leases", (s, r) => s.leaseLeases(r)),
+    unary(pb.LeaseService.LeaseLeases, "/v3/kv/lease/leases", (s, r) => s.leaseLeases(r)),
+    bidi(pb.LeaseService.LeaseKeepAlive, "/v3/lease/keepalive", (s, r) => s.leaseKeepAlive(r)),
+  ].map(withLeases),
 ]
+
+/** The routes a backend supports. */
+export const routesFor = (backend: EtcdBackend): Route[] =>
+  ROUTES.filter((r) => r.available === undefined || r.available(backend))

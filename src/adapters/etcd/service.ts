@@ -3,8 +3,8 @@
  * headers and etcd's per-RPC quirks. The gRPC server and the JSON gateway both call into it.
  */
 import { createHash } from "node:crypto"
-import type { EtcdBackend } from "./backend.ts"
-import { EtcdError, EtcdErrors, GrpcCode } from "./errors.ts"
+import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
+import { EtcdError, EtcdErrors, GrpcCode, toEtcdError } from "./errors.ts"
 import * as pb from "./proto/etcd.gen.ts"
 import {
   checkDelete,
@@ -27,6 +27,11 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024
 /** etcd streams snapshots in 32 KiB pieces. */
 const SNAPSHOT_CHUNK = 32 * 1024
 const SNAPSHOT_ALIGN = 512
+/** etcd's MaxLeaseTTL: 9,000,000,000 seconds. */
+const MAX_LEASE_TTL = 9_000_000_000n
+
+const isLeaseNotFound = (err: unknown): boolean =>
+  toEtcdError(err).message === EtcdErrors.leaseNotFound().message
 
 export class EtcdService {
   readonly maxTxnOps: number
@@ -226,6 +231,62 @@ export class EtcdService {
     if (pendingBytes > 0 || sent === 0) yield send(pendingBytes)
     pending = []
     yield { remainingBytes: 0n, blob: new Uint8Array(sha.digest()) }
+  }
+
+  // --- Lease ---
+
+  private leases(): EtcdLeaseBackend {
+    const l = this.backend.leases
+    if (l === undefined) throw new EtcdError(GrpcCode.UNIMPLEMENTED, "unknown service etcdserverpb.Lease")
+    return l
+  }
+
+  async leaseGrant(r: pb.LeaseGrantRequest): Promise<pb.LeaseGrantResponse> {
+    if ((r.TTL ?? 0n) > MAX_LEASE_TTL) throw EtcdErrors.leaseTTLTooLarge()
+    const g = await this.leases().grant(r.TTL ?? 0n, r.ID ?? 0n)
+    return { header: this.fill({ revision: g.revision }), ID: g.id, TTL: g.ttl }
+  }
+
+  async leaseRevoke(r: pb.LeaseRevokeRequest): Promise<pb.LeaseRevokeResponse> {
+    const res = await this.leases().revoke(r.ID ?? 0n)
+    return { header: this.fill({ revision: res.revision }) }
+  }
+
+  /** etcd answers an unknown lease with TTL -1 rather than an error. */
+  async leaseTimeToLive(r: pb.LeaseTimeToLiveRequest): Promise<pb.LeaseTimeToLiveResponse> {
+    try {
+      const t = await this.leases().timeToLive(r.ID ?? 0n, r.keys === true)
+      return { header: this.fill(undefined), ID: r.ID, TTL: t.ttl, grantedTTL: t.grantedTTL, keys: t.keys }
+    } catch (err) {
+      if (isLeaseNotFound(err)) return { header: this.fill(undefined), ID: r.ID, TTL: -1n }
+      throw err
+    }
+  }
+
+  async leaseLeases(_r: pb.LeaseLeasesRequest): Promise<pb.LeaseLeasesResponse> {
+    const ids = await this.leases().list()
+    return { header: this.fill(undefined), leases: ids.map((ID) => ({ ID })) }
+  }
+
+  /**
+   * One response per request, in order. The header is taken before renewing (as etcd does) so its
+   * revision never runs ahead of the renewal; an unknown lease answers TTL 0, not an error.
+   */
+  async *leaseKeepAlive(
+    requests: AsyncIterable<pb.LeaseKeepAliveRequest>,
+  ): AsyncGenerator<pb.LeaseKeepAliveResponse> {
+    const leases = this.leases()
+    for await (const r of requests) {
+      const header = this.fill(undefined)
+      let ttl: bigint
+      try {
+        ttl = await leases.renew(r.ID ?? 0n)
+      } catch (err) {
+        if (!isLeaseNotFound(err)) throw err
+        ttl = 0n
+      }
+      yield { header, ID: r.ID, TTL: ttl }
+    }
   }
 
   // --- grpc.health.v1 ---

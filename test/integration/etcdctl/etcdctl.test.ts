@@ -153,6 +153,32 @@ describe.skipIf(!hasEtcdctl).each(BACKENDS)("etcdctl against Lattice (%s)", (_na
     }
   })
 
+  test("leases: grant, attach, time-to-live, list, keep-alive, revoke (or UNIMPLEMENTED without a lease backend)", async () => {
+    const grant = await ctl(["lease", "grant", "100"])
+    if (!("leases" in backend)) {
+      expect(grant.code).not.toBe(0)
+      expect(grant.err).toContain("Unimplemented")
+      return
+    }
+    const id = /^lease ([0-9a-f]+) granted with TTL\(100s\)\n$/.exec(grant.out)?.[1]
+    expect(id).toBeDefined()
+    expect((await ctl(["put", "leased", "v", `--lease=${id}`])).out).toBe("OK\n")
+    expect((await ctl(["lease", "timetolive", id!, "--keys"])).out).toBe(
+      `lease ${id} granted with TTL(100s), remaining(100s), attached keys([leased])\n`,
+    )
+    expect((await ctl(["lease", "list"])).out).toBe(`found 1 leases\n${id}\n`)
+    expect((await ctl(["lease", "keep-alive", "--once", id!])).out).toBe(
+      `lease ${id} keepalived with TTL(100)\n`,
+    )
+    expect((await ctl(["lease", "revoke", id!])).out).toBe(`lease ${id} revoked\n`)
+    expect((await ctl(["get", "leased"])).out).toBe("")
+    expect((await ctl(["lease", "timetolive", id!])).out).toBe(`lease ${id} already expired\n`)
+    const again = await ctl(["lease", "revoke", id!])
+    expect(again.err).toContain("etcdserver: requested lease not found")
+    const unknown = await ctl(["put", "x", "y", "--lease=123"])
+    expect(unknown.err).toContain("etcdserver: requested lease not found")
+  })
+
   test("gRPC health service answers SERVING for the empty service name", async () => {
     const grpc = await import("@grpc/grpc-js")
     const pb = await import("../../../src/adapters/etcd/proto/etcd.gen.ts")

@@ -250,6 +250,52 @@ describe("etcd JSON gateway matches etcd 3.4 byte for byte", () => {
   })
 })
 
+describe("lease endpoints, as etcd 3.4 answers them", () => {
+  test("unknown leases: time-to-live -1, keep-alive TTL omitted (0), revoke NOT_FOUND", async () => {
+    const { gateway: gw } = makeGateway()
+    expect((await post(gw, "/v3/lease/timetolive", '{"ID":"5"}'))?.body).toBe(
+      `{${HDR(1)},"ID":"5","TTL":"-1"}`,
+    )
+    expect((await post(gw, "/v3/kv/lease/timetolive", '{"ID":"5"}'))?.body).toBe(
+      `{${HDR(1)},"ID":"5","TTL":"-1"}`,
+    )
+    const ka = await post(gw, "/v3/lease/keepalive", '{"ID":"5"}{"ID":"6"}')
+    expect(ka?.body).toBe(`{"result":{${HDR(1)},"ID":"5"}}\n{"result":{${HDR(1)},"ID":"6"}}\n`)
+    expect(await post(gw, "/v3/lease/revoke", '{"ID":"5"}')).toEqual({
+      status: 404,
+      body: '{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}',
+      type: "application/json",
+    })
+  })
+
+  test("grant, keep-alive over a streamed body, leases", async () => {
+    const { gateway: gw } = makeGateway()
+    const g = JSON.parse((await post(gw, "/v3/lease/grant", '{"TTL":"30","ID":"77"}'))!.body)
+    expect([g.ID, g.TTL]).toEqual(["77", "30"])
+    expect((await post(gw, "/v3/lease/grant", '{"TTL":"30","ID":"77"}'))?.status).toBe(412)
+    expect((await post(gw, "/v3/lease/grant", '{"TTL":"9000000001"}'))?.body).toContain("too large lease TTL")
+    // The request body arrives in pieces that split a JSON value.
+    const parts = ['{"ID":', '"77"}\n{"I', 'D":"77"}']
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const p = parts.shift()
+        if (p === undefined) c.close()
+        else c.enqueue(new TextEncoder().encode(p))
+      },
+    })
+    const res = await gw(new Request("http://x/v3/lease/keepalive", { method: "POST", body }))
+    const frames = (await res!.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).result)
+    expect(frames.map((f) => [f.ID, f.TTL])).toEqual([
+      ["77", "30"],
+      ["77", "30"],
+    ])
+    expect(JSON.parse((await post(gw, "/v3/lease/leases", "{}"))!.body).leases).toEqual([{ ID: "77" }])
+  })
+})
+
 describe("the gateway behind a real Bun.serve listener", () => {
   test("unary calls, a streamed snapshot, oversized bodies and fall-through", async () => {
     const backend = new MemoryEtcdBackend()

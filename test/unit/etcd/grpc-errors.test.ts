@@ -104,7 +104,7 @@ describe("etcd gRPC server status codes", () => {
       code: grpc.status.FAILED_PRECONDITION,
       details: "etcdserver: can only promote a learner member",
     })
-    const lease = await call(pb.LeaseService.LeaseGrant.path, pb.encodeLeaseGrantRequest({ TTL: 5n }))
-    expect(lease).toMatchObject({ code: grpc.status.UNIMPLEMENTED })
+    const watch = await call(pb.WatchService.Watch.path, pb.encodeWatchRequest({}))
+    expect(watch).toMatchObject({ code: grpc.status.UNIMPLEMENTED })
   })
 })

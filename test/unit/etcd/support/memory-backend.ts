@@ -4,7 +4,12 @@
  * adapter is wired over Raft + KvStateMachine; it is not used by production code.
  */
 import { createHash } from "node:crypto"
-import type { EtcdBackend, MemberIdentity, SnapshotStream } from "../../../../src/adapters/etcd/backend.ts"
+import type {
+  EtcdBackend,
+  EtcdLeaseBackend,
+  MemberIdentity,
+  SnapshotStream,
+} from "../../../../src/adapters/etcd/backend.ts"
 import { EtcdErrors } from "../../../../src/adapters/etcd/errors.ts"
 import * as pb from "../../../../src/adapters/etcd/proto/etcd.gen.ts"
 
@@ -142,6 +147,7 @@ export class MemoryEtcdBackend implements EtcdBackend {
   }
 
   private applyPut(r: pb.PutRequest, w: WriteView): pb.PutResponse {
+    if (!r.ignoreLease && r.lease && !this.leaseTable.has(r.lease)) throw EtcdErrors.leaseNotFound()
     const rev = w.begin + 1n
     const prev = this.kvAt(hex(r.key!), viewRev(w))
     if ((r.ignoreValue || r.ignoreLease) && prev === undefined) throw EtcdErrors.keyNotFound()
@@ -262,6 +268,47 @@ export class MemoryEtcdBackend implements EtcdBackend {
     if (at > this.rev) throw EtcdErrors.futureRev()
     this.compactRev = at
     return { header: { revision: this.rev } }
+  }
+
+  /** Leases without expiry: the remaining TTL stays at the granted one (no clock in tests). */
+  private readonly leaseTable = new Map<bigint, bigint>()
+  private nextLease = 0x694d_77aa_9e38_2600n
+
+  private attachedKeys(id: bigint): Uint8Array[] {
+    return this.keysIn(new Uint8Array([0]), new Uint8Array([0]), this.rev)
+      .filter((kv) => kv.lease === id)
+      .map((kv) => kv.key!)
+  }
+
+  readonly leases: EtcdLeaseBackend = {
+    grant: async (ttl, id) => {
+      this.requireLeader()
+      const lease = id === 0n ? this.nextLease++ : id
+      if (this.leaseTable.has(lease)) throw EtcdErrors.leaseExist()
+      this.leaseTable.set(lease, ttl)
+      return { id: lease, ttl }
+    },
+    revoke: async (id) => {
+      if (!this.leaseTable.has(id)) throw EtcdErrors.leaseNotFound()
+      const keys = this.attachedKeys(id)
+      this.writeTxn((w) => {
+        for (const key of keys) this.applyDelete({ key }, w)
+      })
+      this.leaseTable.delete(id)
+      return { revision: this.rev }
+    },
+    renew: async (id) => {
+      this.requireLeader()
+      const ttl = this.leaseTable.get(id)
+      if (ttl === undefined) throw EtcdErrors.leaseNotFound()
+      return ttl
+    },
+    timeToLive: async (id, keys) => {
+      const ttl = this.leaseTable.get(id)
+      if (ttl === undefined) throw EtcdErrors.leaseNotFound()
+      return { ttl, grantedTTL: ttl, keys: keys ? this.attachedKeys(id) : [] }
+    },
+    list: async () => [...this.leaseTable.keys()],
   }
 
   async members(): Promise<readonly pb.Member[]> {
