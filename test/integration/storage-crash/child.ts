@@ -12,7 +12,7 @@ import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
 import { GroupCommitter } from "../../../src/storage/group-commit.ts"
 import { LogStore } from "../../../src/storage/log-store.ts"
 import { mulberry32 } from "../../unit/storage/harness.ts"
-import { entryData, GROUPS } from "./workload.ts"
+import { entryData, GROUPS, SNAPSHOT_CHUNK_BYTES, snapshotData } from "./workload.ts"
 
 const [path, termArg, seedArg, mode] = process.argv.slice(2)
 // TEST ONLY: acknowledge before the Ready is durable, to prove the parent's check can fail.
@@ -23,7 +23,10 @@ if (path === undefined || termArg === undefined || seedArg === undefined) {
 }
 const term = Number(termArg)
 const rnd = mulberry32(Number(seedArg))
-const store = LogStore.open(bunSqliteDriver.open(path, { synchronous: "FULL" }))
+const store = LogStore.open(bunSqliteDriver.open(path, { synchronous: "FULL" }), {
+  snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES,
+})
+const conf = { voters: ["n1"], learners: [], votersOutgoing: [] }
 const committer = new GroupCommitter(store)
 
 const out = (line: string) => process.stdout.write(`${line}\n`)
@@ -32,6 +35,10 @@ for (const group of GROUPS) {
   const loaded = store.load(group) // verifies every checksum before anything new is written
   let next = (loaded.entries.at(-1)?.index ?? loaded.floor.index) + 1
   let durable = next - 1
+  // Snapshots only move forward: never issue one at or below the last, nor stream one while a
+  // snapshot Ready of this group is still queued (it would land after, and be older).
+  let lastSnapshot = loaded.snapshot?.meta.index ?? 0
+  let snapshotQueued = false
   out(`ready ${group} ${durable}`)
   // A few Readys in flight per group, so batches mix groups and proposals.
   const propose = (): void => {
@@ -45,14 +52,34 @@ for (const group of GROUPS) {
     next += count
     const last = next - 1
     if (ackEarly) out(`ack ${group} ${last}`)
-    const compactTo = rnd() % 50 === 0 && durable > 200 ? durable - 100 : null
+    const dice = rnd() % 100
+    const compactTo = dice < 2 && durable > 200 ? durable - 100 : null
+    // Snapshots, in the Ready (one transaction) or streamed (several), so kills land inside them.
+    const snapAt =
+      dice >= 2 && dice < 4 && durable - 20 > lastSnapshot && !snapshotQueued ? durable - 20 : null
+    const snapTerm = snapAt === null ? null : store.term(group, snapAt)
+    const snapshot =
+      snapAt !== null && snapTerm !== null && dice === 2
+        ? { meta: { index: snapAt, term: snapTerm, conf }, data: snapshotData(group, snapAt) }
+        : null
+    if (snapshot !== null) {
+      snapshotQueued = true
+      lastSnapshot = snapshot.meta.index
+    }
+    if (snapAt !== null && snapTerm !== null && dice === 3) {
+      lastSnapshot = snapAt
+      const writer = store.beginSnapshot(group, { index: snapAt, term: snapTerm, conf })
+      const data = snapshotData(group, snapAt)
+      for (let off = 0; off < data.length; off += 3000) writer.write(data.subarray(off, off + 3000))
+      writer.commit()
+    }
     committer.submitWith(
       group,
       {
         hardState: { term, vote: "n1", commit: durable },
         truncateFrom: null,
         entries,
-        snapshot: null,
+        snapshot,
         compactTo,
       },
       (error) => {
@@ -61,6 +88,7 @@ for (const group of GROUPS) {
           process.exit(1)
         }
         durable = last
+        if (snapshot !== null) snapshotQueued = false
         if (!ackEarly) out(`ack ${group} ${last}`)
         if (compactTo !== null) store.reclaimSpace(8)
         propose()

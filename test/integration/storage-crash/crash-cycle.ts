@@ -7,7 +7,7 @@
 import { join } from "node:path"
 import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
 import { LogStore } from "../../../src/storage/log-store.ts"
-import { entryData, GROUPS } from "./workload.ts"
+import { entryData, GROUPS, SNAPSHOT_CHUNK_BYTES, snapshotData } from "./workload.ts"
 
 /**
  * Bundles the child into one file, as `bun build --compile` does for the real binary: it starts
@@ -78,14 +78,20 @@ export const runCycle = async (
   return { acked, lines }
 }
 
-/** Throws with a precise description on the first violation. */
-export const verifyAfterCrash = (path: string, maxTerm: number, acked: ReadonlyMap<number, number>): void => {
+/** Throws with a precise description on the first violation; returns how many groups hold a snapshot. */
+export const verifyAfterCrash = (
+  path: string,
+  maxTerm: number,
+  acked: ReadonlyMap<number, number>,
+): number => {
   const db = bunSqliteDriver.open(path, { synchronous: "FULL" })
   try {
-    const store = LogStore.open(db)
+    const store = LogStore.open(db, { snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES })
     store.verify() // every checksum of every group
+    let snapshots = 0
     for (const group of GROUPS) {
       const log = store.load(group)
+      if (log.snapshot !== null) snapshots++
       const last = log.entries.at(-1)?.index ?? log.floor.index
       const want = acked.get(group) ?? 0
       if (last < want)
@@ -98,6 +104,18 @@ export const verifyAfterCrash = (path: string, maxTerm: number, acked: ReadonlyM
           throw new Error(`group ${group}: entry ${e.index} holds the wrong data`)
         }
       }
+      if (log.snapshot !== null) {
+        const { meta, data } = log.snapshot
+        const expected = snapshotData(group, meta.index)
+        if (meta.index > log.floor.index || meta.term > maxTerm) {
+          throw new Error(
+            `group ${group}: snapshot ${JSON.stringify(meta)} inconsistent with floor ${log.floor.index}`,
+          )
+        }
+        if (data.length !== expected.length || !data.every((b, i) => b === expected[i])) {
+          throw new Error(`group ${group}: snapshot at ${meta.index} holds the wrong data`)
+        }
+      }
       const hs = log.hardState
       if (hs.commit > last) throw new Error(`group ${group}: commit ${hs.commit} beyond last ${last}`)
       if (hs.term > maxTerm) throw new Error(`group ${group}: hard state term ${hs.term} > ${maxTerm}`)
@@ -105,6 +123,7 @@ export const verifyAfterCrash = (path: string, maxTerm: number, acked: ReadonlyM
         throw new Error(`group ${group}: hard state ${JSON.stringify(hs)} is not the one written`)
       }
     }
+    return snapshots
   } finally {
     db.close()
   }

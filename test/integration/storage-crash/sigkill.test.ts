@@ -14,7 +14,7 @@ const KILLS = Number(process.env.LATTICE_CRASH_KILLS ?? 100)
 const SEED = Number(process.env.LATTICE_CRASH_SEED ?? 20261124)
 
 const killPoint = (rnd: () => number): KillPoint =>
-  rnd() % 20 === 0 ? { kind: "atSpawn" } : { kind: "afterAcks", acks: 1 + (rnd() % 30) }
+  rnd() % 20 === 0 ? { kind: "atSpawn" } : { kind: "afterAcks", acks: 1 + (rnd() % 20) }
 
 const buildDir = mkdtempSync(join(tmpdir(), "lattice-crash-child-"))
 let child = ""
@@ -39,6 +39,7 @@ test(
       const rnd = mulberry32(SEED)
       const acked = new Map<number, number>()
       let totalAcked = 0
+      let snapshots = 0
       for (let cycle = 1; cycle <= KILLS; cycle++) {
         const result = await runCycle(child, path, cycle, rnd(), killPoint(rnd))
         for (const [g, i] of result.acked) {
@@ -46,12 +47,13 @@ test(
           acked.set(g, Math.max(acked.get(g) ?? 0, i))
         }
         try {
-          verifyAfterCrash(path, cycle, acked)
+          snapshots = verifyAfterCrash(path, cycle, acked)
         } catch (error) {
           throw new Error(`after kill ${cycle} (seed ${SEED}): ${(error as Error).message}`)
         }
       }
       expect(totalAcked).toBeGreaterThan(KILLS) // the child made real progress between kills
+      if (KILLS >= 50) expect(snapshots).toBeGreaterThan(0) // and the workload took snapshots
     }),
   120_000,
 )

@@ -14,3 +14,13 @@ export const entryData = (group: number, index: number): Uint8Array => {
   }
   return out
 }
+
+/** Snapshot data at `index`: several chunks' worth, also a pure function of (group, index). */
+export const snapshotData = (group: number, index: number): Uint8Array => {
+  const part = entryData(group, index)
+  const out = new Uint8Array(10_000 + (index % 7) * 1000)
+  for (let off = 0; off < out.length; off += part.length) out.set(part.subarray(0, out.length - off), off)
+  return out
+}
+
+export const SNAPSHOT_CHUNK_BYTES = 4096
