@@ -1,0 +1,49 @@
+/**
+ * `lattice start`: one node in this process, Raft and forwarding over NATS, the etcd gRPC and
+ * HTTP listeners from the configuration, until SIGINT/SIGTERM.
+ */
+import { Effect } from "effect"
+import type { CliIO } from "../cli/framework/types.ts"
+import type { NodeConfig } from "../config/resolve.ts"
+import { makeNatsTransport } from "../transport/nats.ts"
+import { startListeners } from "./listeners.ts"
+import { startNode } from "./node.ts"
+import { nodeOptionsFromConfig } from "./options.ts"
+import { shutdownSignal } from "./shutdown-signal.ts"
+
+export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const self = config.node.id
+      const transport = yield* makeNatsTransport({
+        cluster: config.cluster.name,
+        self,
+        servers: config.nats.urls,
+        ...(config.nats.credentials_file === undefined ? {} : { credsFile: config.nats.credentials_file }),
+        waitOnFirstConnect: true,
+        connectTimeoutMillis: config.nats.connect_timeout_ms,
+      })
+      const node = yield* startNode(nodeOptionsFromConfig(config), transport, (e) =>
+        io.stderr(`group ${e.group}: ${JSON.stringify(e.health)}\n`),
+      )
+      const listeners = yield* startListeners(node, {
+        etcd: config.listeners.etcd,
+        http: config.listeners.http,
+        maxTxnOps: config.limits.max_txn_ops,
+        maxRequestBytes: config.limits.max_request_bytes,
+      })
+      io.stdout(
+        `lattice: node ${self} running (etcd gRPC port ${listeners.etcdPort}, http port ${listeners.httpPort}, NATS ${config.nats.urls.join(",")})\n`,
+      )
+      const signal = yield* shutdownSignal
+      io.stdout(`lattice: ${signal}, stopping node ${self}\n`)
+      return 0
+    }),
+  ).pipe(
+    Effect.catchAll((e) =>
+      Effect.sync(() => {
+        io.stderr(`lattice start: ${"message" in e ? e.message : String(e)}\n`)
+        return 1
+      }),
+    ),
+  )
