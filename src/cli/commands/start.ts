@@ -15,14 +15,17 @@ import { type CliIO, type Command, ExitCode } from "../framework/types.ts"
 import { preflight } from "../preflight.ts"
 import { LATTICE_VERSION } from "../version.ts"
 import { CONFIG_FLAG, flagOverrides, NODE_FLAGS, SET_FLAG } from "./node-flags.ts"
-import { notBuilt } from "./not-built.ts"
 import { reportConfigError, usageError } from "./report.ts"
 
 /** Runs a node until it stops; returns the exit code. */
 export type NodeRuntime = (config: NodeConfig, io: CliIO) => Effect.Effect<number>
 
-/** The node runtime. Not built yet (issue 5). */
-export const runNode: NodeRuntime = (_config, io) => notBuilt(io, "lattice start")
+/** The node runtime (src/node/run-node.ts), loaded when the command runs. */
+export const runNode: NodeRuntime = (config, io) =>
+  Effect.flatMap(
+    Effect.promise(() => import("../../node/run-node.ts")),
+    (m) => m.runNode(config, io),
+  )
 
 export const makeStartCommand = (runtime: NodeRuntime = runNode): Command => ({
   name: "start",
