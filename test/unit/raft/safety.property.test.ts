@@ -210,15 +210,19 @@ const runActions = (actions: readonly Action[], bug: Bug): string | null => {
 }
 
 describe("raft safety under random faults (property)", () => {
-  test("election safety, log matching and state machine safety hold; the cluster recovers", () => {
-    fc.assert(
-      fc.property(fc.array(action, { minLength: 100, maxLength: 400, size: "max" }), (actions) => {
-        expect(runActions(actions, undefined)).toBeNull()
-      }),
-      { numRuns: RUNS, seed: Number(process.env.RAFT_PROP_SEED ?? 42) },
-    )
-    if (process.env.RAFT_PROP_STATS) console.log(stats)
-  })
+  test(
+    "election safety, log matching and state machine safety hold; the cluster recovers",
+    () => {
+      fc.assert(
+        fc.property(fc.array(action, { minLength: 100, maxLength: 400, size: "max" }), (actions) => {
+          expect(runActions(actions, undefined)).toBeNull()
+        }),
+        { numRuns: RUNS, seed: Number(process.env.RAFT_PROP_SEED ?? 42) },
+      )
+      if (process.env.RAFT_PROP_STATS) console.log(stats)
+    },
+    Math.max(10_000, RUNS * 50),
+  )
 
   test('the same property catches the injected "sendBeforePersist" bug', () => {
     const result = fc.check(
