@@ -140,7 +140,7 @@ export class GroupCommitter {
     } catch (error) {
       const failure = this.store.quarantined ?? asError(error)
       this.counters.failedReadys += batch.length
-      for (const p of batch) p.done(failure)
+      for (const p of batch) notify(p.done, failure)
       return
     }
     this.counters.transactions++
@@ -152,9 +152,20 @@ export class GroupCommitter {
       } else {
         this.counters.failedReadys++
       }
-      p.done(error)
+      notify(p.done, error)
     })
   }
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)))
+
+/** A throwing callback must not keep the other callers of the batch from hearing back. */
+const notify = (done: Durable, error: Error | null): void => {
+  try {
+    done(error)
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown
+    })
+  }
+}

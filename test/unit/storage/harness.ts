@@ -11,7 +11,8 @@ import { LogStore, type LogStoreOptions } from "../../../src/storage/log-store.t
 
 export interface Harness {
   readonly driver: SqliteDriverImpl
-  readonly test: (name: string, fn: () => void | Promise<void>) => void
+  /** `timeoutMs` is for the randomized tests on a loaded machine; runners without one ignore it. */
+  readonly test: (name: string, fn: () => void | Promise<void>, timeoutMs?: number) => void
   /** Operation sequences per seed in the model test (scale with LATTICE_STORAGE_MODEL_STEPS). */
   readonly modelSteps: number
   readonly modelSeeds: number

@@ -201,50 +201,55 @@ export const integritySuite = (h: Harness): void => {
       )
     }))
 
-  test(`${name}: random byte flips never yield wrong data: either the same log or a CorruptionError (${h.flipTrials} flips)`, () =>
-    withDb(driver, ({ open, path }) => {
-      const db = open()
-      const store = openStore(db)
-      for (let g = 1; g <= 3; g++) {
-        const entries = run(1, 40, 1).map((e) => ({
-          ...e,
-          data: seededBytes(g * 1000 + e.index, 50 + e.index * 7),
-        }))
-        store.persistReady(g, ready({ entries, hardState: { term: 1, vote: "n1", commit: 40 } }))
-      }
-      const expected = [1, 2, 3].map((g) => store.load(g))
-      db.close()
-      const pristine = readFileSync(path)
-      const rnd = mulberry32(77)
-      let detected = 0
-      for (let trial = 0; trial < h.flipTrials; trial++) {
-        const damaged = Uint8Array.from(pristine)
-        // skip the 100-byte file header: damage there is about SQLite's own format, not ours
-        const at = 100 + (rnd() % (damaged.length - 100))
-        damaged[at]! ^= 1 << (rnd() % 8)
-        writeFileSync(path, damaged)
-        let reopened: ReturnType<typeof open> | undefined
-        try {
-          reopened = open()
-          const s = openStore(reopened)
-          for (let g = 1; g <= 3; g++) {
-            const got = s.load(g)
-            assert.deepEqual(got.hardState, expected[g - 1]!.hardState, `trial ${trial} byte ${at}`)
-            assert.deepEqual(got.entries, expected[g - 1]!.entries, `trial ${trial} byte ${at}`)
-          }
-        } catch (e) {
-          if (!(e instanceof CorruptionError) && !/malformed|not a database|corrupt/i.test(String(e))) throw e
-          detected++
-        } finally {
+  test(
+    `${name}: random byte flips never yield wrong data: either the same log or a CorruptionError (${h.flipTrials} flips)`,
+    () =>
+      withDb(driver, ({ open, path }) => {
+        const db = open()
+        const store = openStore(db)
+        for (let g = 1; g <= 3; g++) {
+          const entries = run(1, 40, 1).map((e) => ({
+            ...e,
+            data: seededBytes(g * 1000 + e.index, 50 + e.index * 7),
+          }))
+          store.persistReady(g, ready({ entries, hardState: { term: 1, vote: "n1", commit: 40 } }))
+        }
+        const expected = [1, 2, 3].map((g) => store.load(g))
+        db.close()
+        const pristine = readFileSync(path)
+        const rnd = mulberry32(77)
+        let detected = 0
+        for (let trial = 0; trial < h.flipTrials; trial++) {
+          const damaged = Uint8Array.from(pristine)
+          // skip the 100-byte file header: damage there is about SQLite's own format, not ours
+          const at = 100 + (rnd() % (damaged.length - 100))
+          damaged[at]! ^= 1 << (rnd() % 8)
+          writeFileSync(path, damaged)
+          let reopened: ReturnType<typeof open> | undefined
           try {
-            reopened?.close()
-          } catch {
-            // a corrupt file may refuse to close cleanly
+            reopened = open()
+            const s = openStore(reopened)
+            for (let g = 1; g <= 3; g++) {
+              const got = s.load(g)
+              assert.deepEqual(got.hardState, expected[g - 1]!.hardState, `trial ${trial} byte ${at}`)
+              assert.deepEqual(got.entries, expected[g - 1]!.entries, `trial ${trial} byte ${at}`)
+            }
+          } catch (e) {
+            if (!(e instanceof CorruptionError) && !/malformed|not a database|corrupt/i.test(String(e)))
+              throw e
+            detected++
+          } finally {
+            try {
+              reopened?.close()
+            } catch {
+              // a corrupt file may refuse to close cleanly
+            }
           }
         }
-      }
-      assert.ok(detected > 0, "some flips land in live data and are detected")
-    }))
+        assert.ok(detected > 0, "some flips land in live data and are detected")
+      }),
+    120_000,
+  )
 
   test(`${name}: a quarantined store fails group commits with the CorruptionError`, async () =>
     withDb(driver, async ({ open }) => {

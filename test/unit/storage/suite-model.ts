@@ -90,45 +90,49 @@ const randomReady = (m: Model, rnd: () => number, step: number): ReadyToPersist 
 
 export const modelSuite = (h: Harness): void => {
   const { driver, test } = h
-  test(`${driver.name}: random Ready sequences agree with an in-memory model of the log (${h.modelSeeds} seeds x ${h.modelSteps} steps)`, () =>
-    withDb(driver, ({ open }) => {
-      for (let seed = 1; seed <= h.modelSeeds; seed++) {
-        const rnd = mulberry32(seed)
-        let db = open()
-        let store = openStore(db, { snapshotChunkBytes: 512 })
-        const groups = [seed * 10, seed * 10 + 1]
-        const models = new Map<number, Model>(
-          groups.map((g) => [
-            g,
-            {
-              floor: { index: 0, term: 0 },
-              entries: [],
-              hardState: { term: 0, vote: null, commit: 0 },
-              snapshot: null,
-              term: 1,
-            },
-          ]),
-        )
-        for (let step = 0; step < h.modelSteps; step++) {
-          const g = groups[rnd() % groups.length]!
-          const m = models.get(g)!
-          const r = randomReady(m, rnd, step)
-          store.persistReady(g, r)
-          applyModel(m, r)
-          if (rnd() % 25 === 0) {
-            db.close()
-            db = open()
-            store = openStore(db, { snapshotChunkBytes: 512 })
+  test(
+    `${driver.name}: random Ready sequences agree with an in-memory model of the log (${h.modelSeeds} seeds x ${h.modelSteps} steps)`,
+    () =>
+      withDb(driver, ({ open }) => {
+        for (let seed = 1; seed <= h.modelSeeds; seed++) {
+          const rnd = mulberry32(seed)
+          let db = open()
+          let store = openStore(db, { snapshotChunkBytes: 512 })
+          const groups = [seed * 10, seed * 10 + 1]
+          const models = new Map<number, Model>(
+            groups.map((g) => [
+              g,
+              {
+                floor: { index: 0, term: 0 },
+                entries: [],
+                hardState: { term: 0, vote: null, commit: 0 },
+                snapshot: null,
+                term: 1,
+              },
+            ]),
+          )
+          for (let step = 0; step < h.modelSteps; step++) {
+            const g = groups[rnd() % groups.length]!
+            const m = models.get(g)!
+            const r = randomReady(m, rnd, step)
+            store.persistReady(g, r)
+            applyModel(m, r)
+            if (rnd() % 25 === 0) {
+              db.close()
+              db = open()
+              store = openStore(db, { snapshotChunkBytes: 512 })
+            }
+            const loaded = store.load(g)
+            const where = `seed ${seed} step ${step} group ${g}`
+            assert.deepEqual(loaded.floor, m.floor, where)
+            assert.deepEqual(loaded.hardState, m.hardState, where)
+            assert.deepEqual(loaded.entries, m.entries, where)
+            assert.deepEqual(loaded.snapshot, m.snapshot, where)
           }
-          const loaded = store.load(g)
-          const where = `seed ${seed} step ${step} group ${g}`
-          assert.deepEqual(loaded.floor, m.floor, where)
-          assert.deepEqual(loaded.hardState, m.hardState, where)
-          assert.deepEqual(loaded.entries, m.entries, where)
-          assert.deepEqual(loaded.snapshot, m.snapshot, where)
+          store.verify()
+          db.close()
         }
-        store.verify()
-        db.close()
-      }
-    }))
+      }),
+    120_000,
+  )
 }
