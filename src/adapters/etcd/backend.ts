@@ -66,6 +66,37 @@ export interface EtcdBackend {
 
   /** Leases; the Lease service is served only when the backend has them. */
   readonly leases?: EtcdLeaseBackend
+  /** Watches; the Watch service is served only when the backend has them. */
+  readonly watches?: EtcdWatchBackend
+}
+
+/** What one watcher asks for, normalized as etcd's watch server does. */
+export interface WatchSpec {
+  readonly key: Uint8Array
+  /** undefined: the single key; empty: every key >= key; otherwise [key, rangeEnd). */
+  readonly rangeEnd: Uint8Array | undefined
+  /** First revision to deliver (the current revision + 1 when the client gave none). */
+  readonly startRevision: bigint
+  /** Fill `prevKv` of each non-create event. */
+  readonly prevKv: boolean
+}
+
+export interface WatchSink {
+  /**
+   * Events of one or more revisions in revision order. `revision` is the response header's:
+   * the events' revision for live ones, the store revision for a catch-up batch (as etcd).
+   */
+  events(revision: bigint, events: pb.Event[]): void
+  /** The start revision is compacted: the watch ends. */
+  compacted(compactRevision: bigint): void
+}
+
+/**
+ * The watch engine. `watch` may deliver past events synchronously, then live ones as they
+ * commit, each exactly once and in revision order, until `cancel`.
+ */
+export interface EtcdWatchBackend {
+  watch(spec: WatchSpec, sink: WatchSink): { cancel(): void }
 }
 
 /**

@@ -128,12 +128,13 @@ const unary = async (svc: EtcdService, route: Route & { kind: "unary" }, req: Re
  */
 const streamResponses = async (
   route: Route,
-  start: () => Promise<AsyncIterable<unknown>>,
+  start: (signal: AbortSignal) => Promise<AsyncIterable<unknown>>,
 ): Promise<Response> => {
   let it: AsyncIterator<unknown>
   let first: IteratorResult<unknown>
+  const abort = new AbortController()
   try {
-    it = (await start())[Symbol.asyncIterator]()
+    it = (await start(abort.signal))[Symbol.asyncIterator]()
     first = await it.next()
   } catch (err) {
     const e = toEtcdError(err)
@@ -158,6 +159,8 @@ const streamResponses = async (
       }
     },
     async cancel() {
+      // The client went away: stop the call even if it is waiting for its next response.
+      abort.abort()
       await it.return?.()
     },
   })
@@ -173,7 +176,7 @@ const serverStream = (svc: EtcdService, route: Route & { kind: "serverStream" },
 
 /** A bidi stream over HTTP/1: the body is a sequence of JSON requests, read as they arrive. */
 const bidiStream = (svc: EtcdService, route: Route & { kind: "bidiStream" }, req: Request) =>
-  streamResponses(route, async () => {
+  streamResponses(route, async (signal) => {
     async function* requests(): AsyncGenerator<unknown> {
       if (req.body === null) return
       for await (const value of jsonValues(req.body)) {
@@ -188,7 +191,7 @@ const bidiStream = (svc: EtcdService, route: Route & { kind: "bidiStream" }, req
         yield request
       }
     }
-    return route.call(svc, requests())
+    return route.call(svc, requests(), signal)
   })
 
 export const createEtcdGateway = (svc: EtcdService): GatewayHandler => {

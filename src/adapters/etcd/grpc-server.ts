@@ -69,14 +69,16 @@ const unaryHandler =
 /** Writes every response of `responses` to a server-streaming or bidi call, with flow control. */
 const pump = (
   call: grpc.ServerWritableStream<Incoming, unknown> | grpc.ServerDuplexStream<Incoming, unknown>,
-  responses: () => AsyncIterable<unknown>,
+  responses: (signal: AbortSignal) => AsyncIterable<unknown>,
 ): void => {
   let cancelled = false
+  const abort = new AbortController()
   call.on("cancelled", () => {
     cancelled = true
+    abort.abort()
   })
   const run = async () => {
-    const it = responses()[Symbol.asyncIterator]()
+    const it = responses(abort.signal)[Symbol.asyncIterator]()
     try {
       while (!cancelled) {
         const next = await it.next()
@@ -111,7 +113,7 @@ const bidiHandler =
     async function* requests(): AsyncGenerator<unknown> {
       for await (const incoming of call as AsyncIterable<Incoming>) yield accept(svc, incoming)
     }
-    pump(call, () => route.call(svc, requests()))
+    pump(call, (signal) => route.call(svc, requests(), signal))
   }
 
 /** Groups the routes into one ServiceDefinition + implementation per gRPC service. */

@@ -29,7 +29,8 @@ export interface BidiStreamRoute<Req, Res> {
   readonly kind: "bidiStream"
   readonly method: MethodDescriptor<Req, Res>
   readonly gatewayPath?: string
-  readonly call: (svc: EtcdService, requests: AsyncIterable<Req>) => AsyncIterable<Res>
+  /** `signal` aborts when the client goes away, even if no response is pending. */
+  readonly call: (svc: EtcdService, requests: AsyncIterable<Req>, signal: AbortSignal) => AsyncIterable<Res>
 }
 
 export type Route = (
@@ -56,10 +57,11 @@ const stream = <Req, Res>(
 const bidi = <Req, Res>(
   method: MethodDescriptor<Req, Res>,
   gatewayPath: string | undefined,
-  call: (svc: EtcdService, requests: AsyncIterable<Req>) => AsyncIterable<Res>,
+  call: (svc: EtcdService, requests: AsyncIterable<Req>, signal: AbortSignal) => AsyncIterable<Res>,
 ): Route => ({ kind: "bidiStream", method, gatewayPath, call }) as unknown as Route
 
 const withLeases = (r: Route): Route => ({ ...r, available: (b) => b.leases !== undefined })
+const withWatches = (r: Route): Route => ({ ...r, available: (b) => b.watches !== undefined })
 
 export const ROUTES: readonly Route[] = [
   unary(pb.KVService.Range, "/v3/kv/range", (s, r) => s.range(r)),
@@ -96,6 +98,8 @@ export const ROUTES: readonly Route[] = [
     unary(pb.LeaseService.LeaseLeases, "/v3/kv/lease/leases", (s, r) => s.leaseLeases(r)),
     bidi(pb.LeaseService.LeaseKeepAlive, "/v3/lease/keepalive", (s, r) => s.leaseKeepAlive(r)),
   ].map(withLeases),
+
+  withWatches(bidi(pb.WatchService.Watch, "/v3/watch", (s, r, signal) => s.watch(r, signal))),
 ]
 
 /** The routes a backend supports. */

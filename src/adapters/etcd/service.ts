@@ -3,6 +3,7 @@
  * headers and etcd's per-RPC quirks. The gRPC server and the JSON gateway both call into it.
  */
 import { createHash } from "node:crypto"
+import { AsyncQueue } from "./async-queue.ts"
 import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
 import { EtcdError, EtcdErrors, GrpcCode, toEtcdError } from "./errors.ts"
 import * as pb from "./proto/etcd.gen.ts"
@@ -286,6 +287,114 @@ export class EtcdService {
         ttl = 0n
       }
       yield { header, ID: r.ID, TTL: ttl }
+    }
+  }
+
+  // --- Watch ---
+
+  /**
+   * One watch stream, as etcd's serverWatchStream: creates (ids from 0 per stream unless the
+   * client picks one), cancels and progress requests, events from the backend. Ends when `signal`
+   * aborts (client gone); the client half-closing its side keeps the stream open, as in etcd.
+   */
+  async *watch(
+    requests: AsyncIterable<pb.WatchRequest>,
+    signal: AbortSignal,
+  ): AsyncGenerator<pb.WatchResponse> {
+    const engine = this.backend.watches
+    if (engine === undefined)
+      throw new EtcdError(GrpcCode.UNIMPLEMENTED, "unknown service etcdserverpb.Watch")
+    const out = new AsyncQueue<pb.WatchResponse>()
+    const watchers = new Map<bigint, { cancel(): void }>()
+    let nextId = 0n
+    // Watch headers carry exactly the revision given (etcd's newResponseHeader; 0 is omitted).
+    const header = (revision: bigint): pb.ResponseHeader => {
+      const id = this.backend.identity()
+      return { clusterId: id.clusterId, memberId: id.memberId, revision, raftTerm: id.raftTerm }
+    }
+    const current = () => this.backend.identity().revision
+    const create = (c: pb.WatchCreateRequest) => {
+      const wsrev = current()
+      let id = c.watchId ?? 0n
+      if (id === 0n) {
+        while (watchers.has(nextId)) nextId++
+        id = nextId++
+      } else if (watchers.has(id)) {
+        out.push({
+          header: header(wsrev),
+          watchId: -1n,
+          created: true,
+          canceled: true,
+          cancelReason: "mvcc: duplicate watch ID provided on the WatchStream",
+        })
+        return
+      }
+      const key = c.key !== undefined && c.key.length > 0 ? c.key : new Uint8Array([0])
+      const end = c.rangeEnd
+      const rangeEnd =
+        end === undefined || end.length === 0
+          ? undefined
+          : end.length === 1 && end[0] === 0
+            ? new Uint8Array(0)
+            : end
+      const noPut = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NOPUT)
+      const noDelete = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NODELETE)
+      const start = c.startRevision !== undefined && c.startRevision !== 0n ? c.startRevision : wsrev + 1n
+      // The created response goes out before any event of this watcher.
+      out.push({ header: header(wsrev), watchId: id, created: true })
+      const watchId = id
+      // Events may arrive synchronously from engine.watch, and must stop right after a cancel.
+      let active = true
+      const handle = engine.watch(
+        { key, rangeEnd, startRevision: start, prevKv: c.prevKv === true },
+        {
+          events: (revision, events) => {
+            if (!active) return
+            const kept = events.filter((e) => ((e.type ?? 0) === pb.Event_EventType.PUT ? !noPut : !noDelete))
+            if (kept.length > 0) out.push({ header: header(revision), watchId, events: kept })
+          },
+          compacted: (compactRevision) => {
+            if (!active) return
+            active = false
+            out.push({ header: header(0n), watchId, compactRevision, canceled: true })
+            watchers.delete(watchId)
+          },
+        },
+      )
+      if (active) {
+        watchers.set(watchId, {
+          cancel: () => {
+            active = false
+            handle.cancel()
+          },
+        })
+      } else handle.cancel()
+    }
+    const onAbort = () => out.close()
+    signal.addEventListener("abort", onAbort)
+    const reading = (async () => {
+      for await (const r of requests) {
+        if (r.createRequest !== undefined) create(r.createRequest)
+        else if (r.cancelRequest !== undefined) {
+          const id = r.cancelRequest.watchId ?? 0n
+          const w = watchers.get(id)
+          if (w !== undefined) {
+            w.cancel()
+            watchers.delete(id)
+            out.push({ header: header(current()), watchId: id, canceled: true })
+          }
+        } else if (r.progressRequest !== undefined) {
+          out.push({ header: header(current()), watchId: -1n })
+        }
+      }
+    })()
+    reading.catch((err) => out.fail(err))
+    try {
+      for await (const res of out) yield res
+    } finally {
+      signal.removeEventListener("abort", onAbort)
+      for (const w of watchers.values()) w.cancel()
+      watchers.clear()
     }
   }
 

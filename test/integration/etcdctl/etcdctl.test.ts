@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { KvEtcdBackend } from "../../unit/etcd/support/kv-backend.ts"
 import { type MemoryBackendOptions, MemoryEtcdBackend } from "../../unit/etcd/support/memory-backend.ts"
-import { type Endpoint, etcdctl, startLattice } from "./harness.ts"
+import { type Endpoint, etcdctl, spawnEtcdctl, startLattice } from "./harness.ts"
 
 const hasEtcdctl = existsSync("/usr/bin/etcdctl") || process.env.ETCDCTL_BIN !== undefined
 const MEMBER = 0x0fed_cba9_8765_4321n
@@ -177,6 +177,27 @@ describe.skipIf(!hasEtcdctl).each(BACKENDS)("etcdctl against Lattice (%s)", (_na
     expect(again.err).toContain("etcdserver: requested lease not found")
     const unknown = await ctl(["put", "x", "y", "--lease=123"])
     expect(unknown.err).toContain("etcdserver: requested lease not found")
+  })
+
+  test("watch: history from --rev with --prev-kv, then live events (when the backend has watches)", async () => {
+    if (!("watches" in backend)) return
+    await ctl(["put", "w/a", "1"])
+    const from = JSON.parse((await ctl(["get", "w/a", "-w", "json"])).out).header.revision
+    await ctl(["put", "w/a", "2"])
+    const watch = spawnEtcdctl(lattice.endpoint, ["watch", "w/", "--prefix", `--rev=${from}`, "--prev-kv"])
+    try {
+      // History first: both puts, the second with its previous value.
+      expect(await watch.readUntil((o) => o.split("\n").length > 8)).toBe(
+        "PUT\nw/a\n1\nPUT\nw/a\n1\nw/a\n2\n",
+      )
+      await ctl(["del", "w/a"])
+      await ctl(["put", "other", "x"])
+      await ctl(["put", "w/b", "3"])
+      const all = await watch.readUntil((o) => o.includes("w/b\n3\n"))
+      expect(all).toBe("PUT\nw/a\n1\nPUT\nw/a\n1\nw/a\n2\nDELETE\nw/a\n2\nw/a\n\nPUT\nw/b\n3\n")
+    } finally {
+      await watch.stop()
+    }
   })
 
   test("gRPC health service answers SERVING for the empty service name", async () => {

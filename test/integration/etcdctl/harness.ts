@@ -41,6 +41,33 @@ export const etcdctl = async (
   return { code, out, err }
 }
 
+/** A long-running etcdctl (e.g. `watch`): read its stdout until a condition, then stop it. */
+export const spawnEtcdctl = (endpoint: string, args: readonly string[]) => {
+  const proc = Bun.spawn([ETCDCTL, `--endpoints=${endpoint}`, "--dial-timeout=3s", ...args], {
+    env: { ...process.env, ETCDCTL_API: "3" },
+    stdout: "pipe",
+    stderr: "ignore",
+  })
+  const reader = proc.stdout.getReader()
+  const decoder = new TextDecoder()
+  let out = ""
+  return {
+    /** Resolves with everything printed so far once `done(out)` holds; rejects if etcdctl exits first. */
+    async readUntil(done: (out: string) => boolean): Promise<string> {
+      while (!done(out)) {
+        const { value, done: eof } = await reader.read()
+        if (eof) throw new Error(`etcdctl exited; output so far:\n${out}`)
+        out += decoder.decode(value)
+      }
+      return out
+    },
+    async stop(): Promise<void> {
+      proc.kill()
+      await proc.exited
+    },
+  }
+}
+
 export interface Endpoint {
   readonly endpoint: string
   close(): Promise<void>

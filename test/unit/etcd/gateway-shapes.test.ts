@@ -328,3 +328,86 @@ describe("the gateway behind a real Bun.serve listener", () => {
     }
   })
 })
+
+describe("watch over the gateway, as etcd 3.4 answers it", () => {
+  /** Reads `n` newline-delimited frames of a never-ending stream, then hangs up. */
+  const frames = async (gw: ReturnType<typeof createEtcdGateway>, body: string, n: number) => {
+    const res = await gw(new Request("http://x/v3/watch", { method: "POST", body }))
+    const reader = res!.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ""
+    while (text.split("\n").length <= n) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+    }
+    await reader.cancel()
+    return text.split("\n").slice(0, n)
+  }
+  const HDR0 =
+    '"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709","raft_term":"2"}'
+
+  test("catch-up from a past revision with prev_kv, in one response", async () => {
+    const { gateway: gw } = makeGateway()
+    await post(gw, "/v3/kv/put", '{"key":"d2sx","value":"YQ=="}')
+    await post(gw, "/v3/kv/put", '{"key":"d2sx","value":"Yg=="}')
+    await post(gw, "/v3/kv/deleterange", '{"key":"d2sx"}')
+    const got = await frames(gw, '{"create_request":{"key":"d2sx","start_revision":"2","prev_kv":true}}', 2)
+    expect(got).toEqual([
+      `{"result":{${HDR(4)},"created":true}}`,
+      `{"result":{${HDR(4)},"events":[{"kv":{"key":"d2sx","create_revision":"2","mod_revision":"2","version":"1","value":"YQ=="}},{"kv":{"key":"d2sx","create_revision":"2","mod_revision":"3","version":"2","value":"Yg=="},"prev_kv":{"key":"d2sx","create_revision":"2","mod_revision":"2","version":"1","value":"YQ=="}},{"type":"DELETE","kv":{"key":"d2sx","mod_revision":"4"},"prev_kv":{"key":"d2sx","create_revision":"2","mod_revision":"3","version":"2","value":"Yg=="}}]}}`,
+    ])
+  })
+
+  test("progress, cancel, duplicate ids, compacted start, live events and filters", async () => {
+    const { gateway: gw, backend } = makeGateway()
+    expect(
+      await frames(
+        gw,
+        '{"create_request":{"key":"d2sx"}}{"progress_request":{}}{"cancel_request":{"watch_id":"0"}}',
+        3,
+      ),
+    ).toEqual([
+      `{"result":{${HDR(1)},"created":true}}`,
+      `{"result":{${HDR(1)},"watch_id":"-1"}}`,
+      `{"result":{${HDR(1)},"canceled":true}}`,
+    ])
+    expect(
+      await frames(
+        gw,
+        '{"create_request":{"key":"d2sx","watch_id":"7"}}{"create_request":{"key":"d2sx","watch_id":"7"}}',
+        2,
+      ),
+    ).toEqual([
+      `{"result":{${HDR(1)},"watch_id":"7","created":true}}`,
+      `{"result":{${HDR(1)},"watch_id":"-1","created":true,"canceled":true,"cancel_reason":"mvcc: duplicate watch ID provided on the WatchStream"}}`,
+    ])
+    for (const v of ["YQ==", "Yg==", "Yw=="]) await post(gw, "/v3/kv/put", `{"key":"d2sx","value":"${v}"}`)
+    await post(gw, "/v3/kv/compaction", '{"revision":"3"}')
+    expect(await frames(gw, '{"create_request":{"key":"d2sx","start_revision":"2"}}', 2)).toEqual([
+      `{"result":{${HDR(4)},"created":true}}`,
+      `{"result":{${HDR0},"canceled":true,"compact_revision":"3"}}`,
+    ])
+    // Live: a prefix watch that filters out deletes sees the put, not the delete. The writes
+    // happen only after the created response, so the watcher is registered by then.
+    const res = await gw(
+      new Request("http://x/v3/watch", {
+        method: "POST",
+        body: '{"create_request":{"key":"ZA==","range_end":"ZQ==","filters":["NODELETE"]}}',
+      }),
+    )
+    const reader = res!.body!.getReader()
+    const decoder = new TextDecoder()
+    const frame = async () => decoder.decode((await reader.read()).value).trimEnd()
+    expect(await frame()).toBe(`{"result":{${HDR(4)},"created":true}}`)
+    await post(gw, "/v3/kv/deleterange", '{"key":"d2sx"}')
+    await post(gw, "/v3/kv/put", '{"key":"ZHg=","value":"MQ=="}')
+    expect(await frame()).toBe(
+      `{"result":{${HDR(6)},"events":[{"kv":{"key":"ZHg=","create_revision":"6","mod_revision":"6","version":"1","value":"MQ=="}}]}}`,
+    )
+    await reader.cancel()
+    // Hanging up releases every watcher of the stream.
+    for (let i = 0; i < 100 && backend.watcherCount > 0; i++) await Bun.sleep(5)
+    expect(backend.watcherCount).toBe(0)
+  })
+})

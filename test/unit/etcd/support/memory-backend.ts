@@ -7,8 +7,11 @@ import { createHash } from "node:crypto"
 import type {
   EtcdBackend,
   EtcdLeaseBackend,
+  EtcdWatchBackend,
   MemberIdentity,
   SnapshotStream,
+  WatchSink,
+  WatchSpec,
 } from "../../../../src/adapters/etcd/backend.ts"
 import { EtcdErrors } from "../../../../src/adapters/etcd/errors.ts"
 import * as pb from "../../../../src/adapters/etcd/proto/etcd.gen.ts"
@@ -140,6 +143,15 @@ export class MemoryEtcdBackend implements EtcdBackend {
   }
 
   private write(key: Uint8Array, kv: pb.KeyValue | undefined, rev: bigint): void {
+    const prev = this.kvAt(hex(key), rev - 1n)
+    this.eventLog.push({
+      rev,
+      event: {
+        type: kv === undefined ? pb.Event_EventType.DELETE : pb.Event_EventType.PUT,
+        kv: kv ?? { key, modRevision: rev },
+        prevKv: prev,
+      },
+    })
     const k = hex(key)
     const h = this.history.get(k) ?? { key, revs: [] }
     h.revs.push({ rev, kv })
@@ -181,7 +193,53 @@ export class MemoryEtcdBackend implements EtcdBackend {
     const w: WriteView = { begin: this.rev, changed: false }
     const res = f(w)
     this.rev = viewRev(w)
+    if (w.changed) for (const l of [...this.listeners]) this.deliver(l, this.rev, this.rev)
     return res
+  }
+
+  // --- watches: a log of every event, replayed from the start revision, then live ---
+
+  private readonly eventLog: { rev: bigint; event: pb.Event }[] = []
+  private readonly listeners = new Set<{ spec: WatchSpec; sink: WatchSink }>()
+
+  private matches(spec: WatchSpec, key: Uint8Array): boolean {
+    if (spec.rangeEnd === undefined) return cmpBytes(key, spec.key) === 0
+    if (cmpBytes(key, spec.key) < 0) return false
+    return spec.rangeEnd.length === 0 || cmpBytes(key, spec.rangeEnd) < 0
+  }
+
+  private deliver(l: { spec: WatchSpec; sink: WatchSink }, from: bigint, to: bigint): void {
+    const byRev = new Map<bigint, pb.Event[]>()
+    for (const { rev, event } of this.eventLog) {
+      if (rev < from || rev > to || !this.matches(l.spec, event.kv!.key!)) continue
+      const isCreate = event.type === pb.Event_EventType.PUT && event.kv!.version === 1n
+      const e = { ...event, prevKv: l.spec.prevKv && !isCreate ? event.prevKv : undefined }
+      byRev.set(rev, [...(byRev.get(rev) ?? []), e])
+    }
+    if (from === to) {
+      for (const [rev, events] of byRev) l.sink.events(rev, events)
+    } else if (byRev.size > 0) {
+      // Catch-up: like etcd, one response with every past event, at the current revision.
+      l.sink.events(to, [...byRev.values()].flat())
+    }
+  }
+
+  /** Registered live watchers (to check that cancelled streams release theirs). */
+  get watcherCount(): number {
+    return this.listeners.size
+  }
+
+  readonly watches: EtcdWatchBackend = {
+    watch: (spec, sink) => {
+      const l = { spec, sink }
+      if (spec.startRevision < this.compactRev) {
+        sink.compacted(this.compactRev)
+        return { cancel: () => {} }
+      }
+      this.deliver(l, spec.startRevision, this.rev)
+      this.listeners.add(l)
+      return { cancel: () => this.listeners.delete(l) }
+    },
   }
 
   async put(r: pb.PutRequest): Promise<pb.PutResponse> {
