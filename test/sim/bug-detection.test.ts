@@ -48,3 +48,11 @@ describe("a broken caller is detected end to end", () => {
     console.log(`staleReads: seed ${caught!.seed}: ${caught!.violation!.detail.split("\n")[0]}`)
   })
 })
+
+describe("a storage that forgets votes is detected", () => {
+  test("the doubleVote scenario elects two leaders in one term", () => {
+    const result = runSimulation({ seed: 1, profile: profiles.doubleVote!, callerBug: "forgetVote" })
+    expect(result.violation?.invariant).toBe("electionSafety")
+    expect(runSimulation({ seed: 1, profile: profiles.doubleVote! }).violation).toBeNull()
+  })
+})

@@ -33,7 +33,15 @@ export class SimClient {
   constructor(
     readonly id: number,
     private readonly keys: readonly string[],
+    /** A scripted probe: runs the one operation it is given, then stops. */
+    readonly oneShot = false,
   ) {}
+
+  /** Start a given operation (scripted probes). */
+  beginWith(input: KvInput, now: number): InFlight {
+    this.op = { opNo: this.nextOpNo++, input, call: now, reqId: -1, target: null }
+    return this.op
+  }
 
   begin(rng: Prng, now: number): InFlight {
     const opNo = this.nextOpNo++

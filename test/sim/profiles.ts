@@ -3,6 +3,7 @@
  * Rates are per chaos tick (every `chaosEvery` virtual ms during the fault phase).
  */
 import type { NetworkFaults } from "./network.ts"
+import type { ScenarioName } from "./scenarios.ts"
 
 export interface Profile {
   readonly name: string
@@ -22,7 +23,7 @@ export interface Profile {
   readonly transferRate: number
   readonly campaignRate: number
   /** A targeted fault schedule (see scenarios.ts) run on top of the chaos. */
-  readonly scenario?: "figure8" | "persistWindow"
+  readonly scenario?: ScenarioName
 }
 
 const calmNet: NetworkFaults = { dropRate: 0, duplicateRate: 0, minLatency: 1, maxLatency: 5 }
@@ -75,6 +76,8 @@ export const profiles: Readonly<Record<string, Profile>> = {
   },
   figure8: { ...base, name: "figure8", nodes: 5, scenario: "figure8" },
   persistWindow: { ...base, name: "persistWindow", scenario: "persistWindow" },
+  readAfterFailover: { ...base, name: "readAfterFailover", scenario: "readAfterFailover" },
+  doubleVote: { ...base, name: "doubleVote", nodes: 5, scenario: "doubleVote" },
 }
 
 export const profileNames = Object.keys(profiles)

@@ -90,13 +90,103 @@ export const persistWindow = (sim: Simulation): void => {
   })
 }
 
+/**
+ * Reads right after a failover. Whenever the leader advances its commit index, it is crashed at
+ * that instant (its followers hold the entries but have not heard they are committed, while the
+ * client has its acknowledgement). The moment a new leader appears, every key is read from it. A
+ * new leader's commit index is stale until it commits an entry of its own term, so a core that
+ * serves ReadIndex before that returns values older than acknowledged writes.
+ */
+export const readAfterFailover = (sim: Simulation): void => {
+  const round = (): void => {
+    if (sim.now > sim.faultEnd - 600) return
+    const leader = sim.leader()
+    if (leader === null) {
+      sim.after(50, round)
+      return
+    }
+    const startCommit = leader.commitIndex
+    sim.when(
+      () => !leader.alive || leader.role !== "leader" || leader.commitIndex > startCommit,
+      () => {
+        if (!leader.alive || leader.role !== "leader") return sim.after(50, round)
+        const term = leader.soft.term
+        sim.trace(`read after failover: ${leader.id} committed ${leader.commitIndex}; crash it`)
+        // Its messages announcing the new commit index are still in flight: lose them too.
+        const all = sim.memberNodes().map((n) => n.id)
+        sim.network.isolate([leader.id], all, "out")
+        sim.crash(leader, 300)
+        sim.when(
+          () => sim.leader() !== null && sim.leader()!.soft.term > term,
+          () => {
+            const next = sim.leader()!
+            sim.network.heal()
+            sim.trace(`read after failover: probing new leader ${next.id}`)
+            for (const key of sim.keys) sim.probeRead(next.id, key)
+            sim.after(300, round)
+          },
+        )
+      },
+    )
+  }
+  sim.after(300, round)
+}
+
+/**
+ * A lost vote (5 nodes, before any leader exists). n1 is cut from n3 and n5, n3 from n4. n1
+ * campaigns and wins with n2 and n4. The moment n2's vote is durable, n2 crashes and restarts at
+ * once, and n1's messages stop reaching it. Then n3 campaigns in the same term and asks n2 and n5. A core that keeps
+ * its vote refuses; a core that forgets it elects a second leader in the term (election safety).
+ */
+export const doubleVote = (sim: Simulation): void => {
+  const net = sim.network
+  const cut = (a: NodeId, b: NodeId) => {
+    net.block(a, b)
+    net.block(b, a)
+  }
+  sim.after(1, () => {
+    const [a, b, c, d, e] = ["n1", "n2", "n3", "n4", "n5"].map((id) => sim.nodes.get(id)!) as [
+      SimNode,
+      SimNode,
+      SimNode,
+      SimNode,
+      SimNode,
+    ]
+    cut(a.id, c.id)
+    cut(a.id, e.id)
+    cut(c.id, d.id)
+    a.campaign()
+    const term = a.soft.term
+    sim.trace(`double vote: ${a.id} campaigns in term ${term}`)
+    sim.when(
+      () => b.durable.hardState.vote === a.id && b.durable.hardState.term === term,
+      () => {
+        sim.trace(`double vote: ${b.id} voted for ${a.id}; crash and restart it`)
+        net.block(a.id, b.id) // n1's appends must not reach n2; n2's vote still reaches n1
+        sim.crash(b, 1)
+        sim.after(3, () => {
+          if (c.soft.term < term) {
+            sim.trace(`double vote: ${c.id} campaigns`)
+            c.campaign()
+          }
+        })
+      },
+    )
+    void d
+  })
+}
+
 export interface Scenario {
   readonly script: (sim: Simulation) => void
   readonly raft?: { readonly maxEntriesPerAppend?: number; readonly maxInflightAppends?: number }
   readonly leaderSendsEarly?: boolean
 }
 
-export const scenarios: Readonly<Record<"figure8" | "persistWindow", Scenario>> = {
+export type ScenarioName = "figure8" | "persistWindow" | "readAfterFailover" | "doubleVote"
+
+export const scenarios: Readonly<Record<ScenarioName, Scenario>> = {
+  doubleVote: { script: doubleVote },
+  readAfterFailover: { script: readAfterFailover },
   figure8: { script: figure8, raft: { maxEntriesPerAppend: 1, maxInflightAppends: 1 } },
   persistWindow: { script: persistWindow, leaderSendsEarly: true },
 }

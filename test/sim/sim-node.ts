@@ -50,11 +50,16 @@ export interface NodeHost {
   readonly batchProposals: boolean
   schedule(delay: number, run: () => void): void
   /** TEST ONLY: break the caller's side of the contract to prove the end-to-end checks fail. */
-  readonly callerBug: "staleReads" | undefined
+  readonly callerBug: CallerBug | undefined
 }
 
 const isLeaderReplication = (m: Message, self: NodeId): boolean =>
   m.from === self && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
+
+const maxFlushRounds = 1000
+
+/** TEST ONLY: deliberately broken caller behaviour, to prove the end-to-end checks can fail. */
+export type CallerBug = "staleReads" | "forgetVote"
 
 const isEmpty = (r: Ready): boolean =>
   r.hardState === null &&
@@ -137,7 +142,11 @@ export class SimNode {
       this.conf = snap ? snap.meta.conf : this.durable.bootstrapConf
       this.lastSnapshotIndex = snap?.meta.index ?? 0
     }
-    const persisted = { ...this.durable.toPersisted(), applied: this.machine.appliedIndex }
+    const stored = this.durable.toPersisted()
+    // TEST ONLY (callerBug "forgetVote"): storage that loses the vote across a restart.
+    const hardState =
+      this.host.callerBug === "forgetVote" ? { ...stored.hardState, vote: null } : stored.hardState
+    const persisted = { ...stored, hardState, applied: this.machine.appliedIndex }
     this.raft = initRaft({ ...this.config, seed }, persisted)
     this.live = this.durable.reloaded()
     this.soft = { role: "follower", leader: null, term: persisted.hardState.term }
@@ -270,7 +279,15 @@ export class SimNode {
     this.flushing = true
     try {
       const immediate = this.host.persistDelay(this) === 0
+      let rounds = 0
       do {
+        // A core that answers every persisted/applied with new work never quiesces: report it
+        // instead of spinning forever.
+        if (++rounds > maxFlushRounds)
+          throw new Violation(
+            "readyContract",
+            `${this.id} keeps producing Readies after ${maxFlushRounds} flushes`,
+          )
         const batch = this.pending
         this.pending = []
         this.processBatch(batch)

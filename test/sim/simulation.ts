@@ -20,7 +20,7 @@ import { Network } from "./network.ts"
 import { Prng } from "./prng.ts"
 import type { Profile } from "./profiles.ts"
 import { type Scenario, scenarios } from "./scenarios.ts"
-import { type ClientRequest, type NodeHost, type NodeResponse, SimNode } from "./sim-node.ts"
+import { type CallerBug, type ClientRequest, type NodeHost, type NodeResponse, SimNode } from "./sim-node.ts"
 
 export interface SimOptions {
   readonly seed: number
@@ -32,7 +32,7 @@ export interface SimOptions {
   /** Extra core settings (for targeted scenarios). */
   readonly raft?: Partial<Pick<RaftConfig, "maxEntriesPerAppend" | "maxInflightAppends" | "electionTicks">>
   /** TEST ONLY: a deliberately broken caller loop (reads served before their index applied). */
-  readonly callerBug?: "staleReads"
+  readonly callerBug?: CallerBug
   /** Whether leaders send appends before their own Ready is durable (default: drawn from the seed). */
   readonly leaderSendsEarly?: boolean
   /** A scripted fault schedule run instead of (or with) the profile's chaos. */
@@ -83,6 +83,8 @@ const leaderBound = 3000
 const settleMs = 400
 const probeWindow = 1500
 const traceLimit = 60
+/** A normal run takes ~50k events; far beyond that the core is flooding the network. */
+const maxEvents = 3_000_000
 
 export class Simulation implements NodeHost {
   readonly rng: Prng
@@ -97,6 +99,8 @@ export class Simulation implements NodeHost {
   private stopClientsAt = Infinity
   private readonly queue = new EventQueue<SimEvent>()
   private readonly clients: SimClient[] = []
+  /** Keys the clients use (scripts probe them). */
+  readonly keys: readonly string[]
   private readonly history: KvOperation[] = []
   private readonly persistDelays = new Map<NodeId, number>()
   private readonly traceRing: string[] = []
@@ -107,7 +111,7 @@ export class Simulation implements NodeHost {
   readonly snapshotEvery: number
   readonly keepEntries: number
   readonly leaderSendsEarly: boolean
-  readonly callerBug: "staleReads" | undefined
+  readonly callerBug: CallerBug | undefined
   readonly durableMachine: boolean
   readonly batchProposals: boolean
   readonly stats: SimStats = {
@@ -144,9 +148,9 @@ export class Simulation implements NodeHost {
     this.nextNodeNo = profile.nodes + 1
     this.bootstrapConf = { voters, learners: [], votersOutgoing: [] }
     for (const id of voters) this.addNode(id)
-    const keys = ["x", "y", "z"].slice(0, this.rng.int(1, 3))
+    this.keys = ["x", "y", "z"].slice(0, this.rng.int(1, 3))
     for (let c = 0; c < (options.clients ?? 5); c++) {
-      this.clients.push(new SimClient(c, keys))
+      this.clients.push(new SimClient(c, this.keys))
       this.at(this.rng.int(0, 50), { kind: "clientNext", client: c })
     }
   }
@@ -300,12 +304,18 @@ export class Simulation implements NodeHost {
       this.options.script?.(this)
       this.scenario?.script(this)
       this.at(this.faultEnd, { kind: "action", run: () => this.heal() })
+      let events = 0
       const hardStop = this.faultEnd + leaderBound + settleMs + probeWindow + opDeadline + 500
       for (;;) {
         const item = this.queue.pop()
         if (item === undefined || item.time > hardStop) break
         if (item.time > this.stopClientsAt && this.clients.every((c) => c.op === null)) break
         this.now = item.time
+        if (++events > maxEvents)
+          throw new Violation(
+            "liveness",
+            `event budget of ${maxEvents} exhausted at t=${this.now} (a message storm?)`,
+          )
         this.handle(item.event)
         if (this.watchers.length > 0) this.runWatchers()
         if (this.healed) this.checkLiveness()
@@ -407,11 +417,20 @@ export class Simulation implements NodeHost {
     this.sendAttempt(client)
   }
 
-  private sendAttempt(client: SimClient): void {
+  /** A scripted one-shot read sent straight to `node`; it is part of the checked history. */
+  probeRead(node: NodeId, key: string): void {
+    const client = new SimClient(this.clients.length, this.keys, true)
+    this.clients.push(client)
+    client.beginWith({ op: "read", key }, this.now)
+    this.sendAttempt(client, node)
+  }
+
+  private sendAttempt(client: SimClient, to?: NodeId): void {
     const op = client.op!
     const members = this.memberNodes()
     const hinted = client.leaderHint ? this.nodes.get(client.leaderHint) : undefined
-    const target = hinted && !hinted.removed ? hinted : this.rng.pick(members)
+    const fixed = to === undefined ? undefined : this.nodes.get(to)
+    const target = fixed ?? (hinted && !hinted.removed ? hinted : this.rng.pick(members))
     client.leaderHint = null
     op.reqId = this.nextReqId++
     op.target = target.id
@@ -473,6 +492,7 @@ export class Simulation implements NodeHost {
   }
 
   private nextOp(client: SimClient): void {
+    if (client.oneShot) return
     this.at(this.now + this.rng.int(0, 10), { kind: "clientNext", client: client.id })
   }
 

@@ -83,9 +83,12 @@ const isStateNeutral = (op: KvOperation): boolean =>
 /** Drop state-neutral operations while the partition stays illegal (sound: see module comment). */
 const dropNeutral = (ops: readonly KvOperation[], budget: Budget): KvOperation[] => {
   let current = [...ops]
+  let attempts = 0
   for (let i = current.length - 1; i >= 0; i--) {
     const op = current[i]!
     if (!isStateNeutral(op)) continue
+    // Shrinking is a courtesy to the reader: bound its cost on huge histories.
+    if (++attempts > maxShrinkAttempts) break
     const candidate = current.filter((_, j) => j !== i)
     if (checkOperations(registerModel, candidate, budget).kind === "illegal") current = candidate
   }
@@ -125,6 +128,7 @@ const shrink = (ops: readonly KvOperation[], budget: Budget): KvOperation[] =>
   dropNeutral(earliestIllegalPrefix(ops, budget), budget)
 
 const reportLimit = 40
+const maxShrinkAttempts = 150
 
 export const describeOp = (op: KvOperation): string => {
   const t = (x: number) => (x === Infinity ? "∞" : String(x))
@@ -151,7 +155,7 @@ export const checkKvHistory = (ops: readonly KvOperation[], budget: Budget = def
     const result = checkOperations(registerModel, part, budget)
     if (result.kind === "unknown") unknownKeys.push(key)
     if (result.kind !== "illegal") continue
-    const minimal = shrink(part, { maxSteps: Math.min(budget.maxSteps, 200_000) })
+    const minimal = shrink(part, { ...budget, maxSteps: Math.min(budget.maxSteps, 50_000) })
     const sorted = [...minimal].sort((a, b) => a.call - b.call || a.id - b.id)
     const again = checkOperations(registerModel, minimal, budget)
     const longest = again.kind === "illegal" ? again.longest : result.longest
