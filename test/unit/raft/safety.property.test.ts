@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test"
 import fc from "fast-check"
 import type { ConfChangeType, NodeId } from "../../../schemas/raft.ts"
-import { confStateAt, entryOf, termOf } from "../../../src/raft/index.ts"
+import { confStateAt, entryOf, type RaftState, termOf } from "../../../src/raft/index.ts"
 import { Cluster } from "./harness.ts"
 
 const IDS = ["a", "b", "c", "d", "e"] as const
@@ -78,13 +78,20 @@ class Checker {
     this.failure ??= msg
   }
 
+  /** index -> the entry's term and the leader term in which it was first seen committed. */
+  readonly committed = new Map<number, { term: number; inTerm: number }>()
+
   check(c: Cluster): void {
     for (const n of c.nodes.values()) {
-      if (n.state.role !== "leader") continue
-      const prev = this.leaderOfTerm.get(n.state.term)
-      if (prev !== undefined && prev !== n.id)
-        this.fail(`two leaders in term ${n.state.term}: ${prev}, ${n.id}`)
-      this.leaderOfTerm.set(n.state.term, n.id)
+      const st = n.state
+      if (st.role !== "leader") continue
+      const prev = this.leaderOfTerm.get(st.term)
+      if (prev !== undefined && prev !== n.id) this.fail(`two leaders in term ${st.term}: ${prev}, ${n.id}`)
+      if (prev === undefined) this.checkLeaderCompleteness(n.id, st)
+      this.leaderOfTerm.set(st.term, n.id)
+      for (let i = st.commit; i > st.log.floorIndex && !this.committed.has(i); i--) {
+        this.committed.set(i, { term: termOf(st, i), inTerm: st.term })
+      }
     }
     const nodes = [...c.nodes.values()]
     for (let i = 0; i < nodes.length; i++) {
@@ -105,6 +112,16 @@ class Checker {
             this.fail(`log matching broken between ${nodes[i]!.id} and ${nodes[j]!.id} at ${k}`)
           }
         }
+      }
+    }
+  }
+
+  /** A new leader of term T holds every entry committed in an earlier term (above its floor). */
+  checkLeaderCompleteness(id: NodeId, st: RaftState): void {
+    for (const [index, e] of this.committed) {
+      if (e.inTerm >= st.term || index <= st.log.floorIndex) continue
+      if (termOf(st, index) !== e.term) {
+        this.fail(`leader ${id} of term ${st.term} lacks ${index}:${e.term} committed in term ${e.inTerm}`)
       }
     }
   }
