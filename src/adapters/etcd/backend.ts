@@ -77,7 +77,7 @@ export interface WatchSpec {
   readonly rangeEnd: Uint8Array | undefined
   /** First revision to deliver (the current revision + 1 when the client gave none). */
   readonly startRevision: bigint
-  /** Fill `prevKv` of each non-create event. */
+  /** Fill `prevKv` of each non-create event (etcd leaves it out when revision - 1 is compacted). */
   readonly prevKv: boolean
 }
 

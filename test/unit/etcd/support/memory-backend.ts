@@ -213,7 +213,9 @@ export class MemoryEtcdBackend implements EtcdBackend {
     for (const { rev, event } of this.eventLog) {
       if (rev < from || rev > to || !this.matches(l.spec, event.kv!.key!)) continue
       const isCreate = event.type === pb.Event_EventType.PUT && event.kv!.version === 1n
-      const e = { ...event, prevKv: l.spec.prevKv && !isCreate ? event.prevKv : undefined }
+      // Like etcd, no prev_kv when the revision before the event is already compacted.
+      const prevReadable = rev - 1n >= this.compactRev
+      const e = { ...event, prevKv: l.spec.prevKv && !isCreate && prevReadable ? event.prevKv : undefined }
       byRev.set(rev, [...(byRev.get(rev) ?? []), e])
     }
     if (from === to) {
