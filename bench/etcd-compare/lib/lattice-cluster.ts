@@ -1,0 +1,66 @@
+/**
+ * A 3-node Lattice cluster on loopback: one nats-server and one `lattice start` process per node,
+ * default settings (so writes are fsynced: storage.sync_on_write=true).
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import type { Cluster } from "./cluster.ts"
+import { freePorts, LOOPBACK, waitForPort } from "./ports.ts"
+import { type Child, spawnChild } from "./processes.ts"
+
+const NATS_BINARY = "nats-server"
+
+/** `sourceRoot` is the tree whose src/cli/main.ts is run (see source-tree.ts). */
+export const startLatticeCluster = async (
+  baseDir: string,
+  sourceRoot: string,
+  size = 3,
+): Promise<Cluster> => {
+  const ports = await freePorts(size * 3 + 1)
+  const natsPort = ports[size * 3] as number
+  const names = Array.from({ length: size }, (_, i) => `n${i + 1}`)
+  const port = (i: number, which: 0 | 1 | 2) => ports[i * 3 + which] as number
+  mkdirSync(baseDir, { recursive: true })
+  const nats = spawnChild(
+    "nats",
+    [NATS_BINARY, "-a", LOOPBACK, "-p", String(natsPort)],
+    join(baseDir, "nats.log"),
+  )
+  await waitForPort(natsPort, "nats-server")
+  const command = (i: number) => [
+    process.execPath,
+    join(sourceRoot, "src/cli/main.ts"),
+    "start",
+    "--node-id",
+    names[i] as string,
+    "--members",
+    names.join(","),
+    "--nats",
+    `nats://${LOOPBACK}:${natsPort}`,
+    "--data-dir",
+    join(baseDir, names[i] as string),
+    "--listen-etcd",
+    `${LOOPBACK}:${port(i, 0)}`,
+    "--listen-http",
+    `${LOOPBACK}:${port(i, 1)}`,
+    "--listen-metrics",
+    `${LOOPBACK}:${port(i, 2)}`,
+  ]
+  const nodes: (Child | null)[] = names.map(() => null)
+  const launch = (i: number) => {
+    nodes[i] = spawnChild(names[i] as string, command(i), join(baseDir, `${names[i]}.log`), sourceRoot)
+  }
+  for (let i = 0; i < names.length; i++) launch(i)
+  return {
+    system: "lattice",
+    endpoints: names.map((_, i) => `${LOOPBACK}:${port(i, 0)}`),
+    crash: async (i) => {
+      await nodes[i]?.kill9()
+    },
+    restart: async (i) => launch(i),
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n?.kill9()))
+      await nats.kill9()
+    },
+  }
+}
