@@ -12,7 +12,7 @@
 import { Deferred, Effect, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { Input, RaftState, Ready } from "../src/raft/index.ts"
-import { confStateAt, status, step } from "../src/raft/index.ts"
+import { confStateAt, status, step, termOf } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
 import type { CorruptionError } from "../src/storage/errors.ts"
 import type { GroupCommitter } from "../src/storage/group-commit.ts"
@@ -84,10 +84,20 @@ export const runRaftReplica = (
     }
   }
 
-  const send = (readys: readonly Ready[]): Effect.Effect<void> => {
+  /**
+   * Raft thesis §10.2.1: while leader, its append/heartbeat/snapshot messages may leave before its
+   * own write is durable (it counts its own log only after `persisted`). Everything else waits.
+   */
+  const isEarly = (m: Message): boolean =>
+    s.role === "leader" &&
+    m.from === s.id &&
+    (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
+
+  const send = (readys: readonly Ready[], early: boolean): Effect.Effect<void> => {
     const byPeer = new Map<string, Message[]>()
     for (const r of readys) {
       for (const m of r.messages) {
+        if (isEarly(m) !== early) continue
         const list = byPeer.get(m.to)
         if (list === undefined) byPeer.set(m.to, [m])
         else list.push(m)
@@ -96,7 +106,8 @@ export const runRaftReplica = (
     return Effect.forEach(byPeer, ([to, msgs]) => deps.transport.sendRaft(to, msgs), { discard: true })
   }
 
-  const handleOutputs = (r: Ready): Effect.Effect<void> =>
+  /** Before durability: register proposal outcomes and hand committed entries to the apply loop. */
+  const beforePersist = (r: Ready): Effect.Effect<void> =>
     Effect.gen(function* () {
       for (const p of r.proposals) {
         const pending = pendingProposals.get(p.id)
@@ -105,6 +116,16 @@ export const runRaftReplica = (
         if (p.kind === "appended") deps.proposals.appended(p.index, p.term, pending.done)
         else Deferred.unsafeDone(pending.done, Effect.fail(new NotLeader({ leader: p.leader })))
       }
+      // Committed entries are durable on a quorum already: applying them may overlap with this
+      // node's own fsync (as etcd does). A received snapshot is installed only once durable.
+      if (r.snapshot === null && r.committedEntries.length > 0) {
+        yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
+      }
+    })
+
+  /** After durability: resolve reads, install a received snapshot (and the entries after it). */
+  const afterPersist = (r: Ready): Effect.Effect<void> =>
+    Effect.gen(function* () {
       for (const rs of r.readStates) {
         const done = pendingReads.get(rs.id)
         if (done === undefined) continue
@@ -113,9 +134,11 @@ export const runRaftReplica = (
         else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
       }
       if (r.softState !== null && r.softState.leader !== deps.view.status.leader) deps.view.leaderChanges++
-      if (r.snapshot !== null) yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
-      if (r.committedEntries.length > 0) {
-        yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
+      if (r.snapshot !== null) {
+        yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
+        if (r.committedEntries.length > 0) {
+          yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
+        }
       }
     })
 
@@ -131,9 +154,11 @@ export const runRaftReplica = (
     Effect.gen(function* () {
       let batch = readys.filter(hasWork)
       while (batch.length > 0) {
+        for (const r of batch) yield* beforePersist(r)
+        yield* send(batch, true)
         yield* persistAll(deps.committer, deps.group, batch.filter(needsPersist))
-        yield* send(batch)
-        for (const r of batch) yield* handleOutputs(r)
+        yield* send(batch, false)
+        for (const r of batch) yield* afterPersist(r)
         const wroteLog = batch.some(
           (r) => r.entries.length > 0 || r.snapshot !== null || r.truncateFrom !== null,
         )
@@ -150,6 +175,8 @@ export const runRaftReplica = (
   const snapshotTaken = (input: Extract<ReplicaInput, { _tag: "snapshotTaken" }>) =>
     Effect.gen(function* () {
       const meta = input.snapshot.meta
+      // Only a snapshot of a committed entry this log holds with the same term may replace the log.
+      if (meta.index > s.commit || termOf(s, meta.index) !== meta.term) return null
       const conf = confStateAt(s, meta.index) ?? meta.conf
       const snapshot = { meta: { ...meta, conf }, data: input.snapshot.data }
       yield* persistAll(deps.committer, deps.group, [
@@ -164,7 +191,8 @@ export const runRaftReplica = (
     for (const input of inputs) {
       if (input._tag === "snapshotTaken") {
         yield* process(readys)
-        readys = [yield* snapshotTaken(input)]
+        const taken = yield* snapshotTaken(input)
+        readys = taken === null ? [] : [taken]
         continue
       }
       const core = toCore(input)
