@@ -6,6 +6,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private error: { e: unknown } | undefined
   private closed = false
 
+  /** Items waiting for the consumer. */
+  get size(): number {
+    return this.items.length
+  }
+
   push(item: T): void {
     if (this.closed) return
     const w = this.waiting

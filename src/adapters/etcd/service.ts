@@ -21,7 +21,17 @@ export interface EtcdServiceOptions {
   readonly maxTxnOps?: number
   /** etcd's --max-request-bytes: larger requests get "request is too large". */
   readonly maxRequestBytes?: number
+  /**
+   * Watch responses a stream may hold for a client that does not read them. Beyond it the stream
+   * fails UNAVAILABLE, which etcd clients treat as retriable: they reconnect and resume from the
+   * last revision they received, so a slow client costs bounded memory and loses nothing.
+   */
+  readonly maxPendingWatchResponses?: number
 }
+
+export const DEFAULT_MAX_PENDING_WATCH_RESPONSES = 10_000
+export const WATCH_OVERFLOW_MESSAGE =
+  "etcdserver: watch stream overflowed, resume from the last revision received"
 
 /** etcd's defaults. */
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024
@@ -37,6 +47,7 @@ const isLeaseNotFound = (err: unknown): boolean =>
 export class EtcdService {
   readonly maxTxnOps: number
   readonly maxRequestBytes: number
+  readonly maxPendingWatchResponses: number
 
   constructor(
     readonly backend: EtcdBackend,
@@ -44,6 +55,7 @@ export class EtcdService {
   ) {
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
+    this.maxPendingWatchResponses = options.maxPendingWatchResponses ?? DEFAULT_MAX_PENDING_WATCH_RESPONSES
   }
 
   /** etcd's header.fill: identity always, revision only when the backend left it unset. */
@@ -304,7 +316,16 @@ export class EtcdService {
     const engine = this.backend.watches
     if (engine === undefined)
       throw new EtcdError(GrpcCode.UNIMPLEMENTED, "unknown service etcdserverpb.Watch")
-    const out = new AsyncQueue<pb.WatchResponse>()
+    const queue = new AsyncQueue<pb.WatchResponse>()
+    const out = {
+      push: (r: pb.WatchResponse) => {
+        if (queue.size >= this.maxPendingWatchResponses) {
+          queue.fail(new EtcdError(GrpcCode.UNAVAILABLE, WATCH_OVERFLOW_MESSAGE))
+        } else queue.push(r)
+      },
+      fail: (e: unknown) => queue.fail(e),
+      close: () => queue.close(),
+    }
     const watchers = new Map<bigint, { cancel(): void }>()
     let nextId = 0n
     // Watch headers carry exactly the revision given (etcd's newResponseHeader; 0 is omitted).
@@ -390,7 +411,7 @@ export class EtcdService {
     })()
     reading.catch((err) => out.fail(err))
     try {
-      for await (const res of out) yield res
+      for await (const res of queue) yield res
     } finally {
       signal.removeEventListener("abort", onAbort)
       for (const w of watchers.values()) w.cancel()
