@@ -12,6 +12,8 @@ export interface Options {
   /** Distinct keys the put phases cycle through. */
   readonly keys: number
   readonly failovers: number
+  /** A put rate (ops/s) both systems are also measured at, so their latencies compare like for like; 0 = off. */
+  readonly commonRate: number
   readonly systems: readonly ("etcd" | "lattice")[]
   /** spread: round-robin over the 3 endpoints; leader: every request to the leader's endpoint. */
   readonly target: Target
@@ -22,7 +24,7 @@ export interface Options {
 }
 
 export const USAGE = `usage: bun bench/etcd-compare/main.ts [--seconds 10] [--clients 64] [--value-size 256]
-  [--keys 1000] [--failovers 3] [--systems etcd,lattice] [--target spread|leader]
+  [--keys 1000] [--failovers 3] [--common-rate 50] [--systems etcd,lattice] [--target spread|leader]
   [--lattice-ref HEAD|<ref>|worktree] [--keep]`
 
 export const parseOptions = (argv: readonly string[]): Options => {
@@ -34,6 +36,7 @@ export const parseOptions = (argv: readonly string[]): Options => {
       "value-size": { type: "string", default: "256" },
       keys: { type: "string", default: "1000" },
       failovers: { type: "string", default: "3" },
+      "common-rate": { type: "string", default: "50" },
       systems: { type: "string", default: "etcd,lattice" },
       target: { type: "string", default: "spread" },
       "lattice-ref": { type: "string", default: "HEAD" },
@@ -60,6 +63,7 @@ export const parseOptions = (argv: readonly string[]): Options => {
     valueSize: Math.floor(positive("value-size", values["value-size"], 0)),
     keys: Math.floor(positive("keys", values.keys)),
     failovers: Math.floor(positive("failovers", values.failovers, 0)),
+    commonRate: positive("common-rate", values["common-rate"], 0),
     systems: systems as ("etcd" | "lattice")[],
     target: values.target,
     latticeRef: values["lattice-ref"],

@@ -15,6 +15,8 @@ export interface ThroughputResult {
   readonly errors: number
   readonly seconds: number
   readonly firstError: string | null
+  /** CPU the benchmark process itself used, in % of one core: shows whether the client was the limit. */
+  readonly clientCpuPercent: number
 }
 
 /** Keeps `concurrency` requests in flight for warmup + measured time; counts completions after warmup. */
@@ -25,6 +27,7 @@ export const closedLoop = async (
   warmupSeconds = 1,
 ): Promise<ThroughputResult> => {
   const start = performance.now()
+  const cpuBefore = process.cpuUsage()
   const measureFrom = start + warmupSeconds * 1000
   const stopAt = measureFrom + seconds * 1000
   let slot = 0
@@ -45,7 +48,9 @@ export const closedLoop = async (
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return { opsPerSec: ops / seconds, ops, errors, seconds, firstError }
+  const cpu = process.cpuUsage(cpuBefore)
+  const clientCpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - start)) * 100
+  return { opsPerSec: ops / seconds, ops, errors, seconds, firstError, clientCpuPercent }
 }
 
 export interface LatencyResult {

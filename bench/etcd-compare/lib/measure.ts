@@ -13,6 +13,8 @@ export interface SystemResult {
   readonly linearizableRange: ThroughputResult
   readonly serializableRange: ThroughputResult
   readonly putLatency: LatencyResult
+  /** Put latency at options.commonRate, the same rate for both systems (null when off). */
+  readonly putLatencyCommon: LatencyResult | null
   readonly failover: readonly FailoverRound[]
   readonly failoverMedianMs: number | null
   readonly failoverMaxMs: number | null
@@ -38,7 +40,10 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
 
     log(cluster.system, `put throughput, ${options.clients} in flight, ${options.seconds} s`)
     const putResult = await closedLoop(put, options.clients, options.seconds)
-    log(cluster.system, `  ${putResult.opsPerSec.toFixed(0)} ops/s (${putResult.errors} errors)`)
+    log(
+      cluster.system,
+      `  ${putResult.opsPerSec.toFixed(0)} ops/s (${putResult.errors} errors, client CPU ${putResult.clientCpuPercent.toFixed(0)}%)`,
+    )
 
     await client.endpoints[0]?.put({ key: READ_KEY, value })
     log(cluster.system, "linearizable range throughput")
@@ -47,7 +52,10 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
       options.clients,
       options.seconds,
     )
-    log(cluster.system, `  ${linResult.opsPerSec.toFixed(0)} ops/s (${linResult.errors} errors)`)
+    log(
+      cluster.system,
+      `  ${linResult.opsPerSec.toFixed(0)} ops/s (${linResult.errors} errors, client CPU ${linResult.clientCpuPercent.toFixed(0)}%)`,
+    )
 
     log(cluster.system, "serializable range throughput")
     const serResult = await closedLoop(
@@ -55,12 +63,22 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
       options.clients,
       options.seconds,
     )
-    log(cluster.system, `  ${serResult.opsPerSec.toFixed(0)} ops/s (${serResult.errors} errors)`)
+    log(
+      cluster.system,
+      `  ${serResult.opsPerSec.toFixed(0)} ops/s (${serResult.errors} errors, client CPU ${serResult.clientCpuPercent.toFixed(0)}%)`,
+    )
 
     const halfPeak = Math.max(1, putResult.opsPerSec / 2)
     log(cluster.system, `put latency, open loop at ${halfPeak.toFixed(0)}/s`)
     const latency = await openLoop(put, halfPeak, options.seconds)
     log(cluster.system, `  p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms`)
+
+    let common: LatencyResult | null = null
+    if (options.commonRate > 0) {
+      log(cluster.system, `put latency, open loop at the common rate ${options.commonRate}/s`)
+      common = await openLoop(put, options.commonRate, options.seconds)
+      log(cluster.system, `  p50 ${common.p50Ms.toFixed(2)} ms, p99 ${common.p99Ms.toFixed(2)} ms`)
+    }
 
     log(cluster.system, `failover x${options.failovers}`)
     const failover = await measureFailover(cluster, client, options.failovers, value)
@@ -78,6 +96,7 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
       linearizableRange: linResult,
       serializableRange: serResult,
       putLatency: latency,
+      putLatencyCommon: common,
       failover,
       failoverMedianMs: times.length === 0 ? null : median(times),
       failoverMaxMs: times.length === 0 || anyMissing ? null : Math.max(...times),

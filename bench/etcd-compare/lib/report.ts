@@ -20,6 +20,8 @@ const METRICS: readonly (readonly [string, string, "higher" | "lower", Pick])[] 
   ["serializable range throughput", "ops/s", "higher", (r) => r.serializableRange.opsPerSec],
   ["put p50 at half own peak", "ms", "lower", (r) => r.putLatency.p50Ms],
   ["put p99 at half own peak", "ms", "lower", (r) => r.putLatency.p99Ms],
+  ["put p50 at the common rate", "ms", "lower", (r) => r.putLatencyCommon?.p50Ms ?? null],
+  ["put p99 at the common rate", "ms", "lower", (r) => r.putLatencyCommon?.p99Ms ?? null],
   ["failover median", "ms", "lower", (r) => r.failoverMedianMs],
   ["failover max", "ms", "lower", (r) => r.failoverMaxMs],
 ]
