@@ -2,6 +2,7 @@
  * Real processes: a nats-server on loopback and three `lattice start` processes. A client writes
  * continuously; the leader's process is SIGKILLed; a new leader takes over; the killed node is
  * restarted; every acknowledged write is then readable (linearizably) through every node.
+ * Set LATTICE_BIN (for example dist/lattice after `npm run build`) to test the compiled binary.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
@@ -11,6 +12,8 @@ import type { Subprocess } from "bun"
 import type { NodeStatusReport } from "../../../src/node/status-report.ts"
 import { freePort, type NatsServer, startNatsServer } from "../../support/nats-server.ts"
 
+/** LATTICE_BIN=dist/lattice runs the compiled binary instead of the sources. */
+const COMMAND = process.env.LATTICE_BIN ? [process.env.LATTICE_BIN] : [process.execPath, "src/cli/main.ts"]
 const hasNats = existsSync("/usr/bin/nats-server") || Bun.which("nats-server") !== null
 const IDS = ["n1", "n2", "n3"] as const
 
@@ -36,8 +39,7 @@ describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
     const p = ports.get(id)!
     const proc = Bun.spawn(
       [
-        process.execPath,
-        "src/cli/main.ts",
+        ...COMMAND,
         "start",
         "--node-id",
         id,
