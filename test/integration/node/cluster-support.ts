@@ -95,3 +95,19 @@ export const getLinearizable = async (
   if (res instanceof Error) throw res
   return res.kvs.length === 0 ? null : dec(res.kvs[0]!.value)
 }
+
+/** Every key under `prefix`, read linearizably through `node` in one range. */
+export const rangeLinearizable = async (
+  cluster: LocalCluster,
+  node: string,
+  prefix: string,
+): Promise<Map<string, string>> => {
+  const r = cluster.get(node)
+  if (r === undefined) throw new Error(`${node} is not running`)
+  const h = await Effect.runPromise(r.node.barrier().pipe(Effect.mapError((e) => new Error(e._tag))))
+  const end = enc(prefix)
+  end[end.length - 1]! += 1
+  const res = h.sm.range({ key: enc(prefix), rangeEnd: end })
+  if (res instanceof Error) throw res
+  return new Map(res.kvs.map((kv) => [dec(kv.key), dec(kv.value)]))
+}

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test"
-import { getLinearizable, makeTestCluster, put, type TestCluster } from "./cluster-support.ts"
+import {
+  getLinearizable,
+  makeTestCluster,
+  put,
+  rangeLinearizable,
+  type TestCluster,
+} from "./cluster-support.ts"
 
 let tc: TestCluster | undefined
 afterEach(async () => {
@@ -49,7 +55,8 @@ describe("failover", () => {
     await cluster.start(first)
     await writeVia(first, 5)
     for (const id of cluster.ids) {
-      for (const [k, v] of acked) expect(await getLinearizable(cluster, id, k)).toBe(v)
+      const got = await rangeLinearizable(cluster, id, "key-")
+      for (const [k, v] of acked) expect(got.get(k)).toBe(v)
     }
   }, 30_000)
 
@@ -70,4 +77,36 @@ describe("failover", () => {
     const applied = new Set(cluster.nodes().map((r) => r.node.group()!.sm.appliedIndex))
     if (applied.size === 1) expect(hashes.size).toBe(1)
   }, 30_000)
+})
+
+describe("5 nodes", () => {
+  test("two leaders stopped one after the other: writes continue on the remaining quorum, nothing acknowledged lost", async () => {
+    tc = makeTestCluster(5)
+    const { cluster } = tc
+    await cluster.startAll()
+    const acked = new Map<string, string>()
+    const writeVia = async (node: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const key = `key-${acked.size}`
+        await put(cluster, node, key, `value-${acked.size}`)
+        acked.set(key, `value-${acked.size}`)
+      }
+    }
+    const stopped: string[] = []
+    for (let round = 0; round < 2; round++) {
+      const leader = await cluster.awaitLeader()
+      const via = cluster.ids.find((id) => id !== leader && !stopped.includes(id))!
+      await writeVia(via, 10)
+      await cluster.stop(leader)
+      stopped.push(leader)
+    }
+    const third = await cluster.awaitLeader()
+    expect(stopped).not.toContain(third)
+    await writeVia(third, 10)
+    for (const id of stopped) await cluster.start(id)
+    for (const id of cluster.ids) {
+      const got = await rangeLinearizable(cluster, id, "key-")
+      for (const [k, v] of acked) expect(got.get(k)).toBe(v)
+    }
+  }, 40_000)
 })
