@@ -2,7 +2,7 @@
  * The simulator's command line: `bun test/sim/main.ts --seeds N --seed-start S [--profile P] [--verbose]`.
  * Prints one line per failing seed (with the command that replays it), then `N passed, N failed`.
  */
-import { formatFailure, runSeeds } from "./runner.ts"
+import { formatFailure, runSeeds, unknownTooOften } from "./runner.ts"
 
 const args = process.argv.slice(2)
 const flag = (name: string): string | undefined => {
@@ -24,5 +24,8 @@ console.log(
   `stats: ops ${summary.ops}, indeterminate ${summary.indeterminate}, linearizability unknown ${summary.unknown}, ` +
     `crashes ${summary.crashes}, conf changes ${summary.confChanges}`,
 )
+const inconclusive = unknownTooOften(summary)
+if (inconclusive)
+  console.log(`the linearizability checker answered "unknown" for ${summary.unknown} seeds: too often`)
 console.log(`${summary.passed} passed, ${summary.failed} failed`)
-process.exit(summary.failed > 0 ? 1 : 0)
+process.exit(summary.failed > 0 || inconclusive ? 1 : 0)

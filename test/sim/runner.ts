@@ -77,9 +77,16 @@ export const formatFailure = (
   r: SimResult,
   opts: { profile?: string | undefined; injectBug?: string | undefined },
   tail = 15,
-): string =>
-  [
-    `FAIL seed ${r.seed} (${r.profile}) ${r.violation!.invariant}: ${r.violation!.detail}`,
-    `  replay: ${replayCommand(r.seed, opts)}`,
+): string => {
+  const [headline, ...details] = r.violation!.detail.split("\n")
+  return [
+    `FAIL seed ${r.seed} (${r.profile}) ${r.violation!.invariant}: ${headline} | replay: ${replayCommand(r.seed, opts)}`,
+    ...details.map((l) => `  ${l}`),
+    "  trace tail:",
     ...r.trace.slice(-tail).map((l) => `    ${l}`),
   ].join("\n")
+}
+
+/** "unknown" from the checker is tolerated unless it is frequent (more than 5% of seeds). */
+export const unknownTooOften = (summary: Summary): boolean =>
+  summary.unknown > Math.max(1, 0.05 * (summary.passed + summary.failed))

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { profileNames, profiles } from "./profiles.ts"
-import { formatFailure, runSeeds } from "./runner.ts"
+import { formatFailure, runSeeds, unknownTooOften } from "./runner.ts"
 import { runSimulation } from "./simulation.ts"
 
 const seedsPerProfile = Number(process.env.SIM_SEEDS ?? 20)
@@ -19,6 +19,7 @@ describe("simulator seed sweep", () => {
         if (report) console.log(report)
         expect(summary.failed).toBe(0)
         expect(summary.passed).toBe(seedsPerProfile)
+        expect(unknownTooOften(summary)).toBe(false)
       },
       { timeout: 120_000 },
     )
@@ -44,8 +45,9 @@ describe("simulator determinism and command line", () => {
     const out = failing.stdout.toString().trim().split("\n")
     expect(failing.exitCode).toBe(1)
     expect(out.at(-1)).toBe("0 passed, 1 failed")
-    expect(out.join("\n")).toContain(
-      "replay: bun test/sim/main.ts --seeds 1 --seed-start 1 --profile figure8 --inject-bug commitPreviousTerm",
+    const failLine = out.find((l) => l.startsWith("FAIL seed 1 (figure8) leaderCompleteness:"))
+    expect(failLine).toContain(
+      "| replay: bun test/sim/main.ts --seeds 1 --seed-start 1 --profile figure8 --inject-bug commitPreviousTerm",
     )
     const passing = run(["--profile", "calm"])
     expect(passing.exitCode).toBe(0)
