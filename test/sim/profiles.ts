@@ -22,6 +22,11 @@ export interface Profile {
   readonly membershipRate: number
   readonly transferRate: number
   readonly campaignRate: number
+  /**
+   * Probability that an append is also delivered as a forged copy from another Raft group (same
+   * term, different entry content): a core that does not filter by group corrupts its log.
+   */
+  readonly misrouteRate: number
   /** A targeted fault schedule (see scenarios.ts) run on top of the chaos. */
   readonly scenario?: ScenarioName
 }
@@ -43,11 +48,12 @@ const base: Profile = {
   membershipRate: 0,
   transferRate: 0,
   campaignRate: 0,
+  misrouteRate: 0,
 }
 
 export const profiles: Readonly<Record<string, Profile>> = {
   calm: base,
-  lossy: { ...base, name: "lossy", nodes: 5, network: lossyNet },
+  lossy: { ...base, name: "lossy", nodes: 5, network: lossyNet, misrouteRate: 0.02 },
   partitions: { ...base, name: "partitions", nodes: 5, partitionRate: 0.35, healRate: 0.3 },
   crashes: { ...base, name: "crashes", crashRate: 0.25, slowDiskRate: 0.5, maxPersistDelay: 15 },
   membership: { ...base, name: "membership", membershipRate: 0.6, transferRate: 0.15, campaignRate: 0.1 },
@@ -58,6 +64,7 @@ export const profiles: Readonly<Record<string, Profile>> = {
     skew: 0.6,
     network: { ...calmNet, maxLatency: 15 },
     campaignRate: 0.05,
+    misrouteRate: 0.01,
   },
   everything: {
     ...base,
@@ -73,6 +80,7 @@ export const profiles: Readonly<Record<string, Profile>> = {
     membershipRate: 0.15,
     transferRate: 0.08,
     campaignRate: 0.05,
+    misrouteRate: 0.01,
   },
   figure8: { ...base, name: "figure8", nodes: 5, scenario: "figure8" },
   persistWindow: { ...base, name: "persistWindow", scenario: "persistWindow" },

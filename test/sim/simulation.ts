@@ -164,6 +164,18 @@ export class Simulation implements NodeHost {
       message.type === "append" ? { ...message, entries: [...message.entries] } : { ...message }
     for (const delay of this.network.plan(message.from, message.to))
       this.at(this.now + delay, { kind: "deliver", message: copy })
+    if (
+      copy.type === "append" &&
+      copy.entries.length > 0 &&
+      this.rng.chance(this.options.profile.misrouteRate)
+    ) {
+      const forged: Message = {
+        ...copy,
+        group: copy.group + 1,
+        entries: copy.entries.map((e) => ({ ...e, data: Uint8Array.from([...e.data, 0x21]) })),
+      }
+      this.at(this.now + this.rng.int(1, 5), { kind: "deliver", message: forged })
+    }
   }
 
   reply(request: ClientRequest, response: NodeResponse): void {
