@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { Clock, Duration, Effect, Either, type Scope } from "effect"
 import type { RequestFailure } from "../../actors/errors.ts"
-import { NotLeader, ReplicaStopped } from "../../actors/errors.ts"
+import { NotLeader, ReadUnavailable, ReplicaStopped } from "../../actors/errors.ts"
 import type { GroupHandle, GroupSettings } from "../../actors/group.ts"
 import {
   type NodeSupervisor,
@@ -162,11 +162,20 @@ export const startNode = (
           } else {
             attempt = Effect.map(h.propose(data), (r) => (r === null ? null : r.outcome))
           }
-          const result = yield* Effect.either(attempt)
+          // Bounded: a proposal caught in a replica restart may never be answered.
+          const result = yield* Effect.either(
+            attempt.pipe(
+              Effect.timeoutFail({
+                duration: Duration.millis(deadline - now),
+                onTimeout: () => new RequestTimedOut(`no answer within ${options.requestTimeoutMs} ms`),
+              }),
+            ),
+          )
           if (result._tag === "Right") return result.right
           last = result.left
-          // Retry only when the command was certainly not proposed anywhere.
-          if (last._tag !== "NotLeader" && last._tag !== "ReplicaStopped") return yield* Effect.fail(last)
+          // Retry only when the command was certainly not proposed anywhere (a replica that
+          // stopped may already have appended it: its outcome is unknown).
+          if (last._tag !== "NotLeader") return yield* Effect.fail(last)
           yield* Effect.sleep(retryDelay)
         }
       })
@@ -207,7 +216,14 @@ export const startNode = (
           const result: Either.Either<GroupHandle, RequestFailure> =
             h === undefined
               ? Either.left(new ReplicaStopped({ reason: `group ${g} is not running` }))
-              : yield* Effect.either(Effect.as(h.readBarrier, h))
+              : yield* Effect.either(
+                  Effect.as(h.readBarrier, h).pipe(
+                    Effect.timeoutFail({
+                      duration: Duration.millis(Math.max(1, deadline - (yield* Clock.currentTimeMillis))),
+                      onTimeout: () => new ReadUnavailable({ reason: "timeout" }),
+                    }),
+                  ),
+                )
           if (Either.isRight(result)) return result.right
           const f = result.left
           const retriable =
