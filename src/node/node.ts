@@ -53,6 +53,8 @@ export interface LatticeNode {
   readonly barrier: (group?: GroupId) => Effect.Effect<GroupHandle, RequestFailure | RequestTimedOut>
   readonly events: readonly SupervisorEvent[]
   readonly kvDbPath: (group: GroupId) => string
+  /** The node's Raft log store (all groups), for admin tools and fault-injection tests. */
+  readonly logStore: LogStore
 }
 
 const settingsOf = (o: NodeOptions): GroupSettings => ({
@@ -245,6 +247,7 @@ export const startNode = (
       barrier,
       events,
       kvDbPath,
+      logStore: store,
     } satisfies LatticeNode
   }).pipe(
     Effect.provide(BunSqliteDriverLive),

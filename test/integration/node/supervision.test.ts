@@ -66,4 +66,21 @@ describe("NodeSupervisor", () => {
     await put(cluster, "n1", "b", "2")
     expect(r.node.supervisor.health(1)).toMatchObject({ state: "running", restarts: 1 })
   }, 20_000)
+
+  test("a failing disk stops the group and it is reported; requests fail with UNAVAILABLE", async () => {
+    tc = makeTestCluster(1, (o) => ({ ...o, requestTimeoutMs: 500 }))
+    const { cluster } = tc
+    await cluster.startAll()
+    await cluster.awaitLeader()
+    await put(cluster, "n1", "a", "1")
+    const r = cluster.get("n1")!
+    // The database goes away under the replica: the next Ready cannot be made durable.
+    r.node.logStore.db.close()
+    await put(cluster, "n1", "b", "2").catch(() => undefined)
+    await waitFor(() => r.node.supervisor.health(1)?.state === "stopped", "the group to stop")
+    const health = r.node.supervisor.health(1)!
+    expect("reason" in health && health.reason).toContain("could not make a Ready durable")
+    expect(r.node.group()).toBeUndefined()
+    await expect(put(cluster, "n1", "c", "3")).rejects.toThrow()
+  }, 20_000)
 })
