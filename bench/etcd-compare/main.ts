@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { parseOptions } from "./lib/args.ts"
+import { parseOptions, USAGE } from "./lib/args.ts"
 import type { Cluster } from "./lib/cluster.ts"
 import { ETCD_BINARY, startEtcdCluster } from "./lib/etcd-cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
@@ -18,7 +18,15 @@ import { killAll, killAllNow } from "./lib/processes.ts"
 import { buildRows, renderTable } from "./lib/report.ts"
 import { latticeSourceTree } from "./lib/source-tree.ts"
 
-const options = parseOptions(process.argv.slice(2))
+const parseOrExit = () => {
+  try {
+    return parseOptions(process.argv.slice(2))
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
+    process.exit(2)
+  }
+}
+const options = parseOrExit()
 const baseDir = mkdtempSync(join(tmpdir(), "lattice-etcd-compare-"))
 const outFile = resolve(import.meta.dir, "../../tmp/etcd-compare/last-run.json")
 
