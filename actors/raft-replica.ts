@@ -19,6 +19,7 @@ import type { GroupCommitter } from "../src/storage/group-commit.ts"
 import type { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped, type RequestFailure } from "./errors.ts"
+import { HardStateSync } from "./hard-state-sync.ts"
 import type { ApplyTask, PendingProposal, ReplicaInput } from "./mailbox.ts"
 import { needsPersist, persistAll } from "./persist-all.ts"
 import type { ReplicaView } from "./replica-view.ts"
@@ -47,6 +48,7 @@ export const runRaftReplica = (
   const pendingProposals = new Map<number, PendingProposal>()
   const pendingReads = new Map<number, Deferred.Deferred<number, RequestFailure>>()
   const maxInputs = deps.maxInputsPerCycle ?? 1024
+  const hardSync = new HardStateSync(s.term, s.vote)
 
   const stepCore = (input: Input): Ready => {
     const [next, ready] = step(s, input)
@@ -156,7 +158,7 @@ export const runRaftReplica = (
       while (batch.length > 0) {
         for (const r of batch) yield* beforePersist(r)
         yield* send(batch, true)
-        yield* persistAll(deps.committer, deps.group, batch.filter(needsPersist))
+        yield* persistAll(deps.committer, deps.group, hardSync.toPersist(batch))
         yield* send(batch, false)
         for (const r of batch) yield* afterPersist(r)
         const wroteLog = batch.some(

@@ -97,7 +97,11 @@ export const startNode = (
     const committer = new GroupCommitter(store)
     const kvDbPath = (group: GroupId) => join(options.dataDir, `kv-${group}.db`)
     const kvDbs = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()
-    for (const g of groups) kvDbs.set(g, yield* openDatabase(kvDbPath(g), open))
+    // The Raft log (raft.db, synchronous as configured) is the durability point. The state machine
+    // may lag it after a power loss: it re-applies from the log (the apply loop skips what it has)
+    // or restores from the durable snapshot in raft.db, so its own commits need no fsync each.
+    const kvOpen = { synchronous: options.synchronous === "OFF" ? ("OFF" as const) : ("NORMAL" as const) }
+    for (const g of groups) kvDbs.set(g, yield* openDatabase(kvDbPath(g), kvOpen))
     const settings = settingsOf(options)
     const events: SupervisorEvent[] = []
     const supervisor = yield* startNodeSupervisor({
