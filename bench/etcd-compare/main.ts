@@ -67,8 +67,17 @@ const latticeTree = () => {
 const loadBefore = loadavg()
 const startedAt = new Date().toISOString()
 const results: Partial<Record<"etcd" | "lattice", SystemResult>> = {}
+const errors: Partial<Record<"etcd" | "lattice", string>> = {}
 try {
-  for (const system of options.systems) results[system] = await run(system)
+  for (const system of options.systems) {
+    try {
+      results[system] = await run(system)
+    } catch (error) {
+      // Keep going: the other system's figures are still worth printing.
+      errors[system] = error instanceof Error ? (error.stack ?? error.message) : String(error)
+      console.error(`[${system}] failed: ${errors[system]}`)
+    }
+  }
 } finally {
   await killAll()
   cleanUpDir()
@@ -93,6 +102,7 @@ const report = {
   latticeCommit: source.tree?.commit ?? null,
   rows,
   results,
+  errors,
 }
 mkdirSync(resolve(outFile, ".."), { recursive: true })
 writeFileSync(
@@ -100,3 +110,4 @@ writeFileSync(
   JSON.stringify(report, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2),
 )
 console.log(`\nwritten ${outFile}`)
+if (Object.keys(errors).length > 0) process.exit(1)

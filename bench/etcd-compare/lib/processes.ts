@@ -2,7 +2,7 @@
  * Every child process the benchmark starts is registered here, so one `killAll` (called from
  * `finally` and from the SIGINT/SIGTERM handlers) leaves nothing behind.
  */
-import { openSync } from "node:fs"
+import { closeSync, openSync } from "node:fs"
 
 export interface Child {
   readonly name: string
@@ -19,6 +19,8 @@ const live = new Map<number, ReturnType<typeof Bun.spawn>>()
 export const spawnChild = (name: string, cmd: readonly string[], logFile: string, cwd?: string): Child => {
   const fd = openSync(logFile, "a")
   const proc = Bun.spawn([...cmd], { cwd, stdout: fd, stderr: fd, stdin: "ignore" })
+  // The child has its own copy of the descriptor now.
+  closeSync(fd)
   live.set(proc.pid, proc)
   let running = true
   const exited = proc.exited.then((code) => {
