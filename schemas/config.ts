@@ -219,7 +219,7 @@ export const StorageSection = section(
 
 export const ConsensusSection = section(
   {
-    tick_ms: key(intIn(1, 10000, "integer 1..10000"), () => 100, "Length of one Raft tick in milliseconds."),
+    tick_ms: key(intIn(1, 10000, "integer 1..10000"), () => 50, "Length of one Raft tick in milliseconds."),
     election_ticks: key(
       PositiveInt,
       () => 10,
