@@ -102,26 +102,36 @@ export const checkTcpReachable = (url: string, timeoutMs: number): Promise<strin
     socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message))
   })
 
+/** The addresses a node will listen on, by configuration key. */
+export const listenerAddresses = (config: NodeConfig): Array<readonly [string, string]> => {
+  const listeners: Array<readonly [string, string | undefined]> = [
+    ["listeners.etcd", config.listeners.etcd],
+    ["listeners.http", config.listeners.http],
+    ["listeners.redis", config.listeners.redis],
+    ["listeners.memcached", config.listeners.memcached],
+    ["telemetry.metrics_bind", config.telemetry.metrics_enabled ? config.telemetry.metrics_bind : undefined],
+  ]
+  return listeners.filter((l): l is readonly [string, string] => l[1] !== undefined)
+}
+
+/** The listeners that cannot be bound, with the reason code (EADDRINUSE, …). */
+export const unbindableListeners = async (
+  config: NodeConfig,
+): Promise<Array<{ key: string; address: string; code: string }>> => {
+  const out: Array<{ key: string; address: string; code: string }> = []
+  for (const [key, address] of listenerAddresses(config)) {
+    const code = await checkBindable(address)
+    if (code !== undefined) out.push({ key, address, code })
+  }
+  return out
+}
+
 export const preflight = (config: NodeConfig): Effect.Effect<PreflightReport> =>
   Effect.promise(async () => {
     const errors: string[] = []
     const dataDir = checkDataDir(config.node.data_dir)
     if (dataDir !== undefined) errors.push(dataDir)
-    const listeners: Array<readonly [string, string | undefined]> = [
-      ["listeners.etcd", config.listeners.etcd],
-      ["listeners.http", config.listeners.http],
-      ["listeners.redis", config.listeners.redis],
-      ["listeners.memcached", config.listeners.memcached],
-      [
-        "telemetry.metrics_bind",
-        config.telemetry.metrics_enabled ? config.telemetry.metrics_bind : undefined,
-      ],
-    ]
-    for (const [key, address] of listeners) {
-      if (address === undefined) continue
-      const code = await checkBindable(address)
-      if (code !== undefined) errors.push(listenerProblem(key, address, code))
-    }
+    for (const l of await unbindableListeners(config)) errors.push(listenerProblem(l.key, l.address, l.code))
     const answers = await Promise.all(
       config.nats.urls.map((url) => checkTcpReachable(url, config.nats.connect_timeout_ms)),
     )

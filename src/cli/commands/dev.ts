@@ -10,18 +10,39 @@ import { type LoadedConfig, loadConfig } from "../../config/load.ts"
 import { setFlagOverrides } from "../../config/overrides.ts"
 import type { NodeConfig } from "../../config/resolve.ts"
 import { configSummaryLines } from "../../config/summary.ts"
-import type { CliIO, Command } from "../framework/types.ts"
+import { type CliIO, type Command, ExitCode } from "../framework/types.ts"
+import { unbindableListeners } from "../preflight.ts"
 import { CONFIG_FLAG, SET_FLAG } from "./node-flags.ts"
 import { reportConfigError, usageError } from "./report.ts"
 
 /** Runs an in-process cluster until it stops; returns the exit code. */
 export type DevClusterRuntime = (configs: ReadonlyArray<NodeConfig>, io: CliIO) => Effect.Effect<number>
 
-/** The in-process cluster runtime (src/node/dev-cluster.ts), loaded when the command runs. */
+/** One line per listener that cannot be bound; exit 1 when there is any. */
+export const checkDevPorts = (configs: ReadonlyArray<NodeConfig>, io: CliIO): Effect.Effect<number> =>
+  Effect.promise(async () => {
+    const busy = (await Promise.all(configs.map(unbindableListeners))).flat()
+    for (const b of busy)
+      io.stderr(
+        b.code === "EADDRINUSE"
+          ? `error: lattice dev: ${b.address} (${b.key}) is already in use (another lattice dev or etcd?); stop that process, then run lattice dev again\n`
+          : `error: lattice dev: cannot listen on ${b.address} (${b.key}, ${b.code}); stop what holds it, then run lattice dev again\n`,
+      )
+    return busy.length > 0 ? ExitCode.failure : ExitCode.ok
+  })
+
+/**
+ * The in-process cluster runtime (src/node/dev-cluster.ts), loaded when the command runs, after
+ * checking that every node's ports are free (a previous `lattice dev` often still holds them).
+ */
 export const runDevCluster: DevClusterRuntime = (configs, io) =>
-  Effect.flatMap(
-    Effect.promise(() => import("../../node/dev-cluster.ts")),
-    (m) => m.runDevCluster(configs, io),
+  Effect.flatMap(checkDevPorts(configs, io), (code) =>
+    code !== ExitCode.ok
+      ? Effect.succeed(code)
+      : Effect.flatMap(
+          Effect.promise(() => import("../../node/dev-cluster.ts")),
+          (m) => m.runDevCluster(configs, io),
+        ),
   )
 
 export const makeDevCommand = (runtime: DevClusterRuntime = runDevCluster): Command => ({

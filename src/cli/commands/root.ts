@@ -1,11 +1,12 @@
 /**
- * The command tree. Verbs that talk to a running cluster (status, admin, snapshot, backup,
- * restore, benchmark) are registered with their features, not before.
+ * The command tree. Verbs that talk to a running cluster (admin, snapshot, backup, restore,
+ * benchmark) are registered with their features, not before.
  */
 import type { Command } from "../framework/types.ts"
 import { configCommand } from "./config.ts"
 import { type DevClusterRuntime, makeDevCommand, runDevCluster } from "./dev.ts"
 import { makeStartCommand, type NodeRuntime, runNode } from "./start.ts"
+import { statusCommand } from "./status.ts"
 import { versionCommand } from "./version-command.ts"
 
 export interface Runtimes {
@@ -19,6 +20,7 @@ export const rootCommand = (runtimes: Runtimes = { runNode, runDevCluster }): Co
   subcommands: [
     makeStartCommand(runtimes.runNode),
     makeDevCommand(runtimes.runDevCluster),
+    statusCommand,
     configCommand,
     versionCommand,
   ],

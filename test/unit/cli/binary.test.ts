@@ -23,9 +23,18 @@ describe("src/cli/main.ts", () => {
     expect(result.stderr).toContain('unknown command: "frobnicate"')
   })
 
-  test("dev (what npm start runs) fails loudly while the runtime is missing", () => {
-    const result = lattice("dev", "--data-dir", "/tmp/lattice-dev-test")
-    expect(result.code).toBe(69)
-    expect(result.stderr).toContain("the node runtime is not built yet (issue 5)")
+  test("dev (what npm start runs) answers --help with its flags", () => {
+    const result = lattice("dev", "--help")
+    expect(result.code).toBe(0)
+    expect(result.stdout).toStartWith("lattice dev: run a local cluster in one process")
+    for (const flag of ["--config", "--nodes", "--data-dir", "--set"]) expect(result.stdout).toContain(flag)
+  })
+
+  test("start with a conflicting configuration exits 78 with the precise error, before binding anything", () => {
+    const result = lattice("start", "--listen-metrics", "127.0.0.1:2379")
+    expect(result.code).toBe(78)
+    expect(result.stderr).toContain(
+      "127.0.0.1:2379 is already used by listeners.etcd (from flag --listen-metrics)",
+    )
   })
 })

@@ -1,6 +1,7 @@
 /** The registered commands, run in-process against real files in a temp directory. */
 import { describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -21,6 +22,28 @@ const FREE_PORTS = [
 ]
 
 const temp = () => mkdtempSync(join(tmpdir(), "lattice-cli-test-"))
+
+/** Hooks that record the configurations they are given instead of running nodes. */
+const recordingRuntimes = (seen: NodeConfig[]) => ({
+  runNode: (config: NodeConfig) =>
+    Effect.sync(() => {
+      seen.push(config)
+      return 0
+    }),
+  runDevCluster: (configs: ReadonlyArray<NodeConfig>) =>
+    Effect.sync(() => {
+      seen.push(...configs)
+      return 0
+    }),
+})
+
+/** A TCP server on a free loopback port; it also stands in for a reachable NATS (a TCP check). */
+const occupyPort = async () => {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen({ host: "127.0.0.1", port: 0 }, resolve))
+  const port = (server.address() as AddressInfo).port
+  return { port, natsUrl: `nats://127.0.0.1:${port}`, close: () => server.close() }
+}
 
 describe("lattice version", () => {
   test("--version and the version command print the package version and the runtime", async () => {
@@ -137,22 +160,59 @@ describe("lattice config", () => {
 })
 
 describe("lattice start", () => {
-  test("validates, prints the summary, and says plainly that the runtime is not built", async () => {
+  test("validates, prints the summary, warns in one line about an unreachable NATS, then runs the node", async () => {
     const dataDir = join(temp(), "n2")
+    const seen: NodeConfig[] = []
     const result = await runLattice(
       ["start", "--node-id", "n2", "--members", "n1,n2,n3", "--data-dir", dataDir, ...FREE_PORTS],
-      {
-        env: { LATTICE_NATS: "nats://127.0.0.1:1" },
-      },
+      { env: { LATTICE_NATS: "nats://127.0.0.1:1" }, runtimes: recordingRuntimes(seen) },
     )
-    expect(result.code).toBe(69)
+    expect(result.code).toBe(0)
+    expect(seen.map((c) => c.node.id)).toEqual(["n2"])
     expect(result.stdout).toContain('node        n2 (cluster "lattice", members: n1, n2, n3)')
     expect(result.stdout).toContain(`data dir    ${dataDir}`)
     expect(result.stdout).toContain("nats        nats://127.0.0.1:1")
-    expect(result.stderr).toContain(
-      "warning: nats.urls: no NATS server answers (nats://127.0.0.1:1: ECONNREFUSED)",
+    expect(result.stderr).toBe(
+      "warning: nats.urls: no NATS server answers (nats://127.0.0.1:1: ECONNREFUSED); start nats-server or fix --nats; the node keeps retrying\n",
     )
-    expect(result.stderr).toContain("the node runtime is not built yet (issue 5)")
+  })
+
+  test("a port already in use is one line saying what to do, and the node is not started", async () => {
+    const busy = await occupyPort()
+    try {
+      const seen: NodeConfig[] = []
+      const result = await runLattice(
+        ["start", "--data-dir", join(temp(), "n1"), ...FREE_PORTS, "--listen-http", `127.0.0.1:${busy.port}`],
+        { env: { LATTICE_NATS: busy.natsUrl }, runtimes: recordingRuntimes(seen) },
+      )
+      expect(result.code).toBe(1)
+      expect(seen).toHaveLength(0)
+      expect(result.stderr).toBe(
+        `error: listeners.http: 127.0.0.1:${busy.port} is already in use (another lattice or etcd?); stop that process or choose another with --listen-http\n`,
+      )
+    } finally {
+      busy.close()
+    }
+  })
+
+  test("an unwritable data dir is one line saying what to do, and the node is not started", async () => {
+    const file = join(temp(), "a-file")
+    writeFileSync(file, "")
+    const busy = await occupyPort()
+    try {
+      const seen: NodeConfig[] = []
+      const result = await runLattice(["start", "--data-dir", join(file, "n1"), ...FREE_PORTS], {
+        env: { LATTICE_NATS: busy.natsUrl },
+        runtimes: recordingRuntimes(seen),
+      })
+      expect(result.code).toBe(1)
+      expect(seen).toHaveLength(0)
+      expect(result.stderr).toBe(
+        `error: node.data_dir: cannot create ${join(file, "n1")}: ${file} is not a directory; choose another with --data-dir\n`,
+      )
+    } finally {
+      busy.close()
+    }
   })
 
   test("passes the merged configuration to the node runtime hook", async () => {
@@ -213,11 +273,43 @@ describe("lattice start", () => {
 })
 
 describe("lattice dev", () => {
-  test("builds a 3-node configuration and says plainly that the runtime is not built", async () => {
-    const result = await runLattice(["dev"], { cwd: "/tmp/x" })
-    expect(result.code).toBe(69)
-    expect(result.stderr).toContain("lattice dev: the node runtime is not built yet (issue 5)")
+  test("builds, prints and hands over a 3-node configuration by default", async () => {
+    const seen: NodeConfig[] = []
+    const result = await runLattice(["dev"], { cwd: "/tmp/x", runtimes: recordingRuntimes(seen) })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toStartWith("lattice dev: 3 node(s) in one process\n")
     expect(result.stdout).toContain('node        n3 (cluster "lattice", members: n1, n2, n3)')
+    expect(seen.map((c) => c.node.data_dir)).toEqual([
+      "/tmp/x/data/dev/n1",
+      "/tmp/x/data/dev/n2",
+      "/tmp/x/data/dev/n3",
+    ])
+  })
+
+  test("the cluster runtime refuses a busy port in one line before starting any node", async () => {
+    const seen: NodeConfig[] = []
+    await runLattice(["dev", "--data-dir", temp()], { runtimes: recordingRuntimes(seen) })
+    const busy = await occupyPort()
+    try {
+      // Port 0 everywhere (always free) except n2's HTTP listener, which a server holds.
+      const configs = seen.map((c) => ({
+        ...c,
+        listeners: {
+          ...c.listeners,
+          etcd: "127.0.0.1:0",
+          http: c.node.id === "n2" ? `127.0.0.1:${busy.port}` : "127.0.0.1:0",
+        },
+        telemetry: { ...c.telemetry, metrics_bind: "127.0.0.1:0" },
+      }))
+      let stderr = ""
+      const io = { stdout: () => {}, stderr: (t: string) => void (stderr += t), env: {}, cwd: "/tmp" }
+      expect(await Effect.runPromise(runDevCluster(configs, io))).toBe(1)
+      expect(stderr).toBe(
+        `error: lattice dev: 127.0.0.1:${busy.port} (listeners.http) is already in use (another lattice dev or etcd?); stop that process, then run lattice dev again\n`,
+      )
+    } finally {
+      busy.close()
+    }
   })
 
   test("hands one configuration per node, with distinct ports and data dirs, to the cluster hook", async () => {

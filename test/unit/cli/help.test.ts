@@ -17,6 +17,7 @@ describe("help", () => {
       "lattice",
       "lattice start",
       "lattice dev",
+      "lattice status",
       "lattice config",
       "lattice config generate",
       "lattice config validate",
