@@ -1,26 +1,70 @@
 /**
- * Real processes: a nats-server on loopback and three `lattice start` processes. A client writes
- * continuously; the leader's process is SIGKILLed; a new leader takes over; the killed node is
- * restarted; every acknowledged write is then readable (linearizably) through every node.
- * Set LATTICE_BIN (for example dist/lattice after `npm run build`) to test the compiled binary.
+ * Real processes of the compiled binary (dist/lattice, rebuilt in beforeAll when older than the
+ * sources) over a real nats-server on loopback. A client writes continuously through every node;
+ * the leader's process is SIGKILLed; a new leader takes over; the killed nodes are restarted and
+ * catch up; every acknowledged write is then readable (linearizably) through every node.
+ *   - 3 nodes, 1 kill;
+ *   - 5 nodes, 2 successive kills, with a tiny snapshot interval so the killed nodes fall behind
+ *     the leader's compaction floor and must catch up by snapshot.
+ * LATTICE_BIN=src runs the sources instead; LATTICE_BIN=/path/to/lattice runs that binary.
  */
+
+import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
 import type { NodeStatusReport } from "../../../src/node/status-report.ts"
 import { freePort, type NatsServer, startNatsServer } from "../../support/nats-server.ts"
 
-/** LATTICE_BIN=dist/lattice runs the compiled binary instead of the sources. */
-const COMMAND = process.env.LATTICE_BIN ? [process.env.LATTICE_BIN] : [process.execPath, "src/cli/main.ts"]
+const ROOT = join(import.meta.dir, "../../..")
+const DIST = join(ROOT, "dist/lattice")
 const hasNats = existsSync("/usr/bin/nats-server") || Bun.which("nats-server") !== null
-const IDS = ["n1", "n2", "n3"] as const
+/** The KV Raft group (src/node/node.ts KV_GROUP). */
+const KV_GROUP = 1
 
-interface Proc {
-  proc: Subprocess<"ignore", "pipe", "pipe">
-  etcd: number
-  http: number
+const newestSourceMtime = (dir: string): number => {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue
+    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
+  }
+  return newest
+}
+
+/** Builds dist/lattice (as `npm run build`) when missing or older than src/, actors/ or schemas/. */
+const ensureBinary = (): void => {
+  const newest = Math.max(...["src", "actors", "schemas"].map((d) => newestSourceMtime(join(ROOT, d))))
+  if (existsSync(DIST) && statSync(DIST).mtimeMs >= newest) return
+  console.log("processes.test: building dist/lattice (bun build --compile), ~3 s")
+  const tmp = `${DIST}.tmp-${process.pid}`
+  const build = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      "--bytecode",
+      "--minify",
+      "--sourcemap",
+      "src/cli/main.ts",
+      "--outfile",
+      tmp,
+    ],
+    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+  )
+  if (build.exitCode !== 0) throw new Error(`bun build failed:\n${build.stderr.toString()}`)
+  // Renamed into place so a concurrent run never starts a half-written binary.
+  renameSync(tmp, DIST)
+}
+
+/** The command that runs `lattice`: the compiled binary unless LATTICE_BIN says otherwise. */
+const latticeCommand = (): string[] => {
+  const bin = process.env.LATTICE_BIN
+  if (bin === "src") return [process.execPath, join(ROOT, "src/cli/main.ts")]
+  if (bin !== undefined && bin !== "") return [bin]
+  ensureBinary()
+  return [DIST]
 }
 
 interface RangeJson {
@@ -29,24 +73,44 @@ interface RangeJson {
 
 const b64 = (s: string) => Buffer.from(s).toString("base64")
 
-describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
+/** Reads one number from a node's raft.db (WAL mode: safe while the node runs, or after a crash). */
+const queryRaftDb = (dataDir: string, sql: string): number => {
+  const db = new Database(join(dataDir, "raft.db"))
+  try {
+    const row = db.query(sql).get(KV_GROUP) as { v: number | null } | null
+    return row?.v ?? 0
+  } finally {
+    db.close()
+  }
+}
+const lastLogIndex = (dataDir: string) =>
+  queryRaftDb(dataDir, "SELECT MAX(idx) AS v FROM raft_entry WHERE group_id = ?")
+const firstLogIndex = (dataDir: string) =>
+  queryRaftDb(dataDir, "SELECT MIN(idx) AS v FROM raft_entry WHERE group_id = ?")
+const snapshotIndex = (dataDir: string) =>
+  queryRaftDb(dataDir, "SELECT idx AS v FROM raft_snapshot WHERE group_id = ?")
+
+/** N `lattice start` processes over one nats-server, with an HTTP client and a background writer. */
+const processCluster = (ids: readonly string[], extraFlags: readonly string[]) => {
   let nats: NatsServer
   let dir: string
-  const procs = new Map<string, Proc>()
+  let command: string[]
+  const procs = new Map<string, Subprocess>()
   const ports = new Map<string, { etcd: number; http: number }>()
+  const dataDir = (id: string) => join(dir, id)
 
   const spawn = (id: string) => {
     const p = ports.get(id)!
     const proc = Bun.spawn(
       [
-        ...COMMAND,
+        ...command,
         "start",
         "--node-id",
         id,
         "--members",
-        IDS.join(","),
+        ids.join(","),
         "--data-dir",
-        join(dir, id),
+        dataDir(id),
         "--nats",
         nats.url,
         "--listen-etcd",
@@ -57,10 +121,23 @@ describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
         "consensus.tick_ms=20",
         "--set",
         "telemetry.metrics_enabled=false",
+        ...extraFlags,
       ],
-      { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+      // Output goes to a file (a pipe nobody reads would fill and block the node).
+      {
+        cwd: ROOT,
+        stdin: "ignore",
+        stdout: Bun.file(join(dir, `${id}.log`)),
+        stderr: Bun.file(join(dir, `${id}.err`)),
+      },
     )
-    procs.set(id, { proc, ...p })
+    procs.set(id, proc)
+  }
+
+  const kill = async (id: string) => {
+    const proc = procs.get(id)!
+    proc.kill("SIGKILL")
+    await proc.exited
   }
 
   const call = async (
@@ -68,8 +145,7 @@ describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
     path: string,
     body: unknown,
   ): Promise<{ status: number; json: RangeJson }> => {
-    const p = ports.get(id)!
-    const res = await fetch(`http://127.0.0.1:${p.http}${path}`, {
+    const res = await fetch(`http://127.0.0.1:${ports.get(id)!.http}${path}`, {
       method: "POST",
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(8000),
@@ -78,15 +154,17 @@ describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
   }
 
   const status = async (id: string): Promise<NodeStatusReport> => {
-    const p = ports.get(id)!
-    const res = await fetch(`http://127.0.0.1:${p.http}/v1/status`, { signal: AbortSignal.timeout(2000) })
+    const res = await fetch(`http://127.0.0.1:${ports.get(id)!.http}/v1/status`, {
+      signal: AbortSignal.timeout(2000),
+    })
     return (await res.json()) as NodeStatusReport
   }
 
-  const leaderOf = async (ids: readonly string[]): Promise<string> => {
+  /** The leader every node of `among` agrees on (about 15 s at most). */
+  const leaderOf = async (among: readonly string[]): Promise<string> => {
     for (let i = 0; i < 300; i++) {
       const seen = new Set<string | null>()
-      for (const id of ids) {
+      for (const id of among) {
         try {
           seen.add((await status(id)).groups[0]?.leader ?? null)
         } catch {
@@ -94,56 +172,47 @@ describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
         }
       }
       const [only] = [...seen]
-      if (seen.size === 1 && only !== null && only !== undefined && ids.includes(only)) return only
+      if (seen.size === 1 && only !== null && only !== undefined && among.includes(only)) return only
       await Bun.sleep(50)
     }
-    throw new Error("no agreed leader")
+    throw new Error(`no agreed leader among ${among.join(", ")}`)
   }
 
-  beforeAll(async () => {
-    nats = await startNatsServer()
-    dir = mkdtempSync(join(tmpdir(), "lattice-procs-"))
-    for (const id of IDS) ports.set(id, { etcd: await freePort(), http: await freePort() })
-    for (const id of IDS) spawn(id)
-  })
-  afterAll(async () => {
-    for (const p of procs.values()) p.proc.kill("SIGKILL")
-    await Promise.all([...procs.values()].map((p) => p.proc.exited))
-    await nats.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  test("SIGKILL of the leader under writes: a new leader, no acknowledged write lost, the node catches up", async () => {
-    const leader = await leaderOf(IDS)
+  /** Writes k<n> = v<n> through every node in turn; only 200 answers count as acknowledged. */
+  const startWriter = () => {
     const acked = new Map<string, string>()
-    let n = 0
     let stop = false
-    const writer = (async () => {
+    let n = 0
+    const done = (async () => {
       while (!stop) {
         const key = `k${n}`
         const value = `v${n++}`
-        const via = IDS[n % IDS.length]!
+        const via = ids[n % ids.length]!
         try {
           const r = await call(via, "/v3/kv/put", { key: b64(key), value: b64(value) })
           if (r.status === 200) acked.set(key, value)
         } catch {
-          // the node we asked may be the one that died: unknown outcome, not acknowledged
+          // the node asked may be dead or mid-election: outcome unknown, not acknowledged
         }
       }
     })()
-    while (acked.size < 20) await Bun.sleep(10)
-    procs.get(leader)!.proc.kill("SIGKILL")
-    await procs.get(leader)!.proc.exited
-    const survivors = IDS.filter((id) => id !== leader)
-    const next = await leaderOf(survivors)
-    expect(next).not.toBe(leader)
-    const before = acked.size
-    while (acked.size < before + 20) await Bun.sleep(10)
-    spawn(leader)
-    await leaderOf(IDS)
-    stop = true
-    await writer
-    for (const id of IDS) {
+    const ackedAtLeast = async (count: number) => {
+      for (let i = 0; i < 3000 && acked.size < count; i++) await Bun.sleep(10)
+      if (acked.size < count) throw new Error(`only ${acked.size} of ${count} writes acknowledged`)
+    }
+    return {
+      acked,
+      ackedAtLeast,
+      stop: async () => {
+        stop = true
+        await done
+      },
+    }
+  }
+
+  /** Every acknowledged write is readable, linearizably, through every node. */
+  const expectAllAcked = async (acked: ReadonlyMap<string, string>) => {
+    for (const id of ids) {
       const r = await call(id, "/v3/kv/range", { key: b64("k"), range_end: b64("l") })
       expect(r.status).toBe(200)
       const got = new Map<string, string>(
@@ -152,7 +221,95 @@ describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
           Buffer.from(kv.value, "base64").toString(),
         ]),
       )
-      for (const [k, v] of acked) expect(got.get(k)).toBe(v)
+      const lost = [...acked].filter(([k, v]) => got.get(k) !== v).map(([k]) => k)
+      expect({ node: id, lost }).toEqual({ node: id, lost: [] })
     }
-  }, 90_000)
+  }
+
+  beforeAll(async () => {
+    command = latticeCommand()
+    nats = await startNatsServer()
+    dir = mkdtempSync(join(tmpdir(), "lattice-procs-"))
+    for (const id of ids) ports.set(id, { etcd: await freePort(), http: await freePort() })
+    for (const id of ids) spawn(id)
+  })
+  afterAll(async () => {
+    for (const p of procs.values()) p.kill("SIGKILL")
+    await Promise.all([...procs.values()].map((p) => p.exited))
+    await nats.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  return { spawn, kill, status, leaderOf, startWriter, expectAllAcked, dataDir }
+}
+
+describe.skipIf(!hasNats)("3 lattice processes over a real nats-server", () => {
+  const IDS = ["n1", "n2", "n3"]
+  const c = processCluster(IDS, [])
+
+  test("SIGKILL of the leader under writes: a new leader, no acknowledged write lost, the node catches up", async () => {
+    const leader = await c.leaderOf(IDS)
+    const writer = c.startWriter()
+    await writer.ackedAtLeast(20)
+    await c.kill(leader)
+    const next = await c.leaderOf(IDS.filter((id) => id !== leader))
+    expect(next).not.toBe(leader)
+    await writer.ackedAtLeast(writer.acked.size + 20)
+    c.spawn(leader)
+    await c.leaderOf(IDS)
+    await writer.stop()
+    await c.expectAllAcked(writer.acked)
+  }, 60_000)
+})
+
+describe.skipIf(!hasNats)("5 lattice processes, 2 leader kills, catch-up by snapshot", () => {
+  const IDS = ["n1", "n2", "n3", "n4", "n5"]
+  // A snapshot every 50 applied entries, keeping 10 behind it: a node down for a few hundred
+  // writes finds the leader's log compacted past its own last entry.
+  const c = processCluster(IDS, [
+    "--set",
+    "storage.snapshot_interval=50",
+    "--set",
+    "consensus.snapshot_keep_entries=10",
+  ])
+
+  test("two successive leader SIGKILLs: a new leader each time, no acknowledged write lost, restarted nodes catch up by snapshot", async () => {
+    const writer = c.startWriter()
+    const killed: Array<{ id: string; lastIndex: number }> = []
+    let alive = [...IDS]
+    for (let round = 0; round < 2; round++) {
+      const leader = await c.leaderOf(alive)
+      await writer.ackedAtLeast(writer.acked.size + 30)
+      await c.kill(leader)
+      killed.push({ id: leader, lastIndex: lastLogIndex(c.dataDir(leader)) })
+      alive = alive.filter((id) => id !== leader)
+      const next = await c.leaderOf(alive)
+      expect(killed.map((k) => k.id)).not.toContain(next)
+    }
+    // Keep writing until the leader's log no longer holds the entries the killed nodes lack.
+    const leader = await c.leaderOf(alive)
+    const behind = Math.max(...killed.map((k) => k.lastIndex))
+    for (let i = 0; i < 600 && firstLogIndex(c.dataDir(leader)) <= behind + 1; i++) await Bun.sleep(50)
+    expect(firstLogIndex(c.dataDir(leader))).toBeGreaterThan(behind + 1)
+
+    for (const k of killed) c.spawn(k.id)
+    const target = (await c.status(leader)).groups[0]!.commit
+    for (const k of killed) {
+      let applied = 0
+      for (let i = 0; i < 600 && applied < target; i++) {
+        try {
+          applied = (await c.status(k.id)).groups[0]?.applied ?? 0
+        } catch {
+          // still starting
+        }
+        if (applied < target) await Bun.sleep(50)
+      }
+      expect({ node: k.id, caughtUp: applied >= target }).toEqual({ node: k.id, caughtUp: true })
+      // Its snapshot is beyond what it had when killed: it got the state from the leader's snapshot.
+      expect(snapshotIndex(c.dataDir(k.id))).toBeGreaterThan(k.lastIndex)
+    }
+    await c.leaderOf(IDS)
+    await writer.stop()
+    await c.expectAllAcked(writer.acked)
+  }, 80_000)
 })
