@@ -11,7 +11,7 @@
 
 import { Database } from "bun:sqlite"
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
@@ -38,24 +38,31 @@ const ensureBinary = (): void => {
   const newest = Math.max(...["src", "actors", "schemas"].map((d) => newestSourceMtime(join(ROOT, d))))
   if (existsSync(DIST) && statSync(DIST).mtimeMs >= newest) return
   console.log("processes.test: building dist/lattice (bun build --compile), ~3 s")
-  const tmp = `${DIST}.tmp-${process.pid}`
-  const build = Bun.spawnSync(
-    [
-      process.execPath,
-      "build",
-      "--compile",
-      "--bytecode",
-      "--minify",
-      "--sourcemap",
-      "src/cli/main.ts",
-      "--outfile",
-      tmp,
-    ],
-    { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
-  )
-  if (build.exitCode !== 0) throw new Error(`bun build failed:\n${build.stderr.toString()}`)
-  // Renamed into place so a concurrent run never starts a half-written binary.
-  renameSync(tmp, DIST)
+  mkdirSync(join(ROOT, "dist"), { recursive: true })
+  const tmpDir = mkdtempSync(join(ROOT, "dist/.build-"))
+  try {
+    const out = join(tmpDir, "lattice")
+    const build = Bun.spawnSync(
+      [
+        process.execPath,
+        "build",
+        "--compile",
+        "--bytecode",
+        "--minify",
+        "--sourcemap",
+        "src/cli/main.ts",
+        "--outfile",
+        out,
+      ],
+      { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
+    )
+    if (build.exitCode !== 0) throw new Error(`bun build failed:\n${build.stderr.toString()}`)
+    // Renamed into place so a concurrent run never starts a half-written binary.
+    if (existsSync(`${out}.map`)) renameSync(`${out}.map`, `${DIST}.map`)
+    renameSync(out, DIST)
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true })
+  }
 }
 
 /** The command that runs `lattice`: the compiled binary unless LATTICE_BIN says otherwise. */
