@@ -6,9 +6,9 @@
  *   - a NATS server that does not answer (a warning: the node keeps retrying, and NATS may
  *     simply start later).
  */
-import { accessSync, constants, statSync } from "node:fs"
+import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createConnection, createServer } from "node:net"
-import { dirname } from "node:path"
+import { dirname, join } from "node:path"
 import { Effect } from "effect"
 import type { NodeConfig } from "../config/resolve.ts"
 
@@ -27,6 +27,30 @@ const isWritableDir = (dir: string): string | undefined => {
   }
 }
 
+const WRITE_FAILURES: Record<string, string> = {
+  EACCES: "is not writable",
+  EPERM: "is not writable",
+  EROFS: "is on a read-only file system",
+  ENOSPC: "is on a full disk",
+}
+
+/**
+ * Creates the directory (the node would) and writes and removes a probe file: permission bits
+ * alone miss read-only mounts, full disks and pseudo file systems, and root passes access().
+ */
+const probeWrite = (dir: string): string | undefined => {
+  const probe = join(dir, `.lattice-preflight-${process.pid}`)
+  try {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(probe, "")
+    rmSync(probe)
+    return undefined
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e)
+    return `${dir} ${WRITE_FAILURES[code] ?? `cannot be written (${code})`}`
+  }
+}
+
 /** The data dir must be writable, or creatable: its nearest existing ancestor writable. */
 export const checkDataDir = (dir: string): string | undefined => {
   let existing = dir
@@ -40,7 +64,7 @@ export const checkDataDir = (dir: string): string | undefined => {
       existing = parent
     }
   }
-  const problem = isWritableDir(existing)
+  const problem = isWritableDir(existing) ?? probeWrite(dir)
   if (problem === undefined) return undefined
   const action = existing === dir ? "use" : "create"
   const fix = problem.endsWith("not writable")

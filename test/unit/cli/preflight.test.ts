@@ -1,6 +1,6 @@
 /** Start-up checks against the real file system and real sockets. */
 import { afterAll, describe, expect, test } from "bun:test"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -41,6 +41,22 @@ describe("preflight", () => {
       `node.data_dir: cannot create ${file}/data: ${file} is not a directory; choose another with --data-dir`,
     )
   })
+
+  test("a creatable data dir is created and left empty (the probe file is removed)", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "lattice-preflight-")), "x/y")
+    expect(checkDataDir(dir)).toBeUndefined()
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  test.skipIf(!existsSync("/proc/self"))(
+    "a data dir where nothing can be written (even as root: /proc) is one line saying what to do",
+    () => {
+      const problem = checkDataDir("/proc/lattice-preflight-test/data")
+      expect(problem).toStartWith("node.data_dir: cannot create /proc/lattice-preflight-test/data: ")
+      expect(problem).toEndWith("choose another with --data-dir")
+      expect(problem).not.toContain("\n")
+    },
+  )
 
   test("an address in use is reported as EADDRINUSE; a free one passes", async () => {
     const port = await listening()
