@@ -341,6 +341,29 @@ describe("lattice dev", () => {
   })
 })
 
+describe("lattice status", () => {
+  test("an endpoint with nothing listening is Unreachable, and the exit code is 69", async () => {
+    const closed = await occupyPort()
+    closed.close()
+    const table = await runLattice(["status", "--endpoints", `127.0.0.1:${closed.port}`])
+    expect(table.code).toBe(69)
+    expect(table.stdout).toStartWith("NODE  ENDPOINT")
+    expect(table.stdout).toContain(`http://127.0.0.1:${closed.port}`)
+    expect(table.stdout).toContain("Unreachable")
+    const json = await runLattice(["status", "--format", "json", "--endpoints", `127.0.0.1:${closed.port}`])
+    expect(json.code).toBe(69)
+    expect(JSON.parse(json.stdout)).toMatchObject([
+      { endpoint: `http://127.0.0.1:${closed.port}`, health: "Unreachable", status: null },
+    ])
+  })
+
+  test("an unknown --format is a usage error", async () => {
+    const result = await runLattice(["status", "--format", "yaml"])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('--format must be table or json, got "yaml"')
+  })
+})
+
 describe("usage errors", () => {
   test("unknown commands and flags exit 2 with a suggestion", async () => {
     const command = await runLattice(["stauts"])
