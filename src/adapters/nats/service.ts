@@ -1,0 +1,77 @@
+/**
+ * The NATS request-reply KV service (docs/nats-api.md): subscribes to `lattice.<cluster>.kv.<op>`
+ * in the cluster's queue group and answers each request through the etcd service over the node's
+ * `EtcdBackend`. The connection belongs to the caller's scope and is drained when it closes, so
+ * requests in flight still get their reply.
+ */
+import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node"
+import { Effect, type Scope } from "effect"
+import { NATS_OPS } from "../../../schemas/nats-api.ts"
+import type { EtcdBackend } from "../etcd/backend.ts"
+import { EtcdService, type EtcdServiceOptions } from "../etcd/service.ts"
+import { handleRequest } from "./handle-request.ts"
+import { kvQueueGroup, kvSubject } from "./subjects.ts"
+
+export interface NatsKvServiceConfig extends EtcdServiceOptions {
+  readonly cluster: string
+  readonly backend: EtcdBackend
+  /** NATS server URLs. */
+  readonly servers: readonly string[]
+  /** Extra connection options (credentials, name, …). */
+  readonly connection?: Omit<ConnectionOptions, "servers">
+}
+
+export class NatsKvServiceError extends Error {
+  override readonly name = "NatsKvServiceError"
+}
+
+export interface NatsKvService {
+  readonly connection: NatsConnection
+  readonly subjects: readonly string[]
+}
+
+const serve = (nc: NatsConnection, config: NatsKvServiceConfig): string[] => {
+  const svc = new EtcdService(config.backend, config)
+  const queue = kvQueueGroup(config.cluster)
+  return NATS_OPS.map((op) => {
+    const subject = kvSubject(config.cluster, op)
+    nc.subscribe(subject, {
+      queue,
+      callback: (err, msg) => {
+        if (err !== null || msg.reply === undefined || msg.reply === "") return
+        void handleRequest(svc, op, msg.data).then((body) => {
+          // The requester may be gone or the connection draining: nothing left to do then.
+          if (!nc.isClosed()) msg.respond(body)
+        })
+      },
+    })
+    return subject
+  })
+}
+
+export const startNatsKvService = (
+  config: NatsKvServiceConfig,
+): Effect.Effect<NatsKvService, NatsKvServiceError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => connect({ ...config.connection, servers: [...config.servers] }),
+      catch: (e) =>
+        new NatsKvServiceError(
+          `cannot connect to NATS at ${config.servers.join(",")}: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+    }),
+    (nc) => Effect.promise(() => (nc.isClosed() ? Promise.resolve() : nc.drain().catch(() => undefined))),
+  ).pipe(
+    Effect.flatMap((nc) =>
+      Effect.tryPromise({
+        try: async () => {
+          const subjects = serve(nc, config)
+          // The subscriptions are live on the server once this round trip returns.
+          await nc.flush()
+          return { connection: nc, subjects }
+        },
+        catch: (e) =>
+          new NatsKvServiceError(`cannot subscribe: ${e instanceof Error ? e.message : String(e)}`),
+      }),
+    ),
+  )
