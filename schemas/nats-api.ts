@@ -249,5 +249,19 @@ export const decodeJson = <A, I>(
   }
   const result = Schema.decodeUnknownEither(schema, { onExcessProperty: "error" })(json)
   if (result._tag === "Right") return { ok: true, value: result.right }
-  return { ok: false, message: ParseResult.TreeFormatter.formatErrorSync(result.left) }
+  return { ok: false, message: formatIssues(result.left) }
+}
+
+/** One line per failing field: `compare[0].result: Expected "EQUAL", actual "SAME"; …`. */
+const formatIssues = (error: ParseResult.ParseError): string => {
+  const byPath = new Map<string, string[]>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const path = issue.path.reduce<string>(
+      (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc === "" ? String(p) : `${acc}.${String(p)}`),
+      "",
+    )
+    const key = path === "" ? "(message)" : path
+    byPath.set(key, [...(byPath.get(key) ?? []), issue.message])
+  }
+  return [...byPath].map(([path, messages]) => `${path}: ${messages.join(" or ")}`).join("; ")
 }

@@ -54,30 +54,29 @@ describe("NATS API schemas", () => {
   test("a missing key is reported with its name", () => {
     const r = api.decodeJson(api.PutRequest, JSON.stringify({ value: b64("v") }))
     expect(r.ok).toBe(false)
-    if (!r.ok) expect(r.message).toContain('["key"]')
-    if (!r.ok) expect(r.message).toContain("is missing")
+    if (!r.ok) expect(r.message).toBe("key: is missing")
   })
 
   test("bad base64, a non-integer revision, an unknown enum and an unknown field name the path", () => {
     const badB64 = api.decodeJson(api.PutRequest, JSON.stringify({ key: "!!!" }))
     expect(badB64.ok).toBe(false)
-    if (!badB64.ok) expect(badB64.message).toContain('["key"]')
+    if (!badB64.ok) expect(badB64.message).toStartWith("key: ")
 
     const badRev = api.decodeJson(api.RangeRequest, JSON.stringify({ key: b64("a"), revision: "x1" }))
     expect(badRev.ok).toBe(false)
-    if (!badRev.ok) expect(badRev.message).toContain('["revision"]')
+    if (!badRev.ok) expect(badRev.message).toStartWith("revision: ")
 
     const badEnum = api.decodeJson(
       api.TxnRequest,
       JSON.stringify({ compare: [{ key: b64("a"), result: "SAME" }] }),
     )
     expect(badEnum.ok).toBe(false)
-    if (!badEnum.ok) expect(badEnum.message).toContain('["result"]')
+    if (!badEnum.ok) expect(badEnum.message).toStartWith("compare[0].result: ")
     if (!badEnum.ok) expect(badEnum.message).toContain('"NOT_EQUAL"')
 
     const extra = api.decodeJson(api.PutRequest, JSON.stringify({ key: b64("a"), prevKv: true }))
     expect(extra.ok).toBe(false)
-    if (!extra.ok) expect(extra.message).toContain('["prevKv"]')
+    if (!extra.ok) expect(extra.message).toStartWith("prevKv: is unexpected")
   })
 
   test("invalid JSON is an error, not a throw", () => {
