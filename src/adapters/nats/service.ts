@@ -4,7 +4,13 @@
  * `EtcdBackend`. The connection belongs to the caller's scope and is drained when it closes, so
  * requests in flight still get their reply.
  */
-import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node"
+import { readFileSync } from "node:fs"
+import {
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+} from "@nats-io/transport-node"
 import { Effect, type Scope } from "effect"
 import { NATS_OPS } from "../../../schemas/nats-api.ts"
 import type { EtcdBackend } from "../etcd/backend.ts"
@@ -17,7 +23,9 @@ export interface NatsKvServiceConfig extends EtcdServiceOptions {
   readonly backend: EtcdBackend
   /** NATS server URLs. */
   readonly servers: readonly string[]
-  /** Extra connection options (credentials, name, …). */
+  /** NATS credentials file (.creds), as the node's transport uses. */
+  readonly credsFile?: string
+  /** Extra connection options (name, timeouts, …). */
   readonly connection?: Omit<ConnectionOptions, "servers">
 }
 
@@ -54,7 +62,14 @@ export const startNatsKvService = (
 ): Effect.Effect<NatsKvService, NatsKvServiceError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
-      try: () => connect({ ...config.connection, servers: [...config.servers] }),
+      try: () =>
+        connect({
+          ...config.connection,
+          servers: [...config.servers],
+          ...(config.credsFile === undefined
+            ? {}
+            : { authenticator: credsAuthenticator(readFileSync(config.credsFile)) }),
+        }),
       catch: (e) =>
         new NatsKvServiceError(
           `cannot connect to NATS at ${config.servers.join(",")}: ${e instanceof Error ? e.message : String(e)}`,
