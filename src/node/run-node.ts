@@ -3,6 +3,7 @@
  * HTTP listeners from the configuration, until SIGINT/SIGTERM.
  */
 import { Effect } from "effect"
+import { startNatsKvService } from "../adapters/nats/service.ts"
 import type { CliIO } from "../cli/framework/types.ts"
 import type { NodeConfig } from "../config/resolve.ts"
 import { makeNatsTransport } from "../transport/nats.ts"
@@ -31,6 +32,15 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         http: config.listeners.http,
         maxTxnOps: config.limits.max_txn_ops,
         maxRequestBytes: config.limits.max_request_bytes,
+      })
+      // The NATS request-reply KV service (docs/nats-api.md), on the same NATS servers.
+      yield* startNatsKvService({
+        cluster: config.cluster.name,
+        backend: listeners.backend,
+        servers: config.nats.urls,
+        maxTxnOps: config.limits.max_txn_ops,
+        maxRequestBytes: config.limits.max_request_bytes,
+        ...(config.nats.credentials_file === undefined ? {} : { credsFile: config.nats.credentials_file }),
       })
       io.stdout(
         `lattice: node ${self} running (etcd gRPC port ${listeners.etcdPort}, http port ${listeners.httpPort}, NATS ${config.nats.urls.join(",")})\n`,
