@@ -49,7 +49,11 @@ const serve = (nc: NatsConnection, config: NatsKvServiceConfig): string[] => {
         if (err !== null || msg.reply === undefined || msg.reply === "") return
         void handleRequest(svc, op, msg.data).then((body) => {
           // The requester may be gone or the connection draining: nothing left to do then.
-          if (!nc.isClosed()) msg.respond(body)
+          try {
+            if (!nc.isClosed()) msg.respond(body)
+          } catch {
+            // Closed between the check and the publish: the requester times out and retries.
+          }
         })
       },
     })

@@ -56,6 +56,31 @@ describe("handleRequest over a KvStateMachine backend", () => {
     expect((await ask("range", { key: b64("a"), serializable: true })).count).toBe("1")
   })
 
+  test("txn compares by value and runs nested txns; a duplicate key is etcd's error", async () => {
+    await ask("put", { key: b64("k"), value: b64("v1") })
+    const res = await ask("txn", {
+      compare: [{ key: b64("k"), target: "VALUE", result: "EQUAL", value: b64("v1") }],
+      success: [{ request_txn: { success: [{ request_put: { key: b64("k"), value: b64("v2") } }] } }],
+    })
+    expect(res.succeeded).toBe(true)
+    expect(res.responses[0].response_txn.succeeded).toBe(true)
+    expect((await ask("range", { key: b64("k") })).kvs[0].value).toBe(b64("v2"))
+    const dup = await ask("txn", {
+      success: [{ request_put: { key: b64("d") } }, { request_delete_range: { key: b64("d") } }],
+    })
+    expect(dup).toEqual({
+      error: { code: "INVALID_ARGUMENT", message: "etcdserver: duplicate key given in txn request" },
+    })
+  })
+
+  test("an oversized request is rejected before decoding", async () => {
+    const small = new EtcdService(backend, { maxRequestBytes: 64 })
+    const big = new TextEncoder().encode(JSON.stringify({ key: b64("k"), value: b64("x".repeat(100)) }))
+    expect(JSON.parse(await handleRequest(small, "put", big))).toEqual({
+      error: { code: "INVALID_ARGUMENT", message: "etcdserver: request is too large" },
+    })
+  })
+
   test("status lists the members and the leader", async () => {
     const s = await ask("status", {})
     expect(s.leader).toBe(backend.memberId.toString())
