@@ -79,6 +79,15 @@ describe("NATS API schemas", () => {
     if (!extra.ok) expect(extra.message).toStartWith("prevKv: is unexpected")
   })
 
+  test("int64 numbers must be safe integers; larger values go as decimal strings", () => {
+    expect(api.decodeJson(api.CompactionRequest, '{"revision":1.5}').ok).toBe(false)
+    expect(api.decodeJson(api.CompactionRequest, '{"revision":1152921504606846977}').ok).toBe(false)
+    expect(api.decodeJson(api.CompactionRequest, '{"revision":"1152921504606846977"}')).toEqual({
+      ok: true,
+      value: { revision: 1152921504606846977n },
+    })
+  })
+
   test("invalid JSON is an error, not a throw", () => {
     const r = api.decodeJson(api.PutRequest, "{not json")
     expect(r.ok).toBe(false)
