@@ -8,7 +8,7 @@ import type {
   SqlRow,
   SqlValue,
 } from "./driver.ts"
-import { configureDatabase } from "./pragmas.ts"
+import { configuredOrClosed, runImmediateTransaction } from "./transaction.ts"
 
 type CachedStatement = SqliteStatement & { readonly finalize: () => void }
 
@@ -46,17 +46,12 @@ export const bunSqliteDriver: SqliteDriverImpl = {
         }
         return stmt
       },
-      transaction: <T>(fn: () => T): T => {
-        db.exec("BEGIN IMMEDIATE")
-        try {
-          const result = fn()
-          db.exec("COMMIT")
-          return result
-        } catch (error) {
-          if (db.inTransaction) db.exec("ROLLBACK")
-          throw error
-        }
-      },
+      transaction: <T>(fn: () => T): T =>
+        runImmediateTransaction(
+          (sql) => db.exec(sql),
+          () => db.inTransaction,
+          fn,
+        ),
       pragma: (name) => {
         const stmt = db.prepare(`PRAGMA ${name}`)
         const row = stmt.get() as Record<string, SqlValue> | null
@@ -71,12 +66,6 @@ export const bunSqliteDriver: SqliteDriverImpl = {
         db.close()
       },
     }
-    try {
-      configureDatabase(handle, options)
-    } catch (error) {
-      db.close()
-      throw error
-    }
-    return handle
+    return configuredOrClosed(handle, options, () => db.close())
   },
 }

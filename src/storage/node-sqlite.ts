@@ -13,7 +13,7 @@ import type {
   SqlRow,
   SqlValue,
 } from "./driver.ts"
-import { configureDatabase } from "./pragmas.ts"
+import { configuredOrClosed, runImmediateTransaction } from "./transaction.ts"
 
 type NodeParams = Parameters<StatementSync["run"]>
 
@@ -53,17 +53,12 @@ export const nodeSqliteDriver: SqliteDriverImpl = {
         }
         return stmt
       },
-      transaction: <T>(fn: () => T): T => {
-        db.exec("BEGIN IMMEDIATE")
-        try {
-          const result = fn()
-          db.exec("COMMIT")
-          return result
-        } catch (error) {
-          if (db.isTransaction) db.exec("ROLLBACK")
-          throw error
-        }
-      },
+      transaction: <T>(fn: () => T): T =>
+        runImmediateTransaction(
+          (sql) => db.exec(sql),
+          () => db.isTransaction,
+          fn,
+        ),
       pragma: (name) => {
         const stmt = db.prepare(`PRAGMA ${name}`)
         stmt.setReadBigInts(true)
@@ -75,12 +70,6 @@ export const nodeSqliteDriver: SqliteDriverImpl = {
         db.close()
       },
     }
-    try {
-      configureDatabase(handle, options)
-    } catch (error) {
-      db.close()
-      throw error
-    }
-    return handle
+    return configuredOrClosed(handle, options, () => db.close())
   },
 }
