@@ -53,6 +53,31 @@ export const baseConfig = (id: NodeId, seed = 1): RaftConfig => ({
   seed,
 })
 
+/** A node with empty durable storage, booted with `bootstrap` as its membership. */
+const freshNode = (id: NodeId, config: RaftConfig, bootstrap: ConfState): SimNode => {
+  const store: Store = { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshot: null }
+  const state = initRaft(config, {
+    hardState: store.hardState,
+    snapshot: null,
+    entries: [],
+    bootstrapConf: bootstrap,
+  })
+  return {
+    id,
+    state,
+    store,
+    applied: [],
+    readStates: [],
+    proposals: [],
+    ackPersist: true,
+    syncedTo: 0,
+    syncedHard: store.hardState,
+    held: [],
+    config,
+    bootstrap,
+  }
+}
+
 export class Cluster {
   readonly nodes = new Map<NodeId, SimNode>()
   queue: Message[] = []
@@ -72,27 +97,7 @@ export class Cluster {
     const bootstrap: ConfState = { voters: [...voters], learners: [...learners], votersOutgoing: [] }
     for (const [i, id] of ids.entries()) {
       const config = tweak(baseConfig(id, seed * 31 + i))
-      const store: Store = { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshot: null }
-      const state = initRaft(config, {
-        hardState: store.hardState,
-        snapshot: null,
-        entries: [],
-        bootstrapConf: bootstrap,
-      })
-      this.nodes.set(id, {
-        id,
-        state,
-        store,
-        applied: [],
-        readStates: [],
-        proposals: [],
-        ackPersist: true,
-        syncedTo: 0,
-        syncedHard: store.hardState,
-        held: [],
-        config,
-        bootstrap,
-      })
+      this.nodes.set(id, freshNode(id, config, bootstrap))
     }
   }
 
@@ -241,27 +246,7 @@ export class Cluster {
   /** Adds a brand-new, empty node (for membership changes). */
   addNode(id: NodeId, bootstrap: ConfState): void {
     const config = baseConfig(id, 999)
-    const store: Store = { hardState: { term: 0, vote: null, commit: 0 }, entries: [], snapshot: null }
-    const state = initRaft(config, {
-      hardState: store.hardState,
-      snapshot: null,
-      entries: [],
-      bootstrapConf: bootstrap,
-    })
-    this.nodes.set(id, {
-      id,
-      state,
-      store,
-      applied: [],
-      readStates: [],
-      proposals: [],
-      ackPersist: true,
-      syncedTo: 0,
-      syncedHard: store.hardState,
-      held: [],
-      config,
-      bootstrap,
-    })
+    this.nodes.set(id, freshNode(id, config, bootstrap))
   }
 }
 
