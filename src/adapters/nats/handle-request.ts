@@ -22,42 +22,45 @@ const etcdErrorJson = (e: EtcdError): string => errorJson(CODE_NAMES[e.code] ?? 
 const encode = <A, I>(schema: Schema.Schema<A, I>, value: A): string =>
   JSON.stringify(Schema.encodeSync(schema)(value))
 
+/** Decodes a request with `input`, runs it, encodes the result with `output`; bad input is INVALID_ARGUMENT. */
+const handle = async <Req, ReqI, Res, ResI>(
+  input: Schema.Schema<Req, ReqI>,
+  output: Schema.Schema<Res, ResI>,
+  text: string,
+  run: (req: Req) => Promise<Res>,
+): Promise<string> => {
+  const req = api.decodeJson(input, text)
+  if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
+  return encode(output, await run(req.value))
+}
+
 const call = async (svc: EtcdService, op: api.NatsOp, text: string): Promise<string> => {
   switch (op) {
-    case "range": {
-      const req = api.decodeJson(api.RangeRequest, text)
-      if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
-      return encode(api.RangeResponse, from.rangeFromPb(await svc.range(to.rangeToPb(req.value))))
-    }
-    case "put": {
-      const req = api.decodeJson(api.PutRequest, text)
-      if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
-      return encode(api.PutResponse, from.putFromPb(await svc.put(to.putToPb(req.value))))
-    }
-    case "delete_range": {
-      const req = api.decodeJson(api.DeleteRangeRequest, text)
-      if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
-      return encode(
-        api.DeleteRangeResponse,
-        from.deleteFromPb(await svc.deleteRange(to.deleteToPb(req.value))),
+    case "range":
+      return handle(api.RangeRequest, api.RangeResponse, text, async (r) =>
+        from.rangeFromPb(await svc.range(to.rangeToPb(r))),
       )
-    }
-    case "txn": {
-      const req = api.decodeJson(api.TxnRequest, text)
-      if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
-      return encode(api.TxnResponse, from.txnFromPb(await svc.txn(to.txnToPb(req.value))))
-    }
-    case "compact": {
-      const req = api.decodeJson(api.CompactionRequest, text)
-      if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
-      return encode(api.CompactionResponse, from.compactFromPb(await svc.compact(to.compactToPb(req.value))))
-    }
-    case "status": {
-      const req = api.decodeJson(api.StatusRequest, text)
-      if (!req.ok) return errorJson("INVALID_ARGUMENT", req.message)
-      const [status, members] = await Promise.all([svc.status({}), svc.memberList({})])
-      return encode(api.StatusResponse, from.statusFromPb(status, members.members ?? []))
-    }
+    case "put":
+      return handle(api.PutRequest, api.PutResponse, text, async (r) =>
+        from.putFromPb(await svc.put(to.putToPb(r))),
+      )
+    case "delete_range":
+      return handle(api.DeleteRangeRequest, api.DeleteRangeResponse, text, async (r) =>
+        from.deleteFromPb(await svc.deleteRange(to.deleteToPb(r))),
+      )
+    case "txn":
+      return handle(api.TxnRequest, api.TxnResponse, text, async (r) =>
+        from.txnFromPb(await svc.txn(to.txnToPb(r))),
+      )
+    case "compact":
+      return handle(api.CompactionRequest, api.CompactionResponse, text, async (r) =>
+        from.compactFromPb(await svc.compact(to.compactToPb(r))),
+      )
+    case "status":
+      return handle(api.StatusRequest, api.StatusResponse, text, async () => {
+        const [status, members] = await Promise.all([svc.status({}), svc.memberList({})])
+        return from.statusFromPb(status, members.members ?? [])
+      })
   }
 }
 
