@@ -8,7 +8,7 @@ import type {
   SqlRow,
   SqlValue,
 } from "./driver.ts"
-import { configuredOrClosed, runImmediateTransaction } from "./transaction.ts"
+import { cachedStatement, configuredOrClosed, runImmediateTransaction } from "./transaction.ts"
 
 type CachedStatement = SqliteStatement & { readonly finalize: () => void }
 
@@ -38,14 +38,7 @@ export const bunSqliteDriver: SqliteDriverImpl = {
       exec: (sql) => {
         db.exec(sql)
       },
-      prepare: (sql) => {
-        let stmt = cache.get(sql)
-        if (stmt === undefined) {
-          stmt = wrapStatement(db.prepare(sql))
-          cache.set(sql, stmt)
-        }
-        return stmt
-      },
+      prepare: (sql) => cachedStatement(cache, sql, (text) => wrapStatement(db.prepare(text))),
       transaction: <T>(fn: () => T): T =>
         runImmediateTransaction(
           (sql) => db.exec(sql),

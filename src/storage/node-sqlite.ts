@@ -13,7 +13,7 @@ import type {
   SqlRow,
   SqlValue,
 } from "./driver.ts"
-import { configuredOrClosed, runImmediateTransaction } from "./transaction.ts"
+import { cachedStatement, configuredOrClosed, runImmediateTransaction } from "./transaction.ts"
 
 type NodeParams = Parameters<StatementSync["run"]>
 
@@ -45,14 +45,7 @@ export const nodeSqliteDriver: SqliteDriverImpl = {
       exec: (sql) => {
         db.exec(sql)
       },
-      prepare: (sql) => {
-        let stmt = cache.get(sql)
-        if (stmt === undefined) {
-          stmt = wrapStatement(db.prepare(sql))
-          cache.set(sql, stmt)
-        }
-        return stmt
-      },
+      prepare: (sql) => cachedStatement(cache, sql, (text) => wrapStatement(db.prepare(text))),
       transaction: <T>(fn: () => T): T =>
         runImmediateTransaction(
           (sql) => db.exec(sql),

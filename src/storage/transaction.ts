@@ -33,3 +33,13 @@ export const configuredOrClosed = (
   }
   return handle
 }
+
+/** Prepares each SQL text once per connection; both drivers cache statements the same way. */
+export const cachedStatement = <S>(cache: Map<string, S>, sql: string, prepare: (sql: string) => S): S => {
+  let stmt = cache.get(sql)
+  if (stmt === undefined) {
+    stmt = prepare(sql)
+    cache.set(sql, stmt)
+  }
+  return stmt
+}
