@@ -21,3 +21,10 @@ export class ReplicaStopped extends Data.TaggedError("ReplicaStopped")<{ readonl
 export class Overloaded extends Data.TaggedError("Overloaded")<Record<never, never>> {}
 
 export type RequestFailure = NotLeader | LeaderChanged | ReadUnavailable | ReplicaStopped | Overloaded
+
+/** The leader refused a membership change (invalid for the current membership, or one is in progress). */
+export class ConfChangeRefused extends Data.TaggedError("ConfChangeRefused")<{
+  readonly reason: string
+  /** True when retrying later may succeed (another change is still committing, a transfer is running). */
+  readonly retryable: boolean
+}> {}

@@ -4,18 +4,19 @@
  * state (log store + state machine), publishes a `GroupHandle`, and runs until one of the loops
  * fails; the supervisor decides what happens next.
  */
-import { Duration, Effect, Queue, Schedule } from "effect"
-import type { ConfState, GroupId, NodeId } from "../schemas/raft.ts"
+import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
+import type { ConfChange, ConfState, GroupId, NodeId } from "../schemas/raft.ts"
+import type { ApplyResult } from "../src/kv/state-machine.ts"
 import { KvStateMachine } from "../src/kv/state-machine.ts"
 import type { RaftConfig } from "../src/raft/api.ts"
-import { initRaft, status } from "../src/raft/index.ts"
+import { initRaft, invalidConfChange, type ProposalOutcome, status } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
 import type { SqliteDatabase } from "../src/storage/driver.ts"
 import type { GroupCommitter } from "../src/storage/group-commit.ts"
 import type { LogStore } from "../src/storage/log-store.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { ApplyFailed, runApplyLoop } from "./apply-loop.ts"
-import type { RequestFailure } from "./errors.ts"
+import { ConfChangeRefused, NotLeader, type ReplicaStopped, type RequestFailure } from "./errors.ts"
 import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
 import { makeProposalBatcher } from "./proposal-batcher.ts"
 import { runRaftReplica } from "./raft-replica.ts"
@@ -58,6 +59,11 @@ export interface GroupHandle {
   ) => Effect.Effect<import("../src/kv/state-machine.ts").ApplyResult | null, RequestFailure>
   /** Completes when a linearizable read may be served from `sm` (LIN-BOUND otherwise). */
   readonly readBarrier: Effect.Effect<void, RequestFailure>
+  /**
+   * A membership change proposed here (this node must lead: `NotLeader` otherwise); completes
+   * once the change is committed and applied.
+   */
+  readonly changeConf: (change: ConfChange) => Effect.Effect<void, RequestFailure | ConfChangeRefused>
   /** Hands an inbound Raft message to the replica; dropped (and counted) if its mailbox is full. */
   readonly deliver: (message: Message) => void
   readonly send: (input: ReplicaInput) => Effect.Effect<void>
@@ -141,6 +147,25 @@ export const runGroup = (
         applied,
         propose: batcher.propose,
         readBarrier: reads.barrier,
+        changeConf: (change) =>
+          Effect.gen(function* () {
+            const outcome = yield* Deferred.make<ProposalOutcome, ReplicaStopped>()
+            const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
+            yield* Queue.offer(mailbox, { _tag: "confChange", change, outcome, done })
+            const o = yield* Deferred.await(outcome)
+            if (o.kind === "rejected") {
+              if (o.reason === "notLeader" || o.reason === "noLeader")
+                return yield* Effect.fail(new NotLeader({ leader: o.leader }))
+              const invalid = o.reason === "notVoter"
+              const why = invalid
+                ? (invalidConfChange(view.status.conf, change) ?? "invalid for the current membership")
+                : o.reason === "transferring"
+                  ? "a leadership transfer is in progress"
+                  : "another membership change is still being committed"
+              return yield* Effect.fail(new ConfChangeRefused({ reason: why, retryable: !invalid }))
+            }
+            yield* Deferred.await(done)
+          }),
         deliver: (message) => {
           if (!mailbox.unsafeOffer({ _tag: "message", message })) view.droppedMessages++
         },

@@ -1,8 +1,9 @@
 /** What a RaftReplica's mailbox carries. Every external input goes through it, in order. */
 import type { Deferred } from "effect"
-import type { Snapshot } from "../schemas/raft.ts"
+import type { ConfChange, Snapshot } from "../schemas/raft.ts"
+import type { ProposalOutcome } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
-import type { RequestFailure } from "./errors.ts"
+import type { ReplicaStopped, RequestFailure } from "./errors.ts"
 import type { ProposalResult } from "./waiters.ts"
 
 export interface PendingProposal {
@@ -18,6 +19,16 @@ export type ReplicaInput =
   /** One ReadIndex round for a whole batch of reads; `done` gets the proven read index. */
   | { readonly _tag: "readIndex"; readonly done: Deferred.Deferred<number, RequestFailure> }
   | { readonly _tag: "transferLeader"; readonly to: string }
+  /**
+   * A membership change: `outcome` gets the core's answer (appended or rejected); once appended,
+   * `done` resolves when the entry is applied (committed) with the term it was appended with.
+   */
+  | {
+      readonly _tag: "confChange"
+      readonly change: ConfChange
+      readonly outcome: Deferred.Deferred<ProposalOutcome, ReplicaStopped>
+      readonly done: ProposalResult
+    }
   | { readonly _tag: "campaign" }
   /** From the apply loop: the state machine applied up to `index`. */
   | { readonly _tag: "applied"; readonly index: number }

@@ -47,6 +47,7 @@ export const runRaftReplica = (
   let nextId = 1
   const pendingProposals = new Map<number, PendingProposal>()
   const pendingReads = new Map<number, Deferred.Deferred<number, RequestFailure>>()
+  const pendingConf = new Map<number, Extract<ReplicaInput, { _tag: "confChange" }>>()
   const maxInputs = deps.maxInputsPerCycle ?? 1024
   const hardSync = new HardStateSync(s.term, s.vote)
 
@@ -77,6 +78,11 @@ export const runRaftReplica = (
       }
       case "transferLeader":
         return { type: "transferLeader", to: input.to }
+      case "confChange": {
+        const id = nextId++
+        pendingConf.set(id, input)
+        return { type: "confChange", id, change: input.change }
+      }
       case "campaign":
         return { type: "campaign" }
       case "applied":
@@ -112,6 +118,13 @@ export const runRaftReplica = (
   const beforePersist = (r: Ready): Effect.Effect<void> =>
     Effect.gen(function* () {
       for (const p of r.proposals) {
+        const conf = pendingConf.get(p.id)
+        if (conf !== undefined) {
+          pendingConf.delete(p.id)
+          if (p.kind === "appended") deps.proposals.appended(p.index, p.term, conf.done)
+          Deferred.unsafeDone(conf.outcome, Effect.succeed(p))
+          continue
+        }
         const pending = pendingProposals.get(p.id)
         if (pending === undefined) continue
         pendingProposals.delete(p.id)
@@ -209,6 +222,8 @@ export const runRaftReplica = (
     const stopped = new ReplicaStopped({ reason: `group ${deps.group}: replica stopped` })
     for (const p of pendingProposals.values()) Deferred.unsafeDone(p.done, Effect.fail(stopped))
     for (const d of pendingReads.values()) Deferred.unsafeDone(d, Effect.fail(stopped))
+    for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
+    pendingConf.clear()
     pendingProposals.clear()
     pendingReads.clear()
   })

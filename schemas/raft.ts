@@ -44,7 +44,11 @@ export interface ConfState {
   readonly votersOutgoing: readonly NodeId[]
 }
 
-export type ConfChangeType = "addVoter" | "addLearner" | "removeNode"
+/**
+ * `demoteToLearner` turns a voter into a non-voting learner (an observer: it keeps receiving the
+ * log); quorum-wise it is the removal of one voter, so it is as safe as `removeNode`.
+ */
+export type ConfChangeType = "addVoter" | "addLearner" | "removeNode" | "demoteToLearner"
 
 export interface ConfChange {
   readonly type: ConfChangeType

@@ -18,7 +18,7 @@ import {
   startNodeSupervisor,
 } from "../../actors/node-supervisor.ts"
 import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
-import type { GroupId, NodeId } from "../../schemas/raft.ts"
+import type { ConfChange, GroupId, NodeId } from "../../schemas/raft.ts"
 import { encodeCommand } from "../kv/codec.ts"
 import { GroupCommitter } from "../storage/group-commit.ts"
 import { LogStore } from "../storage/log-store.ts"
@@ -32,6 +32,7 @@ import {
   encodeForwardRequest,
   FORWARD_SERVICE,
 } from "./forward.ts"
+import { changeMembership, type MembershipFailure, serveConfChanges } from "./membership.ts"
 import type { NodeOptions } from "./options.ts"
 
 /** The group holding the KV data for now (keys are not yet sharded over many groups). */
@@ -51,6 +52,8 @@ export interface LatticeNode {
   readonly group: (group?: GroupId) => GroupHandle | undefined
   readonly write: (command: KvCommand, group?: GroupId) => Effect.Effect<KvOutcome | null, WriteFailure>
   readonly barrier: (group?: GroupId) => Effect.Effect<GroupHandle, RequestFailure | RequestTimedOut>
+  /** A membership change through the group's leader (forwarded from a follower); see membership.ts. */
+  readonly changeMembership: (change: ConfChange, group?: GroupId) => Effect.Effect<void, MembershipFailure>
   readonly events: readonly SupervisorEvent[]
   readonly kvDbPath: (group: GroupId) => string
   /** The node's Raft log store (all groups), for admin tools and fault-injection tests. */
@@ -142,6 +145,8 @@ export const startNode = (
         }),
       )
       .pipe(Effect.orDie)
+
+    yield* serveConfChanges(transport, supervisor.handle).pipe(Effect.orDie)
 
     const retryMs = Math.max(5, options.tickMs)
     const retryDelay = Duration.millis(retryMs)
@@ -249,6 +254,14 @@ export const startNode = (
       group,
       write,
       barrier,
+      changeMembership: (change, g = KV_GROUP) =>
+        changeMembership(
+          { self: options.nodeId, transport, group },
+          change,
+          g,
+          options.requestTimeoutMs,
+          retryMs,
+        ),
       events,
       kvDbPath,
       logStore: store,

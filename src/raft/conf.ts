@@ -24,6 +24,9 @@ export const applyConfChange = (conf: ConfState, change: ConfChange): ConfState 
       if (conf.voters.includes(change.node)) voters.push(change.node)
       else learners.push(change.node)
       break
+    case "demoteToLearner":
+      learners.push(change.node)
+      break
     case "removeNode":
       break
   }
@@ -44,6 +47,9 @@ export const invalidConfChange = (conf: ConfState, change: ConfChange): string |
       if (!isVoter && !isLearner) return "not a member"
       if (isVoter && conf.voters.length === 1) return "cannot remove the last voter"
       return null
+    case "demoteToLearner":
+      if (!isVoter) return "not a voter"
+      return conf.voters.length === 1 ? "cannot demote the last voter" : null
   }
 }
 

@@ -9,7 +9,7 @@ import { confAt } from "./log-ops.ts"
 import type { RaftState } from "./state.ts"
 
 export type * from "./api.ts"
-export { decodeConfChange, encodeConfChange } from "./conf.ts"
+export { decodeConfChange, encodeConfChange, invalidConfChange } from "./conf.ts"
 export { initRaft } from "./init.ts"
 export type * from "./messages.ts"
 export type { RaftState } from "./state.ts"

@@ -101,6 +101,9 @@ const changeMembership = (sim: Simulation): void => {
     for (const v of conf.voters) options.push({ type: "removeNode", node: v })
     // Removing the leader is the interesting case: weigh it up.
     options.push({ type: "removeNode", node: leader.id }, { type: "removeNode", node: leader.id })
+    // A drained node becomes an observer; the leader demoting itself is the drain of a leader
+    // whose transfer timed out.
+    for (const v of conf.voters) options.push({ type: "demoteToLearner", node: v })
   }
   for (const l of conf.learners) options.push({ type: "removeNode", node: l })
   if (options.length === 0) return
@@ -110,7 +113,8 @@ const changeMembership = (sim: Simulation): void => {
     sim.addNode(id)
     change = { type: "addLearner", node: id }
   }
-  if (change.type === "removeNode" && change.node === leader.id) sim.stats.leaderRemovalsProposed++
+  if (change.type !== "addVoter" && change.type !== "addLearner" && change.node === leader.id)
+    sim.stats.leaderRemovalsProposed++
   sim.trace(`conf change via ${leader.id}: ${change.type} ${change.node}`)
   leader.proposeConfChange(change)
 }

@@ -14,6 +14,7 @@ export const applyChange = (conf: ConfState, change: ConfChange): ConfState => {
   const learners = conf.learners.filter((n) => n !== change.node)
   if (change.type === "addVoter") voters.push(change.node)
   if (change.type === "addLearner") (conf.voters.includes(change.node) ? voters : learners).push(change.node)
+  if (change.type === "demoteToLearner") learners.push(change.node)
   return { voters: voters.sort(), learners: learners.sort(), votersOutgoing: [] }
 }
 

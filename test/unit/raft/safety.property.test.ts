@@ -64,7 +64,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       t: fc.constant("conf" as const),
       n: node,
       target: node,
-      kind: fc.constantFrom<ConfChangeType>("addVoter", "addLearner", "removeNode"),
+      kind: fc.constantFrom<ConfChangeType>("addVoter", "addLearner", "removeNode", "demoteToLearner"),
     }),
   },
 )
