@@ -13,6 +13,7 @@ import { encodeKvSnapshot } from "../../actors/snapshot-data.ts"
 import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
 import { KvError } from "../../schemas/kv.ts"
 import type { EtcdBackend, MemberIdentity, SnapshotStream } from "../adapters/etcd/backend.ts"
+import { type CallContext, NO_CONTEXT } from "../adapters/etcd/call-context.ts"
 import { EtcdErrors } from "../adapters/etcd/errors.ts"
 import * as map from "../adapters/etcd/kv-mapping.ts"
 import type * as pb from "../adapters/etcd/proto/etcd.gen.ts"
@@ -76,17 +77,22 @@ export class NodeEtcdBackend implements EtcdBackend {
     return map.fromKvRange(res)
   }
 
-  async put(r: pb.PutRequest): Promise<pb.PutResponse> {
-    return map.fromKvPut(map.unwrapOutcome(await this.write({ type: "put", request: map.toKvPut(r) }), "put"))
+  async put(r: pb.PutRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.PutResponse> {
+    const out = await this.write({ type: "put", request: map.toKvPut(r), ...ctx })
+    return map.fromKvPut(map.unwrapOutcome(out, "put"))
   }
 
-  async deleteRange(r: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse> {
-    const out = await this.write({ type: "deleteRange", request: map.toKvDelete(r) })
+  async deleteRange(
+    r: pb.DeleteRangeRequest,
+    ctx: CallContext = NO_CONTEXT,
+  ): Promise<pb.DeleteRangeResponse> {
+    const out = await this.write({ type: "deleteRange", request: map.toKvDelete(r), ...ctx })
     return map.fromKvDelete(map.unwrapOutcome(out, "deleteRange"))
   }
 
-  async txn(r: pb.TxnRequest): Promise<pb.TxnResponse> {
-    return map.fromKvTxn(map.unwrapOutcome(await this.write({ type: "txn", request: map.toKvTxn(r) }), "txn"))
+  async txn(r: pb.TxnRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.TxnResponse> {
+    const out = await this.write({ type: "txn", request: map.toKvTxn(r), ...ctx })
+    return map.fromKvTxn(map.unwrapOutcome(out, "txn"))
   }
 
   async compact(r: pb.CompactionRequest): Promise<pb.CompactionResponse> {

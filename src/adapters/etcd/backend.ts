@@ -14,6 +14,7 @@
  * backend sets `header.revision` of responses it returns, and of each nested txn response (etcd
  * sets only `{revision}` there).
  */
+import type { CallContext } from "./call-context.ts"
 import type * as pb from "./proto/etcd.gen.ts"
 
 export interface MemberIdentity {
@@ -35,9 +36,10 @@ export interface EtcdBackend {
   identity(): MemberIdentity
 
   range(req: pb.RangeRequest): Promise<pb.RangeResponse>
-  put(req: pb.PutRequest): Promise<pb.PutResponse>
-  deleteRange(req: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse>
-  txn(req: pb.TxnRequest): Promise<pb.TxnResponse>
+  /** Writes: `ctx.idempotency`, when set, must reach the replicated command (retries apply once). */
+  put(req: pb.PutRequest, ctx?: CallContext): Promise<pb.PutResponse>
+  deleteRange(req: pb.DeleteRangeRequest, ctx?: CallContext): Promise<pb.DeleteRangeResponse>
+  txn(req: pb.TxnRequest, ctx?: CallContext): Promise<pb.TxnResponse>
   compact(req: pb.CompactionRequest): Promise<pb.CompactionResponse>
 
   members(): Promise<readonly pb.Member[]>

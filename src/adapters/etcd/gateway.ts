@@ -3,6 +3,7 @@
  * Bun.serve: `POST /v3/kv/range` etc. with the same bodies, status codes and headers as etcd.
  * Returns undefined for paths it does not serve, so the HTTP listener can try other handlers.
  */
+import { callContextOf } from "./call-context.ts"
 import { EtcdError, EtcdErrors, GrpcCode, httpStatusFromGrpcCode, toEtcdError } from "./errors.ts"
 import { jsonValues } from "./json-stream.ts"
 import { goQuote, JsonDecodeError } from "./proto/json.ts"
@@ -115,7 +116,11 @@ const unary = async (svc: EtcdService, route: Route & { kind: "unary" }, req: Re
   try {
     const request = await parseBody(svc, req, route)
     svc.checkSize(route.method.request.encode(request).length)
-    const res = await route.call(svc, request)
+    const res = await route.call(
+      svc,
+      request,
+      callContextOf((name) => req.headers.get(name) ?? undefined),
+    )
     return new Response(route.method.response.toJson(res), { status: 200, headers: JSON_HEADERS })
   } catch (err) {
     return errorResponse(err)

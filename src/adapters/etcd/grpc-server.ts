@@ -4,6 +4,7 @@
  * and no .proto file is loaded at run time.
  */
 import * as grpc from "@grpc/grpc-js"
+import { callContextOf } from "./call-context.ts"
 import { EtcdError, GrpcCode, toEtcdError } from "./errors.ts"
 import { type Route, routesFor } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
@@ -55,7 +56,11 @@ const unaryHandler =
   (call, callback) => {
     let pending: Promise<unknown>
     try {
-      pending = route.call(svc, accept(svc, call.request))
+      const ctx = callContextOf((name) => {
+        const v = call.metadata.get(name)[0]
+        return v === undefined ? undefined : String(v)
+      })
+      pending = route.call(svc, accept(svc, call.request), ctx)
     } catch (err) {
       callback(grpcStatus(err))
       return

@@ -5,6 +5,7 @@
  */
 
 import type { EtcdBackend } from "./backend.ts"
+import type { CallContext } from "./call-context.ts"
 import type { MethodDescriptor } from "./proto/descriptor.ts"
 import * as pb from "./proto/etcd.gen.ts"
 import type { EtcdService } from "./service.ts"
@@ -14,7 +15,8 @@ export interface UnaryRoute<Req, Res> {
   readonly method: MethodDescriptor<Req, Res>
   /** POST path on etcd's JSON gateway, when etcd exposes one. */
   readonly gatewayPath?: string
-  readonly call: (svc: EtcdService, req: Req) => Promise<Res>
+  /** `ctx` carries the caller's idempotency key (call-context.ts). */
+  readonly call: (svc: EtcdService, req: Req, ctx: CallContext) => Promise<Res>
 }
 
 export interface ServerStreamRoute<Req, Res> {
@@ -45,7 +47,7 @@ export type Route = (
 const unary = <Req, Res>(
   method: MethodDescriptor<Req, Res>,
   gatewayPath: string | undefined,
-  call: (svc: EtcdService, req: Req) => Promise<Res>,
+  call: (svc: EtcdService, req: Req, ctx: CallContext) => Promise<Res>,
 ): Route => ({ kind: "unary", method, gatewayPath, call }) as unknown as Route
 
 const stream = <Req, Res>(
@@ -65,9 +67,9 @@ const withWatches = (r: Route): Route => ({ ...r, available: (b) => b.watches !=
 
 export const ROUTES: readonly Route[] = [
   unary(pb.KVService.Range, "/v3/kv/range", (s, r) => s.range(r)),
-  unary(pb.KVService.Put, "/v3/kv/put", (s, r) => s.put(r)),
-  unary(pb.KVService.DeleteRange, "/v3/kv/deleterange", (s, r) => s.deleteRange(r)),
-  unary(pb.KVService.Txn, "/v3/kv/txn", (s, r) => s.txn(r)),
+  unary(pb.KVService.Put, "/v3/kv/put", (s, r, ctx) => s.put(r, ctx)),
+  unary(pb.KVService.DeleteRange, "/v3/kv/deleterange", (s, r, ctx) => s.deleteRange(r, ctx)),
+  unary(pb.KVService.Txn, "/v3/kv/txn", (s, r, ctx) => s.txn(r, ctx)),
   unary(pb.KVService.Compact, "/v3/kv/compaction", (s, r) => s.compact(r)),
 
   unary(pb.ClusterService.MemberAdd, "/v3/cluster/member/add", (s, r) => s.memberAdd(r)),

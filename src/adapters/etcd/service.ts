@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto"
 import { AsyncQueue } from "./async-queue.ts"
 import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
+import { type CallContext, NO_CONTEXT } from "./call-context.ts"
 import { EtcdError, EtcdErrors, GrpcCode, toEtcdError } from "./errors.ts"
 import * as pb from "./proto/etcd.gen.ts"
 import {
@@ -84,21 +85,24 @@ export class EtcdService {
     return { ...res, header: this.fill(res.header) }
   }
 
-  async put(r: pb.PutRequest): Promise<pb.PutResponse> {
+  async put(r: pb.PutRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.PutResponse> {
     checkPut(r)
-    const res = await this.backend.put(r)
+    const res = await this.backend.put(r, ctx)
     return { ...res, header: this.fill(res.header) }
   }
 
-  async deleteRange(r: pb.DeleteRangeRequest): Promise<pb.DeleteRangeResponse> {
+  async deleteRange(
+    r: pb.DeleteRangeRequest,
+    ctx: CallContext = NO_CONTEXT,
+  ): Promise<pb.DeleteRangeResponse> {
     checkDelete(r)
-    const res = await this.backend.deleteRange(r)
+    const res = await this.backend.deleteRange(r, ctx)
     return { ...res, header: this.fill(res.header) }
   }
 
-  async txn(r: pb.TxnRequest): Promise<pb.TxnResponse> {
+  async txn(r: pb.TxnRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.TxnResponse> {
     checkTxn(r, this.maxTxnOps)
-    const res = await this.backend.txn(r)
+    const res = await this.backend.txn(r, ctx)
     return { ...res, header: this.fill(res.header) }
   }
 

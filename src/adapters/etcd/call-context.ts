@@ -1,0 +1,40 @@
+/**
+ * Per-call information that travels next to an etcd request: Lattice's idempotency key, carried
+ * in gRPC metadata (or HTTP headers on the JSON gateway), so a client may retry a write after an
+ * ambiguous failure and get the original outcome instead of a second apply (src/kv/idempotency.ts).
+ * Plain etcd clients send neither header and see etcd's behaviour unchanged.
+ */
+import type { IdempotencyKey } from "../../../schemas/kv.ts"
+import { EtcdError, GrpcCode } from "./errors.ts"
+
+/** Metadata / header names (lower case, as gRPC and HTTP/2 send them). */
+export const CLIENT_ID_HEADER = "lattice-client-id"
+export const REQUEST_ID_HEADER = "lattice-request-id"
+const MAX_CLIENT_ID_LENGTH = 128
+
+export interface CallContext {
+  /** Set when the client sent both headers: the write is applied at most once per key. */
+  readonly idempotency?: IdempotencyKey
+}
+
+export const NO_CONTEXT: CallContext = {}
+
+const bad = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message)
+
+/** Reads the idempotency key from a header lookup; half a key or a malformed one is refused. */
+export const callContextOf = (header: (name: string) => string | undefined): CallContext => {
+  const clientId = header(CLIENT_ID_HEADER)
+  const requestId = header(REQUEST_ID_HEADER)
+  if (clientId === undefined && requestId === undefined) return NO_CONTEXT
+  if (clientId === undefined || requestId === undefined) {
+    throw bad(`lattice: send both ${CLIENT_ID_HEADER} and ${REQUEST_ID_HEADER}, or neither`)
+  }
+  if (clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw bad(`lattice: ${CLIENT_ID_HEADER} must be 1 to ${MAX_CLIENT_ID_LENGTH} characters`)
+  }
+  const id = /^[0-9]{1,16}$/.test(requestId) ? Number(requestId) : Number.NaN
+  if (!Number.isSafeInteger(id)) {
+    throw bad(`lattice: ${REQUEST_ID_HEADER} must be a decimal integer below 2^53, got "${requestId}"`)
+  }
+  return { idempotency: { clientId, requestId: id } }
+}
