@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js"
 import { CLIENT_ID_HEADER, REQUEST_ID_HEADER } from "../../../src/adapters/etcd/call-context.ts"
 import * as pb from "../../../src/adapters/etcd/proto/etcd.gen.ts"
 import { connect, GrpcCode, type LatticeClient, text, WatchCompactedError } from "../../../src/sdk/index.ts"
-import { deadEndpoint, eventually, type MemoryServers, startMemoryServers } from "./support.ts"
+import { deadEndpoint, eventually, startMemoryServers } from "./support.ts"
 
 const cleanups: (() => void)[] = []
 afterEach(() => {
@@ -16,7 +16,10 @@ const setup = async (n = 1, extraEndpoints: string[] = []) => {
     endpoints: [...extraEndpoints, ...s.endpoints],
     retry: { initialBackoffMs: 5, maxBackoffMs: 50, attemptTimeoutMs: 2000 },
   })
-  cleanups.push(() => s.stop(), () => client.close())
+  cleanups.push(
+    () => s.stop(),
+    () => client.close(),
+  )
   return { s, client }
 }
 
@@ -35,8 +38,12 @@ test("put, get (single, prefix, at a revision), delete, txn", async () => {
   expect(del.deleted).toBe(2n)
   expect(del.prevKvs.map((kv) => text(kv.value)).sort()).toEqual(["2", "changed"])
   const t = await client.txn({
-    compare: [{ key: new TextEncoder().encode("other"), target: pb.Compare_CompareTarget.VERSION, version: 1n }],
-    success: [{ requestPut: { key: new TextEncoder().encode("other"), value: new TextEncoder().encode("y") } }],
+    compare: [
+      { key: new TextEncoder().encode("other"), target: pb.Compare_CompareTarget.VERSION, version: 1n },
+    ],
+    success: [
+      { requestPut: { key: new TextEncoder().encode("other"), value: new TextEncoder().encode("y") } },
+    ],
   })
   expect(t.succeeded).toBe(true)
   expect(text((await client.get("other")).kvs[0]!.value)).toBe("y")
@@ -70,7 +77,10 @@ test("reads and keyed writes are retried through an UNAVAILABLE (no leader) spel
 test("with retryWrites off, a write fails on UNAVAILABLE instead of being repeated", async () => {
   const s = await startMemoryServers(1)
   const client = connect({ endpoints: s.endpoints, retryWrites: false, retry: { initialBackoffMs: 5 } })
-  cleanups.push(() => s.stop(), () => client.close())
+  cleanups.push(
+    () => s.stop(),
+    () => client.close(),
+  )
   s.backend.leader = 0n
   const err = await client.put("k", "v").catch((e) => e)
   expect(err.code).toBe(GrpcCode.UNAVAILABLE)
@@ -190,12 +200,14 @@ test("watch resumes on another endpoint from the last revision + 1, losing and r
     for await (const b of w) for (const e of b.events) seen.push(e.kv!.modRevision!)
   })()
   const revs: bigint[] = []
-  for (let i = 0; i < 5; i++) revs.push((await s.backend.put({ key: new TextEncoder().encode(`r/${i}`) })).header!.revision!)
+  for (let i = 0; i < 5; i++)
+    revs.push((await s.backend.put({ key: new TextEncoder().encode(`r/${i}`) })).header!.revision!)
   await eventually(() => seen.length === 5)
   // Kill the server the watch is on; writes continue through the backend meanwhile.
   const on = client.endpoints.current().address
   s.servers[s.endpoints.indexOf(on)]!.forceShutdown()
-  for (let i = 5; i < 10; i++) revs.push((await s.backend.put({ key: new TextEncoder().encode(`r/${i}`) })).header!.revision!)
+  for (let i = 5; i < 10; i++)
+    revs.push((await s.backend.put({ key: new TextEncoder().encode(`r/${i}`) })).header!.revision!)
   await eventually(() => seen.length === 10)
   expect(seen).toEqual(revs)
   expect(w.reconnects).toBeGreaterThanOrEqual(1)

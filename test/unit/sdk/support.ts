@@ -11,7 +11,10 @@ export interface MemoryServers {
 }
 
 /** `n` gRPC servers over one shared backend: n "nodes" of one consistent store. */
-export const startMemoryServers = async (n = 1, backend = new MemoryEtcdBackend()): Promise<MemoryServers> => {
+export const startMemoryServers = async (
+  n = 1,
+  backend = new MemoryEtcdBackend(),
+): Promise<MemoryServers> => {
   const servers: EtcdGrpcServer[] = []
   for (let i = 0; i < n; i++) {
     servers.push(await startEtcdGrpcServer({ service: new EtcdService(backend), address: "127.0.0.1:0" }))
