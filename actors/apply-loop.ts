@@ -9,6 +9,7 @@ import { Effect, Queue } from "effect"
 import { type Entry, emptyConfState, type GroupId } from "../schemas/raft.ts"
 import { decodeCommand } from "../src/kv/codec.ts"
 import type { ApplyResult, CommittedEntry, KvStateMachine } from "../src/kv/state-machine.ts"
+import { type GroupMetrics, secondsSince } from "../src/metrics/node-metrics.ts"
 import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
 import { decodeKvSnapshot, encodeKvSnapshot } from "./snapshot-data.ts"
 import type { AppliedWatch, ProposalWaiters } from "./waiters.ts"
@@ -25,6 +26,7 @@ export interface ApplyLoopDeps {
   /** Index of the latest durable snapshot at start. */
   readonly lastSnapshotIndex: number
   readonly maxTasksPerBatch?: number
+  readonly metrics?: GroupMetrics
 }
 
 export class ApplyFailed extends Error {
@@ -96,8 +98,11 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     let pending: Entry[] = []
     const flush = Effect.try({
       try: () => {
+        if (pending.length === 0) return
+        const start = performance.now()
         applyEntries(pending)
         pending = []
+        deps.metrics?.applySeconds.observe(secondsSince(start))
       },
       catch: (e) => new ApplyFailed(`group ${deps.group}: apply failed: ${String(e)}`),
     })

@@ -8,6 +8,7 @@ import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
 import type { ConfChange, ConfState, GroupId, NodeId } from "../schemas/raft.ts"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
 import { KvStateMachine } from "../src/kv/state-machine.ts"
+import { type GroupMetrics, secondsSince } from "../src/metrics/node-metrics.ts"
 import type { RaftConfig } from "../src/raft/api.ts"
 import { initRaft, invalidConfChange, type ProposalOutcome, status } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
@@ -45,6 +46,8 @@ export interface GroupDeps {
   readonly committer: GroupCommitter
   readonly kvDb: SqliteDatabase
   readonly transport: TransportShape
+  /** The group's metrics (src/metrics/); none in tests that do not need them. */
+  readonly metrics?: GroupMetrics
   /** Varies the election-timeout PRNG between restarts. */
   readonly seed: number
 }
@@ -145,7 +148,7 @@ export const runGroup = (
         sm,
         view,
         applied,
-        propose: batcher.propose,
+        propose: deps.metrics === undefined ? batcher.propose : timedPropose(batcher.propose, deps.metrics),
         readBarrier: reads.barrier,
         changeConf: (change) =>
           Effect.gen(function* () {
@@ -181,6 +184,7 @@ export const runGroup = (
         proposals,
         view,
         keepEntries: settings.keepEntries,
+        ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
       })
       const apply = runApplyLoop({
         group,
@@ -191,12 +195,26 @@ export const runGroup = (
         applied,
         snapshotInterval: settings.snapshotInterval,
         lastSnapshotIndex: loaded.snapshot?.meta.index ?? 0,
+        ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
       })
       return yield* Effect.raceFirst(replica, apply)
     }),
   )
 
 export { ApplyFailed }
+
+/** Counts proposals and times each one until its entry is applied (or it fails). */
+const timedPropose =
+  (propose: GroupHandle["propose"], metrics: GroupMetrics): GroupHandle["propose"] =>
+  (data) =>
+    Effect.suspend(() => {
+      metrics.proposals.inc()
+      const start = performance.now()
+      return Effect.ensuring(
+        propose(data),
+        Effect.sync(() => metrics.proposalSeconds.observe(secondsSince(start))),
+      )
+    })
 
 const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))

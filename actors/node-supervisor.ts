@@ -7,8 +7,9 @@
  *  - StorageError (the disk failed to make a Ready durable): the group is STOPPED and reported;
  *  - anything else (a defect): restarted with exponential backoff, and reported.
  */
-import { Cause, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
+import { Cause, Chunk, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
+import type { Message } from "../src/raft/messages.ts"
 import { CorruptionError } from "../src/storage/errors.ts"
 import { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
@@ -37,6 +38,8 @@ export interface SupervisorOptions {
   readonly depsFor: (group: GroupId, restart: number) => GroupDeps
   readonly transport: TransportShape
   readonly report: (event: SupervisorEvent) => void
+  /** Sees every inbound Raft message batch before it is routed (liveness, metrics). */
+  readonly received?: (messages: readonly Message[]) => void
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number }
 }
 
@@ -93,6 +96,7 @@ export const startNodeSupervisor = (
       Effect.forever(
         Effect.gen(function* () {
           const batch = yield* Queue.takeBetween(options.transport.raftInbox, 1, 4096)
+          options.received?.(Chunk.toReadonlyArray(batch))
           for (const m of batch) handles.get(m.group)?.deliver(m)
         }),
       ),

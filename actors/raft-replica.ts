@@ -11,6 +11,7 @@
  */
 import { Deferred, Effect, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
+import type { GroupMetrics } from "../src/metrics/node-metrics.ts"
 import type { Input, RaftState, Ready } from "../src/raft/index.ts"
 import { confStateAt, status, step, termOf } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
@@ -38,6 +39,7 @@ export interface RaftReplicaDeps {
   readonly maxInputsPerCycle?: number
   /** Entries kept behind a snapshot for slow followers. */
   readonly keepEntries: number
+  readonly metrics?: GroupMetrics
 }
 
 export const runRaftReplica = (
@@ -148,7 +150,10 @@ export const runRaftReplica = (
         if (rs.kind === "ready") Deferred.unsafeDone(done, Effect.succeed(rs.index))
         else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
       }
-      if (r.softState !== null && r.softState.leader !== deps.view.status.leader) deps.view.leaderChanges++
+      if (r.softState !== null && r.softState.leader !== deps.view.status.leader) {
+        deps.view.leaderChanges++
+        deps.metrics?.leaderChanged(deps.view.status.leader, r.softState.leader)
+      }
       if (r.snapshot !== null) {
         yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
         if (r.committedEntries.length > 0) {

@@ -16,7 +16,8 @@ export const devBanner = (configs: ReadonlyArray<NodeConfig>): string => {
     "",
     `lattice dev: ${configs.length} node(s) up`,
     ...configs.map(
-      (c) => `  ${c.node.id}: etcd ${c.listeners.etcd}  http ${c.listeners.http}  data ${c.node.data_dir}`,
+      (c) =>
+        `  ${c.node.id}: etcd ${c.listeners.etcd}  http ${c.listeners.http}  metrics ${c.telemetry.metrics_enabled ? c.telemetry.metrics_bind : "off"}  data ${c.node.data_dir}`,
     ),
     "",
     "Try:",
@@ -26,6 +27,7 @@ export const devBanner = (configs: ReadonlyArray<NodeConfig>): string => {
     `  curl -s http://${http}/v3/kv/put -d '{"key":"Zm9v","value":"YmFy"}'`,
     `  curl -s http://${http}/v3/kv/range -d '{"key":"Zm9v"}'`,
     `  curl -s http://${http}/v1/status`,
+    `  curl -s http://${configs[0]?.telemetry.metrics_bind ?? "127.0.0.1:9090"}/metrics | grep ^cluster_`,
     "Ctrl-C stops the cluster.",
     "",
   ]
@@ -44,6 +46,7 @@ export const runDevCluster = (configs: ReadonlyArray<NodeConfig>, io: CliIO): Ef
           maxTxnOps: c.limits.max_txn_ops,
           maxRequestBytes: c.limits.max_request_bytes,
         },
+        ...(c.telemetry.metrics_enabled ? { metricsBind: c.telemetry.metrics_bind } : {}),
       })),
     )
     const started = yield* Effect.either(Effect.tryPromise(() => cluster.startAll()))

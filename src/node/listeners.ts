@@ -1,11 +1,12 @@
 /**
  * A node's client listeners: etcd gRPC, and the HTTP listener serving the etcd JSON gateway,
- * `/livez`, `/healthz` and `GET /v1/status` (what `lattice status` reads). Both close with the scope.
+ * `/livez`, `/healthz`, `GET /v1/status` (what `lattice status` reads) and `GET /metrics`. Both close with the scope.
  */
 import { Effect, type Scope } from "effect"
 import { createEtcdGateway } from "../adapters/etcd/gateway.ts"
 import { startEtcdGrpcServer } from "../adapters/etcd/grpc-server.ts"
 import { EtcdService } from "../adapters/etcd/service.ts"
+import { metricsResponse } from "../metrics/http.ts"
 import { NodeEtcdBackend } from "./etcd-backend.ts"
 import type { LatticeNode } from "./node.ts"
 import { nodeStatus } from "./status-report.ts"
@@ -39,6 +40,7 @@ export const startListeners = (
   Effect.gen(function* () {
     const backend = new NodeEtcdBackend(node)
     const service = new EtcdService(backend, {
+      metrics: node.metrics.adapter("etcd"),
       ...(options.maxTxnOps === undefined ? {} : { maxTxnOps: options.maxTxnOps }),
       ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
     })
@@ -63,6 +65,7 @@ export const startListeners = (
               if (path === "/livez" || path === "/healthz" || path === "/health" || path === "/health/live")
                 return new Response("ok\n")
               if (path === "/v1/status" && req.method === "GET") return json(nodeStatus(node))
+              if (path === "/metrics" && req.method === "GET") return metricsResponse(node.metrics)
               return gateway(req) ?? new Response("Not Found\n", { status: 404 })
             },
           }),

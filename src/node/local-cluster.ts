@@ -5,6 +5,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import type { NodeId } from "../../schemas/raft.ts"
+import { startMetricsListener } from "../metrics/http.ts"
 import { makeInMemoryTransport } from "../transport/in-memory.ts"
 import { InMemoryNetwork } from "../transport/in-memory-network.ts"
 import { type ListenerOptions, type NodeListeners, startListeners } from "./listeners.ts"
@@ -15,11 +16,14 @@ export interface LocalNodeSpec {
   readonly options: NodeOptions
   /** Client listeners; none when absent. */
   readonly listeners?: ListenerOptions
+  /** host:port of this node's own Prometheus listener; none when absent (/metrics is on the HTTP listener too). */
+  readonly metricsBind?: string
 }
 
 export interface RunningLocalNode {
   readonly node: LatticeNode
   readonly listeners: NodeListeners | null
+  readonly metricsPort: number | null
   readonly scope: Scope.CloseableScope
 }
 
@@ -55,7 +59,9 @@ export class LocalCluster {
       const transport = yield* makeInMemoryTransport(this.network, id)
       const node = yield* startNode(spec.options, transport)
       const listeners = spec.listeners === undefined ? null : yield* startListeners(node, spec.listeners)
-      return { node, listeners, scope }
+      const metricsPort =
+        spec.metricsBind === undefined ? null : yield* startMetricsListener(spec.metricsBind, node.metrics)
+      return { node, listeners, metricsPort, scope }
     })
     const exit = await Effect.runPromiseExit(Scope.extend(build, scope))
     if (Exit.isFailure(exit)) {

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Duration, Effect, Either, type Scope } from "effect"
+import { Clock, Duration, Effect, Either, Schedule, type Scope } from "effect"
 import type { RequestFailure } from "../../actors/errors.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped } from "../../actors/errors.ts"
 import type { GroupHandle, GroupSettings } from "../../actors/group.ts"
@@ -20,6 +20,9 @@ import {
 import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
 import type { ConfChange, GroupId, NodeId } from "../../schemas/raft.ts"
 import { encodeCommand } from "../kv/codec.ts"
+import { NodeMetrics } from "../metrics/node-metrics.ts"
+import { observeNode } from "../metrics/observe-node.ts"
+import type { Message } from "../raft/messages.ts"
 import { GroupCommitter } from "../storage/group-commit.ts"
 import { LogStore } from "../storage/log-store.ts"
 import { BunSqliteDriverLive, openDatabase, type StorageError } from "../storage/service.ts"
@@ -32,6 +35,7 @@ import {
   encodeForwardRequest,
   FORWARD_SERVICE,
 } from "./forward.ts"
+import { PeerLiveness } from "./liveness.ts"
 import { changeMembership, type MembershipFailure, serveConfChanges } from "./membership.ts"
 import type { NodeOptions } from "./options.ts"
 
@@ -58,6 +62,10 @@ export interface LatticeNode {
   readonly kvDbPath: (group: GroupId) => string
   /** The node's Raft log store (all groups), for admin tools and fault-injection tests. */
   readonly logStore: LogStore
+  /** This node's Prometheus registry and metrics (src/metrics/); features register theirs here. */
+  readonly metrics: NodeMetrics
+  /** Which peers this node hears from, and followers' lag in seconds (leader). */
+  readonly liveness: PeerLiveness
 }
 
 const settingsOf = (o: NodeOptions): GroupSettings => ({
@@ -86,6 +94,19 @@ const seedOf = (text: string): number => {
   return h | 0
 }
 
+/** The transport the replicas send through, counting heartbeats and replication messages. */
+const countRaftTraffic = (transport: TransportShape, metrics: NodeMetrics): TransportShape => ({
+  ...transport,
+  sendRaft: (to, messages: readonly Message[]) => {
+    for (const m of messages) {
+      if (m.type === "heartbeat") metrics.group(m.group).heartbeatsSent.inc()
+      else if (m.type === "snapshot" || (m.type === "append" && m.entries.length > 0))
+        metrics.group(m.group).replications.inc()
+    }
+    return transport.sendRaft(to, messages)
+  },
+})
+
 export const startNode = (
   options: NodeOptions,
   transport: TransportShape,
@@ -97,7 +118,14 @@ export const startNode = (
     const open = { synchronous: options.synchronous }
     const raftDb = yield* openDatabase(join(options.dataDir, "raft.db"), open)
     const store = LogStore.open(raftDb)
-    const committer = new GroupCommitter(store)
+    const metrics = new NodeMetrics(options.nodeId)
+    const liveness = new PeerLiveness(options.nodeId, options.electionTicks * options.tickMs)
+    const committer = new GroupCommitter(store, {
+      observe: (seconds) => {
+        metrics.walWrites.inc()
+        metrics.walWriteSeconds.observe(seconds)
+      },
+    })
     const kvDbPath = (group: GroupId) => join(options.dataDir, `kv-${group}.db`)
     const kvDbs = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()
     // The Raft log (raft.db, synchronous as configured) is the durability point. The state machine
@@ -107,9 +135,14 @@ export const startNode = (
     for (const g of groups) kvDbs.set(g, yield* openDatabase(kvDbPath(g), kvOpen))
     const settings = settingsOf(options)
     const events: SupervisorEvent[] = []
+    const countedTransport = countRaftTraffic(transport, metrics)
     const supervisor = yield* startNodeSupervisor({
       groups,
       transport,
+      received: (messages) => {
+        liveness.received(messages)
+        for (const m of messages) if (m.type === "heartbeat") metrics.group(m.group).heartbeatsReceived.inc()
+      },
       report: (e) => {
         events.push(e)
         report(e)
@@ -120,11 +153,28 @@ export const startNode = (
         store,
         committer,
         kvDb: kvDbs.get(group)!,
-        transport,
+        transport: countedTransport,
+        metrics: metrics.group(group),
         seed: seedOf(`${options.nodeId}/${group}/${restart}`),
       }),
     })
     const group = (g: GroupId = KV_GROUP) => supervisor.handle(g)
+
+    // Every tick: what the liveness view (metrics, /v1/status) knows of followers' progress.
+    yield* Effect.forkScoped(
+      Effect.repeat(
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const statuses = []
+          for (const g of groups) {
+            const h = group(g)
+            if (h !== undefined) statuses.push(h.view.status)
+          }
+          liveness.sample(now, statuses)
+        }),
+        Schedule.spaced(Duration.millis(options.tickMs)),
+      ),
+    )
 
     // The leader side of forwarding: propose locally, never forward again.
     yield* transport
@@ -221,6 +271,8 @@ export const startNode = (
      */
     const barrier = (g: GroupId = KV_GROUP) =>
       Effect.gen(function* () {
+        const gm = metrics.group(g)
+        gm.linearizableReads.inc()
         const deadline = (yield* Clock.currentTimeMillis) + options.requestTimeoutMs
         while (true) {
           const h = group(g)
@@ -241,13 +293,15 @@ export const startNode = (
             f._tag === "ReplicaStopped" ||
             f._tag === "NotLeader" ||
             (f._tag === "ReadUnavailable" && f.reason !== "timeout")
-          if (!retriable || (yield* Clock.currentTimeMillis) + retryMs >= deadline)
+          if (!retriable || (yield* Clock.currentTimeMillis) + retryMs >= deadline) {
+            gm.linBoundFailures.inc()
             return yield* Effect.fail(f)
+          }
           yield* Effect.sleep(retryDelay)
         }
       })
 
-    return {
+    const node = {
       options,
       supervisor,
       transport,
@@ -265,7 +319,11 @@ export const startNode = (
       events,
       kvDbPath,
       logStore: store,
+      metrics,
+      liveness,
     } satisfies LatticeNode
+    observeNode(metrics, node)
+    return node
   }).pipe(
     Effect.provide(BunSqliteDriverLive),
     Effect.catchTag("StorageError", (e) => Effect.fail(e)),

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { startNatsKvService } from "../adapters/nats/service.ts"
 import type { CliIO } from "../cli/framework/types.ts"
 import type { NodeConfig } from "../config/resolve.ts"
+import { startMetricsListener } from "../metrics/http.ts"
 import { makeNatsTransport } from "../transport/nats.ts"
 import { startListeners } from "./listeners.ts"
 import { startNode } from "./node.ts"
@@ -40,10 +41,15 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         servers: config.nats.urls,
         maxTxnOps: config.limits.max_txn_ops,
         maxRequestBytes: config.limits.max_request_bytes,
+        metrics: node.metrics.adapter("nats"),
         ...(config.nats.credentials_file === undefined ? {} : { credsFile: config.nats.credentials_file }),
       })
+      const metricsPort = config.telemetry.metrics_enabled
+        ? yield* startMetricsListener(config.telemetry.metrics_bind, node.metrics)
+        : null
+      const metricsText = metricsPort === null ? "metrics disabled" : `metrics port ${metricsPort}`
       io.stdout(
-        `lattice: node ${self} running (etcd gRPC port ${listeners.etcdPort}, http port ${listeners.httpPort}, NATS ${config.nats.urls.join(",")})\n`,
+        `lattice: node ${self} running (etcd gRPC port ${listeners.etcdPort}, http port ${listeners.httpPort}, ${metricsText}, NATS ${config.nats.urls.join(",")})\n`,
       )
       const signal = yield* shutdownSignal
       io.stdout(`lattice: ${signal}, stopping node ${self}\n`)

@@ -20,6 +20,8 @@ export interface GroupCommitOptions {
   readonly schedule?: (flush: () => void) => void
   /** Bound on entries per transaction (default 10 000); a larger backlog takes several transactions. */
   readonly maxBatchEntries?: number
+  /** Told each committed transaction's duration in seconds (write + fsync): the WAL latency metric. */
+  readonly observe?: (seconds: number) => void
 }
 
 export interface GroupCommitStats {
@@ -47,6 +49,7 @@ export class GroupCommitter {
   private scheduled = false
   private readonly schedule: (flush: () => void) => void
   private readonly maxBatchEntries: number
+  private readonly observe: ((seconds: number) => void) | undefined
   private counters = { transactions: 0, readys: 0, entries: 0, failedReadys: 0 }
 
   constructor(
@@ -55,6 +58,7 @@ export class GroupCommitter {
   ) {
     this.schedule = options.schedule ?? defaultSchedule
     this.maxBatchEntries = options.maxBatchEntries ?? 10_000
+    this.observe = options.observe
   }
 
   get stats(): GroupCommitStats {
@@ -117,6 +121,7 @@ export class GroupCommitter {
   private commitBatch(batch: readonly Pending[]): void {
     const errors: (Error | null)[] = batch.map(() => null)
     const db = this.store.db // savepoints as cached statements: no SQL parsing per Ready
+    const start = this.observe === undefined ? 0 : performance.now()
     try {
       this.store.db.transaction(() => {
         batch.forEach((p, i) => {
@@ -144,6 +149,7 @@ export class GroupCommitter {
       return
     }
     this.counters.transactions++
+    this.observe?.((performance.now() - start) / 1000)
     batch.forEach((p, i) => {
       const error = errors[i]!
       if (error === null) {

@@ -5,9 +5,10 @@
  */
 import { callContextOf } from "./call-context.ts"
 import { EtcdError, EtcdErrors, GrpcCode, httpStatusFromGrpcCode, toEtcdError } from "./errors.ts"
+import { servedRoutes } from "./instrument.ts"
 import { jsonValues } from "./json-stream.ts"
 import { goQuote, JsonDecodeError } from "./proto/json.ts"
-import { type Route, routesFor } from "./routes.ts"
+import type { Route } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
 
 export type GatewayHandler = (req: Request) => Promise<Response> | undefined
@@ -201,7 +202,7 @@ const bidiStream = (svc: EtcdService, route: Route & { kind: "bidiStream" }, req
 
 export const createEtcdGateway = (svc: EtcdService): GatewayHandler => {
   const byPath = new Map<string, Route>()
-  for (const r of routesFor(svc.backend)) {
+  for (const r of servedRoutes(svc)) {
     if (r.gatewayPath === undefined) continue
     byPath.set(r.gatewayPath, r)
     // etcd 3.4 still serves the deprecated /v3beta prefix with the same handlers.

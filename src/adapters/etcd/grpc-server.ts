@@ -6,7 +6,8 @@
 import * as grpc from "@grpc/grpc-js"
 import { callContextOf } from "./call-context.ts"
 import { EtcdError, GrpcCode, toEtcdError } from "./errors.ts"
-import { type Route, routesFor } from "./routes.ts"
+import { servedRoutes } from "./instrument.ts"
+import type { Route } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
 
 /** What the deserializer hands to a handler: the decoded request, or why decoding failed. */
@@ -125,7 +126,7 @@ const bidiHandler =
 export const addEtcdServices = (server: grpc.Server, svc: EtcdService): void => {
   const byService = new Map<string, Route[]>()
   const seen = new Set<string>()
-  for (const r of routesFor(svc.backend)) {
+  for (const r of servedRoutes(svc)) {
     // A method bound to several gateway paths is one gRPC method.
     if (seen.has(r.method.path)) continue
     seen.add(r.method.path)

@@ -2,7 +2,9 @@
  * The etcd v3 API over an EtcdBackend, independent of transport: request checks, response
  * headers and etcd's per-RPC quirks. The gRPC server and the JSON gateway both call into it.
  */
+
 import { createHash } from "node:crypto"
+import type { AdapterMetrics } from "../../metrics/node-metrics.ts"
 import { AsyncQueue } from "./async-queue.ts"
 import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
 import { type CallContext, NO_CONTEXT } from "./call-context.ts"
@@ -18,6 +20,8 @@ import {
 } from "./validate.ts"
 
 export interface EtcdServiceOptions {
+  /** lattice_adapter_etcd_* metrics (src/adapters/etcd/instrument.ts); none when absent. */
+  readonly metrics?: AdapterMetrics
   /** etcd's --max-txn-ops. */
   readonly maxTxnOps?: number
   /** etcd's --max-request-bytes: larger requests get "request is too large". */
@@ -49,6 +53,7 @@ export class EtcdService {
   readonly maxTxnOps: number
   readonly maxRequestBytes: number
   readonly maxPendingWatchResponses: number
+  readonly metrics: AdapterMetrics | undefined
 
   constructor(
     readonly backend: EtcdBackend,
@@ -57,6 +62,7 @@ export class EtcdService {
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
     this.maxPendingWatchResponses = options.maxPendingWatchResponses ?? DEFAULT_MAX_PENDING_WATCH_RESPONSES
+    this.metrics = options.metrics
   }
 
   /** etcd's header.fill: identity always, revision only when the backend left it unset. */

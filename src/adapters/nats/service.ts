@@ -4,6 +4,7 @@
  * `EtcdBackend`. The connection belongs to the caller's scope and is drained when it closes, so
  * requests in flight still get their reply.
  */
+
 import { readFileSync } from "node:fs"
 import {
   type ConnectionOptions,
@@ -13,6 +14,7 @@ import {
 } from "@nats-io/transport-node"
 import { Effect, type Scope } from "effect"
 import { NATS_OPS } from "../../../schemas/nats-api.ts"
+import type { AdapterMetrics } from "../../metrics/node-metrics.ts"
 import type { EtcdBackend } from "../etcd/backend.ts"
 import { EtcdService, type EtcdServiceOptions } from "../etcd/service.ts"
 import { handleRequest } from "./handle-request.ts"
@@ -38,16 +40,39 @@ export interface NatsKvService {
   readonly subjects: readonly string[]
 }
 
+/** `config.metrics` here are the NATS adapter's (lattice_adapter_nats_*), per operation. */
+const observer = (metrics: AdapterMetrics | undefined, op: string) => {
+  if (metrics === undefined) return null
+  const requests = metrics.requests.labels({ operation: op })
+  const duration = metrics.duration.labels({ operation: op })
+  return {
+    start: (): number => {
+      requests.inc()
+      return performance.now()
+    },
+    end: (start: number, body: string): void => {
+      duration.observe((performance.now() - start) / 1000)
+      if (!body.startsWith('{"error"')) return
+      const code = (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? "UNKNOWN"
+      metrics.errors.labels({ operation: op, code }).inc()
+    },
+  }
+}
+
 const serve = (nc: NatsConnection, config: NatsKvServiceConfig): string[] => {
-  const svc = new EtcdService(config.backend, config)
+  const { metrics, ...etcdOptions } = config
+  const svc = new EtcdService(config.backend, etcdOptions)
   const queue = kvQueueGroup(config.cluster)
   return NATS_OPS.map((op) => {
     const subject = kvSubject(config.cluster, op)
+    const observe = observer(metrics, op)
     nc.subscribe(subject, {
       queue,
       callback: (err, msg) => {
         if (err !== null || msg.reply === undefined || msg.reply === "") return
+        const start = observe?.start() ?? 0
         void handleRequest(svc, op, msg.data).then((body) => {
+          observe?.end(start, body)
           // The requester may be gone or the connection draining: nothing left to do then.
           try {
             if (!nc.isClosed()) msg.respond(body)
