@@ -81,6 +81,25 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     return Queue.offer(deps.mailbox, { _tag: "snapshotTaken", snapshot })
   })
 
+  /**
+   * An operator's snapshot: taken at the applied index whatever the interval. The term may be
+   * unknown here (nothing applied since start): 0 lets the replica fill in its log's term.
+   */
+  const snapshotNow = (task: Extract<ApplyTask, { _tag: "snapshotNow" }>) =>
+    Effect.suspend(() => {
+      lastSnapshot = Math.max(lastSnapshot, sm.appliedIndex)
+      const snapshot = {
+        meta: { index: sm.appliedIndex, term: lastTerm, conf: emptyConfState },
+        data: encodeKvSnapshot(sm),
+      }
+      return Queue.offer(deps.mailbox, {
+        _tag: "snapshotTaken",
+        snapshot,
+        done: task.done,
+        ...(task.keepEntries === undefined ? {} : { keepEntries: task.keepEntries }),
+      })
+    })
+
   const batch = Effect.gen(function* () {
     // While a compaction sweep is pending, work on it whenever no entry is waiting.
     if (!sm.isCompacted(sm.compactRevision)) {
@@ -109,6 +128,9 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     for (const task of tasks) {
       if (task._tag === "entries") {
         for (const e of task.entries) pending.push(e)
+      } else if (task._tag === "snapshotNow") {
+        yield* flush
+        yield* snapshotNow(task)
       } else {
         yield* flush
         yield* install(task)

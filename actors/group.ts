@@ -18,7 +18,8 @@ import type { LogStore } from "../src/storage/log-store.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { ApplyFailed, runApplyLoop } from "./apply-loop.ts"
 import { ConfChangeRefused, NotLeader, type ReplicaStopped, type RequestFailure } from "./errors.ts"
-import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
+import { LEARNER_MAX_LAG, learnerCaughtUp, PromotionIntents, runLearnerPromoter } from "./learner-promoter.ts"
+import type { ApplyTask, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { makeProposalBatcher } from "./proposal-batcher.ts"
 import { runRaftReplica } from "./raft-replica.ts"
 import { makeReadIndexBatcher } from "./read-index-batcher.ts"
@@ -70,6 +71,10 @@ export interface GroupHandle {
   /** Hands an inbound Raft message to the replica; dropped (and counted) if its mailbox is full. */
   readonly deliver: (message: Message) => void
   readonly send: (input: ReplicaInput) => Effect.Effect<void>
+  /** An operator's snapshot now, then log compaction keeping `keepEntries` (default: the configured). */
+  readonly snapshotNow: (keepEntries?: number) => Effect.Effect<SnapshotReport, ReplicaStopped>
+  /** Learners to promote once caught up (see learner-promoter.ts). */
+  readonly intents: PromotionIntents
 }
 
 /** Makes the KV state machine catch up with a durable Raft snapshot it has not applied (a crash mid-install). */
@@ -102,6 +107,8 @@ export const runGroup = (
         { ...settings.raft, group, id: settings.self, seed: deps.seed },
         { ...loaded, applied: sm.appliedIndex },
       )
+      const intents = new PromotionIntents()
+      intents.observe(loaded.entries)
       const mailbox = yield* Queue.bounded<ReplicaInput>(settings.mailboxCapacity)
       // Unbounded on purpose: the replica must never block on the apply loop while the apply
       // loop waits for room in the replica's mailbox. Raft's in-flight limits bound it anyway.
@@ -143,7 +150,7 @@ export const runGroup = (
           applied.failAll(stopReason)
         }),
       )
-      publish({
+      const handle: GroupHandle = {
         group,
         sm,
         view,
@@ -152,6 +159,19 @@ export const runGroup = (
         readBarrier: reads.barrier,
         changeConf: (change) =>
           Effect.gen(function* () {
+            // As etcd: a learner becomes a voter only once it has caught up with the leader.
+            const st = view.status
+            if (change.type === "addVoter" && st.conf.learners.includes(change.node)) {
+              if (learnerCaughtUp(st, change.node, LEARNER_MAX_LAG) === false) {
+                const match = st.progress?.[change.node]?.match ?? 0
+                return yield* Effect.fail(
+                  new ConfChangeRefused({
+                    reason: `learner ${change.node} is not caught up with the leader (match ${match} of ${st.lastIndex})`,
+                    retryable: false,
+                  }),
+                )
+              }
+            }
             const outcome = yield* Deferred.make<ProposalOutcome, ReplicaStopped>()
             const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
             yield* Queue.offer(mailbox, { _tag: "confChange", change, outcome, done })
@@ -173,7 +193,29 @@ export const runGroup = (
           if (!mailbox.unsafeOffer({ _tag: "message", message })) view.droppedMessages++
         },
         send: (input) => Queue.offer(mailbox, input),
-      })
+        snapshotNow: (keepEntries) =>
+          Effect.gen(function* () {
+            const done = yield* Deferred.make<SnapshotReport, ReplicaStopped>()
+            yield* Queue.offer(applyQueue, {
+              _tag: "snapshotNow",
+              done,
+              ...(keepEntries === undefined ? {} : { keepEntries }),
+            })
+            return yield* Deferred.await(done)
+          }),
+        intents,
+      }
+      publish(handle)
+      yield* Effect.forkScoped(
+        runLearnerPromoter({
+          view,
+          intents,
+          changeConf: handle.changeConf,
+          checkEveryMs: Math.max(20, settings.tickMs * settings.raft.heartbeatTicks),
+          maxLag: LEARNER_MAX_LAG,
+          stableChecks: 3,
+        }),
+      )
       const replica = runRaftReplica({
         group,
         initial: state,
@@ -185,6 +227,7 @@ export const runGroup = (
         view,
         keepEntries: settings.keepEntries,
         ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+        intents,
       })
       const apply = runApplyLoop({
         group,

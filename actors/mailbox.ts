@@ -32,11 +32,34 @@ export type ReplicaInput =
   | { readonly _tag: "campaign" }
   /** From the apply loop: the state machine applied up to `index`. */
   | { readonly _tag: "applied"; readonly index: number }
-  /** From the apply loop: it took this snapshot; persist it and let the core compact. */
-  | { readonly _tag: "snapshotTaken"; readonly snapshot: Snapshot }
+  /**
+   * From the apply loop: it took this snapshot; persist it and let the core compact. An operator's
+   * snapshot (`lattice admin snapshot` / `compact-log`) carries its own `keepEntries` and `done`.
+   */
+  | {
+      readonly _tag: "snapshotTaken"
+      readonly snapshot: Snapshot
+      readonly keepEntries?: number
+      readonly done?: Deferred.Deferred<SnapshotReport, ReplicaStopped>
+    }
+
+/** What an operator's snapshot did: where it was taken, and where the log now starts. */
+export interface SnapshotReport {
+  readonly index: number
+  readonly term: number
+  /** The log's first index after compaction. */
+  readonly firstIndex: number
+  readonly lastIndex: number
+}
 
 /** What the apply loop's queue carries, in log order. */
 export type ApplyTask =
   | { readonly _tag: "entries"; readonly entries: readonly import("../schemas/raft.ts").Entry[] }
   /** A snapshot received from the leader (already durable in the log store): install it. */
   | { readonly _tag: "install"; readonly snapshot: Snapshot }
+  /** An operator asked for a snapshot now (and compaction keeping `keepEntries`, when given). */
+  | {
+      readonly _tag: "snapshotNow"
+      readonly keepEntries?: number
+      readonly done: Deferred.Deferred<SnapshotReport, ReplicaStopped>
+    }

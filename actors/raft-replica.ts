@@ -21,7 +21,8 @@ import type { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped, type RequestFailure } from "./errors.ts"
 import { HardStateSync } from "./hard-state-sync.ts"
-import type { ApplyTask, PendingProposal, ReplicaInput } from "./mailbox.ts"
+import type { PromotionIntents } from "./learner-promoter.ts"
+import type { ApplyTask, PendingProposal, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { needsPersist, persistAll } from "./persist-all.ts"
 import type { ReplicaView } from "./replica-view.ts"
 import type { ProposalWaiters } from "./waiters.ts"
@@ -40,6 +41,8 @@ export interface RaftReplicaDeps {
   /** Entries kept behind a snapshot for slow followers. */
   readonly keepEntries: number
   readonly metrics?: GroupMetrics
+  /** Records `addLearner {promote}` intents from the conf entries this replica appends. */
+  readonly intents?: PromotionIntents
 }
 
 export const runRaftReplica = (
@@ -119,6 +122,7 @@ export const runRaftReplica = (
   /** Before durability: register proposal outcomes and hand committed entries to the apply loop. */
   const beforePersist = (r: Ready): Effect.Effect<void> =>
     Effect.gen(function* () {
+      if (r.entries.length > 0) deps.intents?.observe(r.entries)
       for (const p of r.proposals) {
         const conf = pendingConf.get(p.id)
         if (conf !== undefined) {
@@ -195,15 +199,38 @@ export const runRaftReplica = (
   const snapshotTaken = (input: Extract<ReplicaInput, { _tag: "snapshotTaken" }>) =>
     Effect.gen(function* () {
       const meta = input.snapshot.meta
+      // An operator's snapshot may not know the term (0): the committed entry's term in our log.
+      const term = meta.term === 0 && input.done !== undefined ? termOf(s, meta.index) : meta.term
       // Only a snapshot of a committed entry this log holds with the same term may replace the log.
-      if (meta.index > s.commit || termOf(s, meta.index) !== meta.term) return null
+      if (meta.index > s.commit || termOf(s, meta.index) !== term || term <= 0) {
+        if (input.done !== undefined) Deferred.unsafeDone(input.done, Effect.succeed(snapshotReport()))
+        return null
+      }
       const conf = confStateAt(s, meta.index) ?? meta.conf
-      const snapshot = { meta: { ...meta, conf }, data: input.snapshot.data }
+      const snapshot = { meta: { ...meta, term, conf }, data: input.snapshot.data }
       yield* persistAll(deps.committer, deps.group, [
         { hardState: null, truncateFrom: null, entries: [], snapshot, compactTo: null },
       ])
-      return stepCore({ type: "snapshotTaken", snapshot, keepEntries: deps.keepEntries })
+      const ready = stepCore({
+        type: "snapshotTaken",
+        snapshot,
+        keepEntries: input.keepEntries ?? deps.keepEntries,
+      })
+      if (input.done !== undefined) pendingSnapshotReports.push(input.done)
+      return ready
     })
+
+  /** Where the log stands now: answered to an operator's snapshot once its compaction is durable. */
+  const snapshotReport = (): SnapshotReport => {
+    const st = status(s)
+    return {
+      index: s.snapshot?.meta.index ?? 0,
+      term: s.snapshot?.meta.term ?? 0,
+      firstIndex: st.firstIndex,
+      lastIndex: st.lastIndex,
+    }
+  }
+  const pendingSnapshotReports: Deferred.Deferred<SnapshotReport, ReplicaStopped>[] = []
 
   const cycle = Effect.gen(function* () {
     const inputs = yield* Queue.takeBetween(deps.mailbox, 1, maxInputs)
@@ -219,6 +246,8 @@ export const runRaftReplica = (
       if (core !== null) readys.push(stepCore(core))
     }
     yield* process(readys)
+    for (const done of pendingSnapshotReports.splice(0))
+      Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
     deps.view.status = status(s)
     deps.view.cycles++
   })
@@ -228,6 +257,7 @@ export const runRaftReplica = (
     for (const p of pendingProposals.values()) Deferred.unsafeDone(p.done, Effect.fail(stopped))
     for (const d of pendingReads.values()) Deferred.unsafeDone(d, Effect.fail(stopped))
     for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
+    for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(stopped))
     pendingConf.clear()
     pendingProposals.clear()
     pendingReads.clear()

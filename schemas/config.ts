@@ -162,6 +162,11 @@ export const ClusterSection = section(
       () => [],
       "Peers as [[cluster.peers]] tables with id, address and role. Members and peers are merged by id.",
     ),
+    join: key(
+      Bool,
+      () => false,
+      "Join a running cluster (the --join flag): start as a non-member that never bootstraps or campaigns, until `lattice admin add-node` adds it. members must list the cluster's current voters.",
+    ),
   },
   "Cluster membership used to bootstrap; later changes go through admin add-node/remove-node.",
 )

@@ -53,6 +53,11 @@ export type ConfChangeType = "addVoter" | "addLearner" | "removeNode" | "demoteT
 export interface ConfChange {
   readonly type: ConfChangeType
   readonly node: NodeId
+  /**
+   * `addLearner` only: the leader promotes this learner to voter once it has caught up
+   * (`lattice admin add-node`). Stored in the conf entry, so every replica knows the intent.
+   */
+  readonly promote?: boolean
 }
 
 export interface SnapshotMeta {

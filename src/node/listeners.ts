@@ -7,6 +7,7 @@ import { createEtcdGateway } from "../adapters/etcd/gateway.ts"
 import { startEtcdGrpcServer } from "../adapters/etcd/grpc-server.ts"
 import { EtcdService } from "../adapters/etcd/service.ts"
 import { metricsResponse } from "../metrics/http.ts"
+import { adminRoute } from "./admin-api.ts"
 import { NodeEtcdBackend } from "./etcd-backend.ts"
 import type { LatticeNode } from "./node.ts"
 import { nodeStatus } from "./status-report.ts"
@@ -66,6 +67,8 @@ export const startListeners = (
                 return new Response("ok\n")
               if (path === "/v1/status" && req.method === "GET") return json(nodeStatus(node))
               if (path === "/metrics" && req.method === "GET") return metricsResponse(node.metrics)
+              const admin = adminRoute(node, req)
+              if (admin !== undefined) return admin
               return gateway(req) ?? new Response("Not Found\n", { status: 404 })
             },
           }),

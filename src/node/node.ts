@@ -36,6 +36,7 @@ import {
   FORWARD_SERVICE,
 } from "./forward.ts"
 import { PeerLiveness } from "./liveness.ts"
+import { serveLogMaintenance } from "./log-maintenance.ts"
 import { changeMembership, type MembershipFailure, serveConfChanges } from "./membership.ts"
 import type { NodeOptions } from "./options.ts"
 
@@ -70,7 +71,13 @@ export interface LatticeNode {
 
 const settingsOf = (o: NodeOptions): GroupSettings => ({
   self: o.nodeId,
-  bootstrap: { voters: [...o.members], learners: [], votersOutgoing: [] },
+  // A joining node (`--join`) bootstraps with the cluster's voters, never itself: it never
+  // campaigns and waits for the leader (`lattice admin add-node`) to replicate to it.
+  bootstrap: {
+    voters: o.join === true ? o.members.filter((m) => m !== o.nodeId) : [...o.members],
+    learners: [],
+    votersOutgoing: [],
+  },
   tickMs: o.tickMs,
   raft: {
     electionTicks: o.electionTicks,
@@ -197,6 +204,7 @@ export const startNode = (
       .pipe(Effect.orDie)
 
     yield* serveConfChanges(transport, supervisor.handle).pipe(Effect.orDie)
+    yield* serveLogMaintenance(transport, { group, logStore: store, options }).pipe(Effect.orDie)
 
     const retryMs = Math.max(5, options.tickMs)
     const retryDelay = Duration.millis(retryMs)

@@ -9,6 +9,11 @@ export interface NodeOptions {
   readonly clusterName: string
   /** Bootstrap voters (node ids). */
   readonly members: readonly NodeId[]
+  /**
+   * Join a running cluster (`lattice start --join`): start as a non-member that never bootstraps
+   * or campaigns, and wait to be added with `lattice admin add-node`.
+   */
+  readonly join?: boolean
   readonly dataDir: string
   readonly synchronous: SynchronousMode
   readonly tickMs: number
@@ -41,6 +46,7 @@ export const nodeOptionsFromConfig = (
     nodeId: self,
     clusterName: config.cluster.name,
     members: peers.filter((p) => p.role === "voter").map((p) => p.id),
+    join: config.cluster.join,
     dataDir: config.node.data_dir,
     synchronous: synchronousMode(config),
     tickMs: config.consensus.tick_ms,

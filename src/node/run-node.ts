@@ -9,6 +9,7 @@ import type { NodeConfig } from "../config/resolve.ts"
 import { startMetricsListener } from "../metrics/http.ts"
 import { makeNatsTransport } from "../transport/nats.ts"
 import { startListeners } from "./listeners.ts"
+import { watchMembership } from "./membership-notice.ts"
 import { startNode } from "./node.ts"
 import { nodeOptionsFromConfig } from "./options.ts"
 import { shutdownSignal } from "./shutdown-signal.ts"
@@ -28,6 +29,7 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
       const node = yield* startNode(nodeOptionsFromConfig(config), transport, (e) =>
         io.stderr(`group ${e.group}: ${JSON.stringify(e.health)}\n`),
       )
+      yield* Effect.forkScoped(watchMembership(node, (line) => io.stderr(`${line}\n`)))
       const listeners = yield* startListeners(node, {
         etcd: config.listeners.etcd,
         http: config.listeners.http,

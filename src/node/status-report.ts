@@ -1,5 +1,6 @@
 /** The JSON a node serves at `GET /v1/status`, and what `lattice status` prints. */
 import type { GroupHealth } from "../../actors/node-supervisor.ts"
+import { LATTICE_VERSION } from "../cli/version.ts"
 import { KV_GROUP, type LatticeNode } from "./node.ts"
 
 export interface GroupStatusReport {
@@ -14,10 +15,17 @@ export interface GroupStatusReport {
   readonly revision: number
   /** Leader only: how far each follower's log is behind the leader's last index. */
   readonly followerLag: Readonly<Record<string, number>> | null
+  /** The group's membership as this node knows it. */
+  readonly voters: readonly string[]
+  readonly learners: readonly string[]
+  /** False once this node was removed from the group (or before a joining node is added). */
+  readonly member: boolean
 }
 
 export interface NodeStatusReport {
   readonly node: string
+  /** The lattice release this node runs (mixed during a rolling upgrade). */
+  readonly version: string
   readonly healthy: boolean
   readonly groups: readonly GroupStatusReport[]
 }
@@ -38,6 +46,9 @@ export const nodeStatus = (node: LatticeNode): NodeStatusReport => {
         lastIndex: 0,
         revision: 0,
         followerLag: null,
+        voters: [],
+        learners: [],
+        member: false,
       }
     }
     const st = h.view.status
@@ -58,9 +69,12 @@ export const nodeStatus = (node: LatticeNode): NodeStatusReport => {
       lastIndex: st.lastIndex,
       revision: h.sm.revision,
       followerLag,
+      voters: st.conf.voters,
+      learners: st.conf.learners,
+      member: st.conf.voters.includes(st.id) || st.conf.learners.includes(st.id),
     }
   })
   const kv = groups.find((g) => g.group === KV_GROUP)
-  const healthy = kv !== undefined && kv.health?.state === "running" && kv.leader !== null
-  return { node: node.options.nodeId, healthy, groups }
+  const healthy = kv !== undefined && kv.health?.state === "running" && kv.leader !== null && kv.member
+  return { node: node.options.nodeId, version: LATTICE_VERSION, healthy, groups }
 }

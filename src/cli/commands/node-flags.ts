@@ -39,20 +39,30 @@ export const NODE_FLAG_PATHS: ReadonlyArray<readonly [string, ReadonlyArray<stri
   ],
 ]
 
-export const NODE_FLAGS: ReadonlyArray<FlagSpec> = NODE_FLAG_PATHS.map(
-  ([name, , placeholder, description]) => ({
-    name,
-    type: "string",
-    placeholder,
-    description,
-  }),
-)
+export const JOIN_FLAG: FlagSpec = {
+  name: "join",
+  type: "boolean",
+  description: "join a running cluster: wait to be added with `lattice admin add-node` (cluster.join)",
+}
+
+export const NODE_FLAGS: ReadonlyArray<FlagSpec> = [
+  ...NODE_FLAG_PATHS.map(
+    ([name, , placeholder, description]): FlagSpec => ({
+      name,
+      type: "string",
+      placeholder,
+      description,
+    }),
+  ),
+  JOIN_FLAG,
+]
 
 /** Overrides from the node flags and --set (which comes last, so it wins). */
 export const flagOverrides = (input: ParsedInput, extra: Overrides["overrides"] = []): Overrides => {
-  const named = namedFlagOverrides(
-    NODE_FLAG_PATHS.map(([name, path]) => [name, path, input.string(name)] as const),
-  )
+  const named = namedFlagOverrides([
+    ...NODE_FLAG_PATHS.map(([name, path]) => [name, path, input.string(name)] as const),
+    ["join", ["cluster", "join"], input.bool("join") ? "true" : undefined] as const,
+  ])
   const set = setFlagOverrides(input.list("set"))
   return {
     overrides: [...extra, ...named.overrides, ...set.overrides],

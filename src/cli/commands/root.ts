@@ -3,6 +3,7 @@
  * benchmark) are registered with their features, not before.
  */
 import type { Command } from "../framework/types.ts"
+import { adminCommand } from "./admin.ts"
 import { configCommand } from "./config.ts"
 import { type DevClusterRuntime, makeDevCommand, runDevCluster } from "./dev.ts"
 import { makeStartCommand, type NodeRuntime, runNode } from "./start.ts"
@@ -21,6 +22,7 @@ export const rootCommand = (runtimes: Runtimes = { runNode, runDevCluster }): Co
     makeStartCommand(runtimes.runNode),
     makeDevCommand(runtimes.runDevCluster),
     statusCommand,
+    adminCommand,
     configCommand,
     versionCommand,
   ],

@@ -8,18 +8,18 @@ import type { NodeStatusReport } from "../../node/status-report.ts"
 import { type Command, ExitCode } from "../framework/types.ts"
 import { usageError } from "./report.ts"
 
-const DEFAULT_ENDPOINT = "http://127.0.0.1:2378"
+export const DEFAULT_ENDPOINT = "http://127.0.0.1:2378"
 
-interface Row {
+export interface Row {
   readonly endpoint: string
   readonly report: NodeStatusReport | null
   readonly error: string | null
 }
 
-const normalize = (endpoint: string): string =>
+export const normalize = (endpoint: string): string =>
   (/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`).replace(/\/+$/, "")
 
-const fetchStatus = (endpoint: string): Effect.Effect<Row> =>
+export const fetchStatus = (endpoint: string): Effect.Effect<Row> =>
   Effect.tryPromise(async () => {
     const res = await fetch(`${endpoint}/v1/status`, { signal: AbortSignal.timeout(3000) })
     if (!res.ok) throw new Error(`HTTP ${res.status}`)
