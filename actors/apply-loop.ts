@@ -3,13 +3,15 @@
  * transaction per batch, which also records the applied index), resolves the proposals waiting
  * on those indexes, wakes reads waiting for the applied index, and tells the replica how far it
  * applied. Every `snapshotInterval` entries it takes a snapshot so the Raft log can be compacted.
- * Between batches it advances a pending MVCC compaction in bounded steps.
+ * Between batches it advances a pending MVCC compaction in bounded steps. Each applied entry's
+ * events, and each snapshot install, are reported to the group's watch hub (which never blocks).
  */
 import { Effect, Queue } from "effect"
 import { type Entry, emptyConfState, type GroupId } from "../schemas/raft.ts"
 import { decodeCommand } from "../src/kv/codec.ts"
 import type { ApplyResult, CommittedEntry, KvStateMachine } from "../src/kv/state-machine.ts"
 import { type GroupMetrics, secondsSince } from "../src/metrics/node-metrics.ts"
+import type { KvEvent } from "../src/kv/write-txn.ts"
 import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
 import { decodeKvSnapshot, encodeKvSnapshot } from "./snapshot-data.ts"
 import type { AppliedWatch, ProposalWaiters } from "./waiters.ts"
@@ -27,6 +29,16 @@ export interface ApplyLoopDeps {
   readonly lastSnapshotIndex: number
   readonly maxTasksPerBatch?: number
   readonly metrics?: GroupMetrics
+  /** Told about every change, synchronously and in order (the WatchHub). */
+  readonly changes?: AppliedChanges
+}
+
+/** Who hears about applied changes: must return at once and never throw. */
+export interface AppliedChanges {
+  /** One entry changed the store to `revision` with `events`. */
+  applied(revision: number, events: readonly KvEvent[]): void
+  /** A snapshot replaced the store, now at `revision`. */
+  restored(revision: number): void
 }
 
 export class ApplyFailed extends Error {
@@ -49,7 +61,9 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     const results = new Map<number, ApplyResult>()
     const out = sm.applyBatch(normal)
     normal.forEach((c, i) => {
-      results.set(c.index, out[i]!)
+      const r = out[i]!
+      results.set(c.index, r)
+      if (r.events.length > 0) deps.changes?.applied(r.revision, r.events)
     })
     const last = fresh[fresh.length - 1]!
     if (last.index > sm.appliedIndex) sm.advance(last.index)
@@ -65,6 +79,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
       Effect.tap(() =>
         Effect.sync(() => {
           deps.proposals.supersededThrough(task.snapshot.meta.index)
+          deps.changes?.restored(sm.revision)
           lastSnapshot = task.snapshot.meta.index
           lastTerm = task.snapshot.meta.term
         }),

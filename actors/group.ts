@@ -16,7 +16,7 @@ import type { SqliteDatabase } from "../src/storage/driver.ts"
 import type { GroupCommitter } from "../src/storage/group-commit.ts"
 import type { LogStore } from "../src/storage/log-store.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
-import { ApplyFailed, runApplyLoop } from "./apply-loop.ts"
+import { type AppliedChanges, ApplyFailed, runApplyLoop } from "./apply-loop.ts"
 import { ConfChangeRefused, NotLeader, type ReplicaStopped, type RequestFailure } from "./errors.ts"
 import { LEARNER_MAX_LAG, learnerCaughtUp, PromotionIntents, runLearnerPromoter } from "./learner-promoter.ts"
 import type { ApplyTask, ReplicaInput, SnapshotReport } from "./mailbox.ts"
@@ -51,6 +51,8 @@ export interface GroupDeps {
   readonly metrics?: GroupMetrics
   /** Varies the election-timeout PRNG between restarts. */
   readonly seed: number
+  /** Hears every applied change (the group's WatchHub, which outlives replica restarts). */
+  readonly changes?: AppliedChanges
 }
 
 export interface GroupHandle {
@@ -239,6 +241,7 @@ export const runGroup = (
         snapshotInterval: settings.snapshotInterval,
         lastSnapshotIndex: loaded.snapshot?.meta.index ?? 0,
         ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
+        changes: deps.changes,
       })
       return yield* Effect.raceFirst(replica, apply)
     }),

@@ -3,8 +3,8 @@
  * groups share one database file without sharing rows.
  *
  * - `rows`: one row per (tenant, key, revision): the MVCC history. A tombstone has
- *   version 0 and an empty value. WITHOUT ROWID, so the primary key is the only b-tree and
- *   a key's history is contiguous, newest last.
+ *   version 0 and an empty value. WITHOUT ROWID, so a key's history is contiguous, newest
+ *   last; an index on (tenant, rev) lets watchers replay history in revision order.
  * - `state`: a single row: applied Raft index, current and compacted revisions, the
  *   physical-compaction cursor, the last committed tick, the idempotency sequence.
  * - `tenants`: tenant name → small integer stored in `rows`.
@@ -36,6 +36,8 @@ export const createKvTables = (db: SqliteDatabase, t: KvTables): void => {
     PRIMARY KEY (tenant, key, rev)) WITHOUT ROWID`)
   // Only leased versions are indexed, so keys without a lease pay nothing for it.
   db.exec(`CREATE INDEX IF NOT EXISTS ${t.rows}_lease ON ${t.rows} (lease) WHERE lease != 0`)
+  // Watchers replay history by revision (catch-up after a start in the past or a lag).
+  db.exec(`CREATE INDEX IF NOT EXISTS ${t.rows}_rev ON ${t.rows} (tenant, rev)`)
   db.exec(`CREATE TABLE IF NOT EXISTS ${t.state} (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     applied_index INTEGER NOT NULL, revision INTEGER NOT NULL, compact_rev INTEGER NOT NULL,

@@ -4,7 +4,8 @@
  *  - Put / DeleteRange / Txn / Compact: replicated through Raft (forwarded to the leader by a
  *    follower) and answered with the apply result;
  *  - MemberList from the Raft membership, Status / Hash / HashKV / Snapshot from the local state,
- *    MoveLeader through a Raft leadership transfer.
+ *    MoveLeader through a Raft leadership transfer;
+ *  - Watch from this member's own applied state, through the group's WatchHub (etcd-watch.ts).
  */
 import { statSync } from "node:fs"
 import { Cause, Duration, Effect, Exit } from "effect"
@@ -12,12 +13,18 @@ import type { GroupHandle } from "../../actors/group.ts"
 import { encodeKvSnapshot } from "../../actors/snapshot-data.ts"
 import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
 import { KvError } from "../../schemas/kv.ts"
-import type { EtcdBackend, MemberIdentity, SnapshotStream } from "../adapters/etcd/backend.ts"
+import type {
+  EtcdBackend,
+  EtcdWatchBackend,
+  MemberIdentity,
+  SnapshotStream,
+} from "../adapters/etcd/backend.ts"
 import { type CallContext, NO_CONTEXT } from "../adapters/etcd/call-context.ts"
 import { EtcdErrors } from "../adapters/etcd/errors.ts"
 import * as map from "../adapters/etcd/kv-mapping.ts"
 import type * as pb from "../adapters/etcd/proto/etcd.gen.ts"
 import { etcdErrorOf } from "./etcd-errors.ts"
+import { etcdWatchBackend } from "./etcd-watch.ts"
 import { clusterIdOf, memberIdOf } from "./ids.ts"
 import { KV_GROUP, type LatticeNode } from "./node.ts"
 
@@ -35,10 +42,12 @@ const run = async <A>(effect: Effect.Effect<A, unknown>): Promise<A> => {
 export class NodeEtcdBackend implements EtcdBackend {
   readonly clusterId: bigint
   readonly memberId: bigint
+  readonly watches: EtcdWatchBackend
 
   constructor(readonly node: LatticeNode) {
     this.clusterId = clusterIdOf(node.options.clusterName, node.options.members)
     this.memberId = memberIdOf(node.options.nodeId)
+    this.watches = etcdWatchBackend(() => node.watchHub(KV_GROUP))
   }
 
   private handle(): GroupHandle {

@@ -17,6 +17,7 @@ import {
   type SupervisorEvent,
   startNodeSupervisor,
 } from "../../actors/node-supervisor.ts"
+import { WatchHub } from "../../actors/watch-hub.ts"
 import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
 import type { ConfChange, GroupId, NodeId } from "../../schemas/raft.ts"
 import { encodeCommand } from "../kv/codec.ts"
@@ -67,6 +68,8 @@ export interface LatticeNode {
   readonly metrics: NodeMetrics
   /** Which peers this node hears from, and followers' lag in seconds (leader). */
   readonly liveness: PeerLiveness
+  /** A group's watch engine (it outlives replica restarts); `cancelAll` is what a drain calls. */
+  readonly watchHub: (group?: GroupId) => WatchHub | undefined
 }
 
 const settingsOf = (o: NodeOptions): GroupSettings => ({
@@ -141,6 +144,17 @@ export const startNode = (
     const kvOpen = { synchronous: options.synchronous === "OFF" ? ("OFF" as const) : ("NORMAL" as const) }
     for (const g of groups) kvDbs.set(g, yield* openDatabase(kvDbPath(g), kvOpen))
     const settings = settingsOf(options)
+    const hubs = new Map<GroupId, WatchHub>()
+    for (const g of groups) {
+      hubs.set(
+        g,
+        yield* WatchHub.make({
+          group: g,
+          source: () => supervisor.handle(g)?.sm,
+          progressIntervalMs: options.watchProgressIntervalMs,
+        }),
+      )
+    }
     const events: SupervisorEvent[] = []
     const countedTransport = countRaftTraffic(transport, metrics)
     const supervisor = yield* startNodeSupervisor({
@@ -163,8 +177,10 @@ export const startNode = (
         transport: countedTransport,
         metrics: metrics.group(group),
         seed: seedOf(`${options.nodeId}/${group}/${restart}`),
+        changes: hubs.get(group),
       }),
     })
+    for (const hub of hubs.values()) yield* hub.run
     const group = (g: GroupId = KV_GROUP) => supervisor.handle(g)
 
     // Every tick: what the liveness view (metrics, /v1/status) knows of followers' progress.
@@ -329,6 +345,7 @@ export const startNode = (
       logStore: store,
       metrics,
       liveness,
+      watchHub: (g: GroupId = KV_GROUP) => hubs.get(g),
     } satisfies LatticeNode
     observeNode(metrics, node)
     return node

@@ -32,6 +32,8 @@ export interface NodeOptions {
   /** Client URLs per node, for MemberList (etcd gRPC listeners as http://host:port). */
   readonly clientUrls: Readonly<Record<NodeId, readonly string[]>>
   readonly peerUrls: Readonly<Record<NodeId, readonly string[]>>
+  /** Period of watch progress notifications (etcd's 10 minutes when absent). */
+  readonly watchProgressIntervalMs?: number
 }
 
 export const nodeOptionsFromConfig = (

@@ -81,16 +81,33 @@ export interface WatchSpec {
   readonly startRevision: bigint
   /** Fill `prevKv` of each non-create event (etcd leaves it out when revision - 1 is compacted). */
   readonly prevKv: boolean
+  /** Send periodic progress notifications (etcd: every 10 minutes while the watcher is synced). */
+  readonly progressNotify?: boolean
 }
 
 export interface WatchSink {
   /**
-   * Events of one or more revisions in revision order. `revision` is the response header's:
-   * the events' revision for live ones, the store revision for a catch-up batch (as etcd).
+   * Events of one or more whole revisions in revision order. `revision` is the response header's:
+   * the events' revision for live ones, the revision the catch-up reached for past ones.
    */
   events(revision: bigint, events: pb.Event[]): void
   /** The start revision is compacted: the watch ends. */
   compacted(compactRevision: bigint): void
+  /** A periodic progress notification: every event up to `revision` was delivered. */
+  progress(revision: bigint): void
+  /**
+   * The engine ended the watch (a drain): the whole stream fails UNAVAILABLE with `reason`, so
+   * etcd clients reconnect to another member and resume from their last revision.
+   */
+  cancelled(reason: string): void
+  /** Responses queued for the client and not yet sent (the engine's backpressure signal). */
+  backlog(): number
+}
+
+export interface WatchHandle {
+  cancel(): void
+  /** Every event of the watch up to this revision was delivered (answers progress requests). */
+  progressRevision?(): bigint
 }
 
 /**
@@ -98,7 +115,7 @@ export interface WatchSink {
  * commit, each exactly once and in revision order, until `cancel`.
  */
 export interface EtcdWatchBackend {
-  watch(spec: WatchSpec, sink: WatchSink): { cancel(): void }
+  watch(spec: WatchSpec, sink: WatchSink): WatchHandle
 }
 
 /**

@@ -5,7 +5,6 @@
 
 import { createHash } from "node:crypto"
 import type { AdapterMetrics } from "../../metrics/node-metrics.ts"
-import { AsyncQueue } from "./async-queue.ts"
 import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
 import { type CallContext, NO_CONTEXT } from "./call-context.ts"
 import { EtcdError, EtcdErrors, GrpcCode, toEtcdError } from "./errors.ts"
@@ -18,6 +17,7 @@ import {
   DEFAULT_MAX_TXN_OPS,
   validPeerURLs,
 } from "./validate.ts"
+import { serveWatchStream, WATCH_OVERFLOW_MESSAGE } from "./watch-stream.ts"
 
 export interface EtcdServiceOptions {
   /** lattice_adapter_etcd_* metrics (src/adapters/etcd/instrument.ts); none when absent. */
@@ -35,8 +35,7 @@ export interface EtcdServiceOptions {
 }
 
 export const DEFAULT_MAX_PENDING_WATCH_RESPONSES = 10_000
-export const WATCH_OVERFLOW_MESSAGE =
-  "etcdserver: watch stream overflowed, resume from the last revision received"
+export { WATCH_OVERFLOW_MESSAGE }
 
 /** etcd's defaults. */
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024
@@ -314,119 +313,14 @@ export class EtcdService {
 
   // --- Watch ---
 
-  /**
-   * One watch stream, as etcd's serverWatchStream: creates (ids from 0 per stream unless the
-   * client picks one), cancels and progress requests, events from the backend. Ends when `signal`
-   * aborts (client gone); the client half-closing its side keeps the stream open, as in etcd.
-   */
-  async *watch(
-    requests: AsyncIterable<pb.WatchRequest>,
-    signal: AbortSignal,
-  ): AsyncGenerator<pb.WatchResponse> {
-    const engine = this.backend.watches
-    if (engine === undefined)
-      throw new EtcdError(GrpcCode.UNIMPLEMENTED, "unknown service etcdserverpb.Watch")
-    const queue = new AsyncQueue<pb.WatchResponse>()
-    const out = {
-      push: (r: pb.WatchResponse) => {
-        if (queue.size >= this.maxPendingWatchResponses) {
-          queue.fail(new EtcdError(GrpcCode.UNAVAILABLE, WATCH_OVERFLOW_MESSAGE))
-        } else queue.push(r)
-      },
-      fail: (e: unknown) => queue.fail(e),
-      close: () => queue.close(),
-    }
-    const watchers = new Map<bigint, { cancel(): void }>()
-    let nextId = 0n
-    // Watch headers carry exactly the revision given (etcd's newResponseHeader; 0 is omitted).
-    const header = (revision: bigint): pb.ResponseHeader => {
-      const id = this.backend.identity()
-      return { clusterId: id.clusterId, memberId: id.memberId, revision, raftTerm: id.raftTerm }
-    }
-    const current = () => this.backend.identity().revision
-    const create = (c: pb.WatchCreateRequest) => {
-      const wsrev = current()
-      let id = c.watchId ?? 0n
-      if (id === 0n) {
-        while (watchers.has(nextId)) nextId++
-        id = nextId++
-      } else if (watchers.has(id)) {
-        out.push({
-          header: header(wsrev),
-          watchId: -1n,
-          created: true,
-          canceled: true,
-          cancelReason: "mvcc: duplicate watch ID provided on the WatchStream",
-        })
-        return
-      }
-      const key = c.key !== undefined && c.key.length > 0 ? c.key : new Uint8Array([0])
-      const end = c.rangeEnd
-      const rangeEnd =
-        end === undefined || end.length === 0
-          ? undefined
-          : end.length === 1 && end[0] === 0
-            ? new Uint8Array(0)
-            : end
-      const noPut = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NOPUT)
-      const noDelete = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NODELETE)
-      const start = c.startRevision !== undefined && c.startRevision !== 0n ? c.startRevision : wsrev + 1n
-      // The created response goes out before any event of this watcher.
-      out.push({ header: header(wsrev), watchId: id, created: true })
-      const watchId = id
-      // Events may arrive synchronously from engine.watch, and must stop right after a cancel.
-      let active = true
-      const handle = engine.watch(
-        { key, rangeEnd, startRevision: start, prevKv: c.prevKv === true },
-        {
-          events: (revision, events) => {
-            if (!active) return
-            const kept = events.filter((e) => ((e.type ?? 0) === pb.Event_EventType.PUT ? !noPut : !noDelete))
-            if (kept.length > 0) out.push({ header: header(revision), watchId, events: kept })
-          },
-          compacted: (compactRevision) => {
-            if (!active) return
-            active = false
-            out.push({ header: header(0n), watchId, compactRevision, canceled: true })
-            watchers.delete(watchId)
-          },
-        },
-      )
-      if (active) {
-        watchers.set(watchId, {
-          cancel: () => {
-            active = false
-            handle.cancel()
-          },
-        })
-      } else handle.cancel()
-    }
-    const onAbort = () => out.close()
-    signal.addEventListener("abort", onAbort)
-    const reading = (async () => {
-      for await (const r of requests) {
-        if (r.createRequest !== undefined) create(r.createRequest)
-        else if (r.cancelRequest !== undefined) {
-          const id = r.cancelRequest.watchId ?? 0n
-          const w = watchers.get(id)
-          if (w !== undefined) {
-            w.cancel()
-            watchers.delete(id)
-            out.push({ header: header(current()), watchId: id, canceled: true })
-          }
-        } else if (r.progressRequest !== undefined) {
-          out.push({ header: header(current()), watchId: -1n })
-        }
-      }
-    })()
-    reading.catch((err) => out.fail(err))
-    try {
-      for await (const res of queue) yield res
-    } finally {
-      signal.removeEventListener("abort", onAbort)
-      for (const w of watchers.values()) w.cancel()
-      watchers.clear()
-    }
+  /** One watch stream (watch-stream.ts); ends when `signal` aborts (client gone). */
+  watch(requests: AsyncIterable<pb.WatchRequest>, signal: AbortSignal): AsyncGenerator<pb.WatchResponse> {
+    return serveWatchStream(
+      this.backend,
+      { maxPendingResponses: this.maxPendingWatchResponses, maxResponseBytes: this.maxRequestBytes },
+      requests,
+      signal,
+    )
   }
 
   // --- grpc.health.v1 ---
