@@ -23,6 +23,7 @@ import { type CallContext, NO_CONTEXT } from "../adapters/etcd/call-context.ts"
 import { EtcdErrors } from "../adapters/etcd/errors.ts"
 import * as map from "../adapters/etcd/kv-mapping.ts"
 import type * as pb from "../adapters/etcd/proto/etcd.gen.ts"
+import { EtcdCluster } from "./etcd-cluster.ts"
 import { etcdErrorOf } from "./etcd-errors.ts"
 import { etcdWatchBackend } from "./etcd-watch.ts"
 import { clusterIdOf, memberIdOf } from "./ids.ts"
@@ -131,6 +132,27 @@ export class NodeEtcdBackend implements EtcdBackend {
       clientURLs: [...(this.node.options.clientUrls[id] ?? [])],
       isLearner,
     }
+  }
+
+  /** etcd's Cluster service (member add/remove/promote/update). */
+  private get cluster(): EtcdCluster {
+    return new EtcdCluster(this.node, () => this.members())
+  }
+
+  addMember(peerURLs: readonly string[], isLearner: boolean) {
+    return this.cluster.addMember(peerURLs, isLearner)
+  }
+
+  removeMember(id: bigint) {
+    return this.cluster.removeMember(id)
+  }
+
+  promoteMember(id: bigint) {
+    return this.cluster.promoteMember(id)
+  }
+
+  updateMember(id: bigint, peerURLs: readonly string[]) {
+    return this.cluster.updateMember(id, peerURLs)
   }
 
   async members(): Promise<readonly pb.Member[]> {
