@@ -13,7 +13,13 @@ import protobuf from "protobufjs"
 
 const ROOT_DIR = resolve(import.meta.dir, "..")
 export const PROTO_DIR = join(ROOT_DIR, "proto")
-export const PROTO_FILES = ["etcd/mvccpb.proto", "etcd/rpc.proto", "grpc/health.proto"]
+export const PROTO_FILES = [
+  "etcd/mvccpb.proto",
+  "etcd/rpc.proto",
+  "etcd/v3election.proto",
+  "etcd/v3lock.proto",
+  "grpc/health.proto",
+]
 export const DEFAULT_OUT = join(ROOT_DIR, "src/adapters/etcd/proto/etcd.gen.ts")
 
 type Kind = "int64" | "uint64" | "int32" | "uint32" | "bool" | "string" | "bytes" | "enum" | "message"

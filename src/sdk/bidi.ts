@@ -42,3 +42,33 @@ export const openBidi = <Req, Res>(
     [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   }
 }
+
+/** Opens a server-streaming `method` on `channel`; failures end the iteration with a LatticeClientError. */
+export const openServerStream = <Req, Res>(
+  channel: grpc.Client,
+  endpoint: string,
+  method: MethodDescriptor<Req, Res>,
+  req: Req,
+): BidiStream<never, Res> => {
+  const call = channel.makeServerStreamRequest(
+    method.path,
+    (m: Req) => toBuffer(method.request.encode(m)),
+    (b: Buffer) => method.response.decode(b),
+    req,
+  )
+  const queue = new AsyncQueue<Res>()
+  let cancelled = false
+  call.on("data", (r: Res) => queue.push(r))
+  call.on("error", (e) => (cancelled ? queue.close() : queue.fail(toClientError(e, endpoint))))
+  call.on("end", () => queue.close())
+  return {
+    endpoint,
+    write: () => {},
+    cancel: () => {
+      cancelled = true
+      call.cancel()
+      queue.close()
+    },
+    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
+  }
+}

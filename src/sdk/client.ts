@@ -14,6 +14,7 @@ import { CLIENT_ID_HEADER, REQUEST_ID_HEADER } from "../adapters/etcd/call-conte
 import { GrpcCode } from "../adapters/etcd/errors.ts"
 import type { MethodDescriptor } from "../adapters/etcd/proto/descriptor.ts"
 import * as pb from "../adapters/etcd/proto/etcd.gen.ts"
+import { openServerStream } from "./bidi.ts"
 import { type Bytes, prefixEnd, toBytes } from "./bytes.ts"
 import { type SdkClock, systemClock } from "./clock.ts"
 import { Endpoints } from "./endpoints.ts"
@@ -120,7 +121,11 @@ export class LatticeClient {
     method: MethodDescriptor<Req, Res>,
     req: Req,
     repeat: Repeat,
-    options: CallOptions & { onRetryError?: (e: LatticeClientError) => Res | Promise<Res> | undefined } = {},
+    options: CallOptions & {
+      onRetryError?: (e: LatticeClientError) => Res | Promise<Res> | undefined
+      /** Calls that wait by design (Lock, Campaign) pass Infinity: only `signal` ends them. */
+      attemptTimeoutMs?: number
+    } = {},
   ): Promise<Res> {
     const metadata = new grpc.Metadata()
     if (repeat === "keyed") {
@@ -139,16 +144,17 @@ export class LatticeClient {
         throw new LatticeClientError(GrpcCode.CANCELLED, "lattice: client closed")
       const ep = this.endpoints.current()
       try {
-        return await this.attempt(ep.channel, method, req, metadata, options.signal)
+        const timeout = options.attemptTimeoutMs ?? this.policy.attemptTimeoutMs
+        return await this.attempt(ep.channel, method, req, metadata, timeout, options.signal)
       } catch (err) {
         const e = toClientError(err, ep.address)
         if (attempt > 1 && options.onRetryError !== undefined) {
           const recovered = await options.onRetryError(e)
           if (recovered !== undefined) return recovered
         }
+        if (isTransient(e)) this.endpoints.failover(ep.address)
         if (!retriable || !isTransient(e) || options.signal?.aborted) throw e
         last = e
-        this.endpoints.failover(ep.address)
         if (this.clock.now() - started >= this.policy.totalTimeoutMs) break
       }
     }
@@ -164,6 +170,7 @@ export class LatticeClient {
     method: MethodDescriptor<Req, Res>,
     req: Req,
     metadata: grpc.Metadata,
+    timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
@@ -176,7 +183,10 @@ export class LatticeClient {
         (b: Buffer) => method.response.decode(b),
         req,
         metadata,
-        { deadline: new Date(Date.now() + this.policy.attemptTimeoutMs) },
+        // grpc-js takes a wall-clock deadline.
+        {
+          deadline: Number.isFinite(timeoutMs) ? new Date(Date.now() + timeoutMs) : Number.POSITIVE_INFINITY,
+        },
         (err, res) => {
           signal?.removeEventListener("abort", cancel)
           if (err !== null) reject(err)
@@ -321,8 +331,91 @@ export class LatticeClient {
   }
 
   /** Keeps `id` alive until `close()`; `lost` settles if the lease expires or cannot be renewed in time. */
-  keepAlive(id: bigint, ttlSeconds: bigint): KeepAlive {
-    return new KeepAlive(this, id, ttlSeconds)
+  keepAlive(id: bigint, ttlSeconds: bigint, options: { intervalMs?: number } = {}): KeepAlive {
+    return new KeepAlive(this, id, ttlSeconds, options.intervalMs)
+  }
+
+  // --- Elections and locks (the server-side v3election / v3lock services) ---
+
+  /**
+   * Waits until `lease`'s key "<name>/<lease hex>" is the oldest under "<name>/", then answers
+   * with the lock key and its fencing token. Not retried here: after a transient failure the
+   * `lock` recipe removes its key and queues again (recipes.ts explains why).
+   */
+  lockRpc(name: Bytes, lease: bigint, options: CallOptions = {}): Promise<pb.LockResponse> {
+    return this.call(pb.LockService.Lock, { name: toBytes(name), lease }, "never", {
+      ...options,
+      attemptTimeoutMs: Number.POSITIVE_INFINITY,
+    })
+  }
+
+  unlockRpc(key: Uint8Array, options: CallOptions = {}): Promise<pb.UnlockResponse> {
+    return this.call(pb.LockService.Unlock, { key }, "safe", options)
+  }
+
+  /** Waits until elected; answers with the leader key to hand to proclaim and resign. */
+  campaign(
+    name: Bytes,
+    lease: bigint,
+    value: Bytes,
+    options: CallOptions = {},
+  ): Promise<pb.CampaignResponse> {
+    return this.call(
+      pb.ElectionService.Campaign,
+      { name: toBytes(name), lease, value: toBytes(value) },
+      "never",
+      {
+        ...options,
+        attemptTimeoutMs: Number.POSITIVE_INFINITY,
+      },
+    )
+  }
+
+  proclaim(leader: pb.LeaderKey, value: Bytes, options: CallOptions = {}): Promise<pb.ProclaimResponse> {
+    // Idempotent: a compare-guarded put of the same value.
+    return this.call(pb.ElectionService.Proclaim, { leader, value: toBytes(value) }, "safe", options)
+  }
+
+  /** The current leader's key-value; fails with "election: no leader" when there is none. */
+  leader(name: Bytes, options: CallOptions = {}): Promise<pb.LeaderResponse> {
+    return this.call(pb.ElectionService.Leader, { name: toBytes(name) }, "safe", options)
+  }
+
+  resign(leader: pb.LeaderKey, options: CallOptions = {}): Promise<pb.ResignResponse> {
+    // Idempotent: a compare-guarded delete.
+    return this.call(pb.ElectionService.Resign, { leader }, "safe", options)
+  }
+
+  /**
+   * The election's leader now and after each change (Observe stream), reopened on the next
+   * endpoint after a transient failure (the current leader is then reported again).
+   */
+  async *observe(name: Bytes, signal: AbortSignal): AsyncGenerator<pb.LeaderResponse> {
+    for (let failures = 0; !signal.aborted && !this.closing.signal.aborted; ) {
+      const ep = this.endpoints.current()
+      const stream = openServerStream(ep.channel, ep.address, pb.ElectionService.Observe, {
+        name: toBytes(name),
+      })
+      const cancel = () => stream.cancel()
+      signal.addEventListener("abort", cancel, { once: true })
+      try {
+        for await (const res of stream) {
+          failures = 0
+          yield res
+        }
+        if (signal.aborted) return
+        throw new LatticeClientError(GrpcCode.UNAVAILABLE, "lattice: observe stream ended by the server")
+      } catch (err) {
+        const e = toClientError(err, ep.address)
+        if (signal.aborted) return
+        if (!isTransient(e)) throw e
+        this.endpoints.failover(ep.address)
+        await this.clock.sleep(backoffMs(this.policy, ++failures + 1), signal)
+      } finally {
+        signal.removeEventListener("abort", cancel)
+        stream.cancel()
+      }
+    }
   }
 
   // --- Watch ---

@@ -31,6 +31,8 @@ export class KeepAlive {
     private readonly client: LatticeClient,
     readonly id: bigint,
     ttlSeconds: bigint,
+    /** Renewal period; TTL/3 by default. */
+    private readonly interval?: number,
   ) {
     this.ttl = ttlSeconds
     this.lastRenewed = client.clock.now()
@@ -62,7 +64,7 @@ export class KeepAlive {
   }
 
   private intervalMs(): number {
-    return Math.max(MIN_INTERVAL_MS, (Number(this.ttl) * 1000) / 3)
+    return Math.max(MIN_INTERVAL_MS, this.interval ?? (Number(this.ttl) * 1000) / 3)
   }
 
   /** One renewal on the open stream (opening one if needed), bounded by the attempt timeout. */

@@ -15,6 +15,8 @@ const MAX_CLIENT_ID_LENGTH = 128
 export interface CallContext {
   /** Set when the client sent both headers: the write is applied at most once per key. */
   readonly idempotency?: IdempotencyKey
+  /** Aborts when the client cancels or goes away (long calls: Lock, Campaign). */
+  readonly signal?: AbortSignal
 }
 
 export const NO_CONTEXT: CallContext = {}
@@ -22,10 +24,13 @@ export const NO_CONTEXT: CallContext = {}
 const bad = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message)
 
 /** Reads the idempotency key from a header lookup; half a key or a malformed one is refused. */
-export const callContextOf = (header: (name: string) => string | undefined): CallContext => {
+export const callContextOf = (
+  header: (name: string) => string | undefined,
+  signal?: AbortSignal,
+): CallContext => {
   const clientId = header(CLIENT_ID_HEADER)
   const requestId = header(REQUEST_ID_HEADER)
-  if (clientId === undefined && requestId === undefined) return NO_CONTEXT
+  if (clientId === undefined && requestId === undefined) return signal === undefined ? NO_CONTEXT : { signal }
   if (clientId === undefined || requestId === undefined) {
     throw bad(`lattice: send both ${CLIENT_ID_HEADER} and ${REQUEST_ID_HEADER}, or neither`)
   }
@@ -36,5 +41,5 @@ export const callContextOf = (header: (name: string) => string | undefined): Cal
   if (!Number.isSafeInteger(id)) {
     throw bad(`lattice: ${REQUEST_ID_HEADER} must be a decimal integer below 2^53, got "${requestId}"`)
   }
-  return { idempotency: { clientId, requestId: id } }
+  return { idempotency: { clientId, requestId: id }, signal }
 }

@@ -120,7 +120,7 @@ const unary = async (svc: EtcdService, route: Route & { kind: "unary" }, req: Re
     const res = await route.call(
       svc,
       request,
-      callContextOf((name) => req.headers.get(name) ?? undefined),
+      callContextOf((name) => req.headers.get(name) ?? undefined, req.signal),
     )
     return new Response(route.method.response.toJson(res), { status: 200, headers: JSON_HEADERS })
   } catch (err) {
@@ -174,10 +174,10 @@ const streamResponses = async (
 }
 
 const serverStream = (svc: EtcdService, route: Route & { kind: "serverStream" }, req: Request) =>
-  streamResponses(route, async () => {
+  streamResponses(route, async (signal) => {
     const request = await parseBody(svc, req, route)
     svc.checkSize(route.method.request.encode(request).length)
-    return route.call(svc, request)
+    return route.call(svc, request, signal)
   })
 
 /** A bidi stream over HTTP/1: the body is a sequence of JSON requests, read as they arrive. */

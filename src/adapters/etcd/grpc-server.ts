@@ -56,11 +56,13 @@ const unaryHandler =
   (svc: EtcdService, route: Route & { kind: "unary" }): grpc.handleUnaryCall<Incoming, unknown> =>
   (call, callback) => {
     let pending: Promise<unknown>
+    const abort = new AbortController()
+    call.on("cancelled", () => abort.abort())
     try {
       const ctx = callContextOf((name) => {
         const v = call.metadata.get(name)[0]
         return v === undefined ? undefined : String(v)
-      })
+      }, abort.signal)
       pending = route.call(svc, accept(svc, call.request), ctx)
     } catch (err) {
       callback(grpcStatus(err))
@@ -108,7 +110,7 @@ const streamHandler =
     route: Route & { kind: "serverStream" },
   ): grpc.handleServerStreamingCall<Incoming, unknown> =>
   (call) =>
-    pump(call, () => route.call(svc, accept(svc, call.request)))
+    pump(call, (signal) => route.call(svc, accept(svc, call.request), signal))
 
 const bidiHandler =
   (

@@ -23,7 +23,8 @@ export interface ServerStreamRoute<Req, Res> {
   readonly kind: "serverStream"
   readonly method: MethodDescriptor<Req, Res>
   readonly gatewayPath?: string
-  readonly call: (svc: EtcdService, req: Req) => AsyncIterable<Res>
+  /** `signal` aborts when the client goes away, even if no response is pending. */
+  readonly call: (svc: EtcdService, req: Req, signal: AbortSignal) => AsyncIterable<Res>
 }
 
 /** Client and server stream: responses are produced from the request stream (and events). */
@@ -53,7 +54,7 @@ const unary = <Req, Res>(
 const stream = <Req, Res>(
   method: MethodDescriptor<Req, Res>,
   gatewayPath: string | undefined,
-  call: (svc: EtcdService, req: Req) => AsyncIterable<Res>,
+  call: (svc: EtcdService, req: Req, signal: AbortSignal) => AsyncIterable<Res>,
 ): Route => ({ kind: "serverStream", method, gatewayPath, call }) as unknown as Route
 
 const bidi = <Req, Res>(
@@ -64,6 +65,11 @@ const bidi = <Req, Res>(
 
 const withLeases = (r: Route): Route => ({ ...r, available: (b) => b.leases !== undefined })
 const withWatches = (r: Route): Route => ({ ...r, available: (b) => b.watches !== undefined })
+/** Elections and locks are built on leases (candidates' keys) and watches (waiting for deletes). */
+const withLeasesAndWatches = (r: Route): Route => ({
+  ...r,
+  available: (b) => b.leases !== undefined && b.watches !== undefined,
+})
 
 export const ROUTES: readonly Route[] = [
   unary(pb.KVService.Range, "/v3/kv/range", (s, r) => s.range(r)),
@@ -102,6 +108,16 @@ export const ROUTES: readonly Route[] = [
   ].map(withLeases),
 
   withWatches(bidi(pb.WatchService.Watch, "/v3/watch", (s, r, signal) => s.watch(r, signal))),
+
+  ...[
+    unary(pb.ElectionService.Campaign, "/v3/election/campaign", (s, r, ctx) => s.campaign(r, ctx)),
+    unary(pb.ElectionService.Proclaim, "/v3/election/proclaim", (s, r) => s.proclaim(r)),
+    unary(pb.ElectionService.Leader, "/v3/election/leader", (s, r) => s.leader(r)),
+    stream(pb.ElectionService.Observe, "/v3/election/observe", (s, r, signal) => s.observe(r, signal)),
+    unary(pb.ElectionService.Resign, "/v3/election/resign", (s, r) => s.resign(r)),
+    unary(pb.LockService.Lock, "/v3/lock/lock", (s, r, ctx) => s.lock(r, ctx)),
+    unary(pb.LockService.Unlock, "/v3/lock/unlock", (s, r) => s.unlock(r)),
+  ].map(withLeasesAndWatches),
 ]
 
 /** The routes a backend supports. */

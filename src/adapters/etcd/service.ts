@@ -7,7 +7,9 @@ import { createHash } from "node:crypto"
 import type { AdapterMetrics } from "../../metrics/node-metrics.ts"
 import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
 import { type CallContext, NO_CONTEXT } from "./call-context.ts"
+import * as election from "./election.ts"
 import { EtcdError, EtcdErrors, GrpcCode, toEtcdError } from "./errors.ts"
+import * as locks from "./lock.ts"
 import * as pb from "./proto/etcd.gen.ts"
 import {
   checkDelete,
@@ -321,6 +323,40 @@ export class EtcdService {
       requests,
       signal,
     )
+  }
+
+  // --- v3electionpb.Election and v3lockpb.Lock (etcd's concurrency recipes, server side) ---
+
+  async campaign(r: pb.CampaignRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.CampaignResponse> {
+    const res = await election.campaign(this.backend, r, ctx.signal)
+    return { ...res, header: this.fill(res.header) }
+  }
+
+  async proclaim(r: pb.ProclaimRequest): Promise<pb.ProclaimResponse> {
+    return { header: this.fill((await election.proclaim(this.backend, r)).header) }
+  }
+
+  async leader(r: pb.LeaderRequest): Promise<pb.LeaderResponse> {
+    const res = await election.leader(this.backend, r)
+    return { ...res, header: this.fill(res.header) }
+  }
+
+  async *observe(r: pb.LeaderRequest, signal: AbortSignal): AsyncGenerator<pb.LeaderResponse> {
+    for await (const res of election.observe(this.backend, r, signal))
+      yield { ...res, header: this.fill(res.header) }
+  }
+
+  async resign(r: pb.ResignRequest): Promise<pb.ResignResponse> {
+    return { header: this.fill((await election.resign(this.backend, r)).header) }
+  }
+
+  async lock(r: pb.LockRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.LockResponse> {
+    const res = await locks.lock(this.backend, r, ctx.signal)
+    return { ...res, header: this.fill(res.header) }
+  }
+
+  async unlock(r: pb.UnlockRequest): Promise<pb.UnlockResponse> {
+    return { header: this.fill((await locks.unlock(this.backend, r)).header) }
   }
 
   // --- grpc.health.v1 ---
