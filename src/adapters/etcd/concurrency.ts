@@ -69,6 +69,10 @@ export const watchEvents = (
       handle = watches.watch(spec, {
         events: (revision, events) => queue.push({ revision, events }),
         compacted: () => queue.fail(EtcdErrors.compacted()),
+        progress: () => {},
+        // A drain: the caller's wait fails UNAVAILABLE, and clients retry on another member.
+        cancelled: (reason) => queue.fail(new EtcdError(GrpcCode.UNAVAILABLE, reason)),
+        backlog: () => queue.size,
       })
     }
     const it = queue[Symbol.asyncIterator]()
