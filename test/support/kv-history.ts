@@ -1,0 +1,25 @@
+/** The committed history of a node's KV group, read from its `kv-<group>.db` (for the watch validators). */
+import { Database } from "bun:sqlite"
+import type { CommittedEvent } from "./watch-validators.ts"
+
+export const readCommittedHistory = (kvDbPath: string, group = 1, tenant = "default"): CommittedEvent[] => {
+  const db = new Database(kvDbPath, { readonly: true })
+  try {
+    const rows = db
+      .query(
+        `SELECT r.key AS key, r.rev AS rev, r.version AS version, r.value AS value
+         FROM kv_${group}_rows r JOIN kv_${group}_tenants t ON r.tenant = t.id
+         WHERE t.name = ? ORDER BY r.rev, r.key`,
+      )
+      .all(tenant) as { key: Uint8Array; rev: number; version: number; value: Uint8Array }[]
+    const td = new TextDecoder()
+    return rows.map((r) => ({
+      revision: Number(r.rev),
+      type: Number(r.version) === 0 ? "delete" : "put",
+      key: td.decode(r.key),
+      value: td.decode(r.value),
+    }))
+  } finally {
+    db.close()
+  }
+}
