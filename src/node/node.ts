@@ -24,9 +24,10 @@ import { encodeCommand } from "../kv/codec.ts"
 import { NodeMetrics } from "../metrics/node-metrics.ts"
 import { observeNode } from "../metrics/observe-node.ts"
 import type { Message } from "../raft/messages.ts"
+import { ensureFormat, KV_DB_FORMAT } from "../storage/format-version.ts"
 import { GroupCommitter } from "../storage/group-commit.ts"
 import { LogStore } from "../storage/log-store.ts"
-import { BunSqliteDriverLive, openDatabase, type StorageError } from "../storage/service.ts"
+import { BunSqliteDriverLive, openDatabase, StorageError } from "../storage/service.ts"
 import type { TransportShape } from "../transport/transport.ts"
 import {
   decodeForwardReply,
@@ -127,7 +128,12 @@ export const startNode = (
     const groups = [KV_GROUP]
     const open = { synchronous: options.synchronous }
     const raftDb = yield* openDatabase(join(options.dataDir, "raft.db"), open)
-    const store = LogStore.open(raftDb)
+    // The on-disk format: an older file is migrated, one from a newer lattice is refused.
+    const store = yield* Effect.try({
+      try: () => LogStore.open(raftDb),
+      catch: (e) =>
+        new StorageError({ file: raftDb.path, message: e instanceof Error ? e.message : String(e) }),
+    })
     const metrics = new NodeMetrics(options.nodeId)
     const liveness = new PeerLiveness(options.nodeId, options.electionTicks * options.tickMs)
     const committer = new GroupCommitter(store, {
@@ -142,7 +148,15 @@ export const startNode = (
     // may lag it after a power loss: it re-applies from the log (the apply loop skips what it has)
     // or restores from the durable snapshot in raft.db, so its own commits need no fsync each.
     const kvOpen = { synchronous: options.synchronous === "OFF" ? ("OFF" as const) : ("NORMAL" as const) }
-    for (const g of groups) kvDbs.set(g, yield* openDatabase(kvDbPath(g), kvOpen))
+    for (const g of groups) {
+      const db = yield* openDatabase(kvDbPath(g), kvOpen)
+      yield* Effect.try({
+        try: () => ensureFormat(db, KV_DB_FORMAT),
+        catch: (e) =>
+          new StorageError({ file: db.path, message: e instanceof Error ? e.message : String(e) }),
+      })
+      kvDbs.set(g, db)
+    }
     const settings = settingsOf(options)
     const hubs = new Map<GroupId, WatchHub>()
     for (const g of groups) {

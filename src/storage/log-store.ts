@@ -27,6 +27,7 @@ import type { PersistedState, Ready } from "../raft/api.ts"
 import { CRC32_INIT, crc32Final, crc32Update } from "./crc32.ts"
 import type { SqliteDatabase, SqlRow } from "./driver.ts"
 import { CorruptionError, corruption, isSqliteCorruption, LogStoreError } from "./errors.ts"
+import { ensureFormat, RAFT_DB_FORMAT } from "./format-version.ts"
 import {
   chunkCrc,
   decodeEntry,
@@ -133,6 +134,8 @@ export class LogStore {
   static open(db: SqliteDatabase, options: LogStoreOptions = {}): LogStore {
     const store = new LogStore(db, options)
     store.guarded(() => {
+      // A file from a newer lattice is refused before anything in it is touched.
+      ensureFormat(db, RAFT_DB_FORMAT)
       store.checkSchema(true)
       db.exec(LOG_SCHEMA)
       store.checkSchema(false)

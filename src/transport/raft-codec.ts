@@ -1,8 +1,14 @@
 /**
  * Binary encoding of Raft message batches (one frame per NATS message), not JSON.
  *
- *   frame   = version:u8(=1) nodeCount:uvarint nodeId:string*nodeCount message*   (to the end)
- *   message = type:u8 group:uvarint from:uvarint to:uvarint term:uvarint field*
+ *   frame   = version:u8(=3) nodeCount:uvarint nodeId:string*nodeCount message*   (to the end)
+ *   message = length:uvarint type:u8 group:uvarint from:uvarint to:uvarint term:uvarint field*
+ *
+ * Mixed versions (rolling upgrades, docs/transport.md): from version 3 on, this envelope is
+ * frozen and every message carries its length. A later version may only append fields to a
+ * message type and add new type codes, so a decoder accepts any version >= 3, ignores bytes after
+ * the fields it knows, and skips messages of unknown types. Version 1 frames (no lengths; builds
+ * before 0.1.0) are still decoded. The first byte 2 is a fragment (fragments.ts), never a version.
  *
  * `from`/`to` index the frame's node table, so ids are written once per frame. The fields of
  * each message type follow in the order of the table below; uint = LEB128 varint, bytes/strings
@@ -31,7 +37,9 @@ import {
   uint,
 } from "./field-codecs.ts"
 
-export const FRAME_VERSION = 1
+export const FRAME_VERSION = 3
+/** The last version without per-message lengths: still decoded. */
+const LEGACY_FRAME_VERSION = 1
 
 const confState = record<ConfState>({
   voters: array(string),
@@ -100,7 +108,16 @@ const writeHeader = (w: ByteWriter, nodes: readonly NodeId[]) => {
   for (const node of nodes) w.string(node)
 }
 
+const scratchMessage = new ByteWriter(4096)
+
+/** One message, length-prefixed so a decoder of another version can skip what it does not know. */
 const writeMessage = (w: ByteWriter, message: Message, nodeIndex: ReadonlyMap<NodeId, number>) => {
+  scratchMessage.reset()
+  writeMessageFields(scratchMessage, message, nodeIndex)
+  w.bytes(scratchMessage.view())
+}
+
+const writeMessageFields = (w: ByteWriter, message: Message, nodeIndex: ReadonlyMap<NodeId, number>) => {
   const variant = byType.get(message.type)
   if (!variant) throw new RangeError(`unknown raft message type ${String(message.type)}`)
   w.u8(variant.code)
@@ -238,8 +255,18 @@ const emptyFrame = () => {
   return w.finish()
 }
 
-const readMessage = (r: ByteReader, nodes: readonly NodeId[]): Message => {
+/** A length-prefixed message: null for a type this version does not know (a newer sender's). */
+const readFramedMessage = (r: ByteReader, nodes: readonly NodeId[]): Message | null => {
   const at = r.offset
+  const body = r.bytes()
+  if (body.length === 0) throw new DecodeFailure(at, "empty message")
+  if (!byCode.has(body[0]!)) return null
+  // Fields appended by a newer version follow the ones we know: ignored.
+  return readMessage(new ByteReader(body), nodes, at)
+}
+
+const readMessage = (r: ByteReader, nodes: readonly NodeId[], base = 0): Message => {
+  const at = r.offset + base
   const code = r.u8()
   const variant = byCode.get(code)
   if (!variant) throw new DecodeFailure(at, `unknown message type code ${code}`)
@@ -263,14 +290,22 @@ export const decodeFrame = (frame: Uint8Array): Either.Either<Message[], FrameDe
   const r = new ByteReader(frame)
   try {
     const version = r.u8()
-    if (version !== FRAME_VERSION) throw new DecodeFailure(0, `unsupported frame version ${version}`)
+    if (version < LEGACY_FRAME_VERSION || version === 2)
+      throw new DecodeFailure(0, `unsupported frame version ${version}`)
     const countAt = r.offset
     const nodeCount = r.uvarint()
     if (nodeCount > r.remaining) throw new DecodeFailure(countAt, `node count ${nodeCount} exceeds the frame`)
     const nodes: NodeId[] = []
     for (let i = 0; i < nodeCount; i++) nodes.push(r.string())
     const messages: Message[] = []
-    while (r.remaining > 0) messages.push(readMessage(r, nodes))
+    if (version === LEGACY_FRAME_VERSION) {
+      while (r.remaining > 0) messages.push(readMessage(r, nodes))
+    } else {
+      while (r.remaining > 0) {
+        const m = readFramedMessage(r, nodes)
+        if (m !== null) messages.push(m)
+      }
+    }
     return Either.right(messages)
   } catch (error) {
     if (error instanceof DecodeFailure) {

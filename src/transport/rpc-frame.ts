@@ -4,7 +4,9 @@
  *   request: [version=1][from: string][payload: bytes]
  *   reply:   [version=1][status: 0 ok | 1 handler failed][body: bytes (payload) | string (message)]
  *
- * Strings and bytes are varint-length-prefixed (see bytes.ts).
+ * Strings and bytes are varint-length-prefixed (see bytes.ts). Mixed versions: a newer release
+ * may only append fields, so an envelope with a higher version decodes with what follows the
+ * known fields ignored; the same version must have no trailing bytes.
  */
 import { Either } from "effect"
 import type { NodeId } from "../../schemas/raft.ts"
@@ -47,9 +49,10 @@ const decodeWith = <A>(bytes: Uint8Array, read: (r: ByteReader) => A): Either.Ei
   const r = new ByteReader(bytes)
   try {
     const version = r.u8()
-    if (version !== RPC_VERSION) throw new DecodeFailure(0, `unsupported rpc version ${version}`)
+    if (version < RPC_VERSION) throw new DecodeFailure(0, `unsupported rpc version ${version}`)
     const value = read(r)
-    if (r.remaining !== 0) throw new DecodeFailure(r.offset, `${r.remaining} trailing bytes`)
+    if (r.remaining !== 0 && version === RPC_VERSION)
+      throw new DecodeFailure(r.offset, `${r.remaining} trailing bytes`)
     return Either.right(value)
   } catch (error) {
     if (error instanceof DecodeFailure)

@@ -63,6 +63,8 @@ export const renderTable = (rows: readonly Row[], verbose: boolean): string => {
   if (verbose) {
     for (const r of rows) {
       if (r.error !== null) out.push(`${r.endpoint}: ${r.error}`)
+      if (r.report !== null)
+        out.push(`${r.report.node}: lattice ${r.report.version ?? "unknown (older than 0.1.0)"}`)
       for (const g of r.report?.groups ?? []) {
         const lag = g.followerLag === null ? "" : ` follower lag ${JSON.stringify(g.followerLag)}`
         out.push(

@@ -117,8 +117,20 @@ describe("request-reply envelopes", () => {
     const failed = { status: "failed", message: "no leader" } as const
     expect(decodeReply(encodeReply(failed))).toEqual(Either.right(failed))
     expect(Either.isLeft(decodeReply(Uint8Array.of(1, 7)))).toBe(true)
-    expect(Either.isLeft(decodeRequest(Uint8Array.of(2, 0, 0)))).toBe(true)
+    expect(Either.isLeft(decodeRequest(Uint8Array.of(0, 0, 0)))).toBe(true)
     expect(Either.isLeft(decodeRequest(Uint8Array.of(...encodeRequest(request), 0)))).toBe(true)
+  })
+
+  test("mixed versions: an envelope from a newer node (higher version, appended fields) decodes", () => {
+    const request = { from: "n1", payload: Uint8Array.of(1, 2, 3) }
+    const newer = encodeRequest(request)
+    newer[0] = newer[0]! + 1
+    expect(decodeRequest(Uint8Array.of(...newer, 42, 42))).toEqual(Either.right(request))
+    const reply = encodeReply({ status: "ok", payload: Uint8Array.of(9) })
+    reply[0] = reply[0]! + 1
+    expect(decodeReply(Uint8Array.of(...reply, 7))).toEqual(
+      Either.right({ status: "ok", payload: Uint8Array.of(9) }),
+    )
   })
 })
 

@@ -80,35 +80,93 @@ describe("raft codec", () => {
   test("the encoding is binary, not JSON", () => {
     const frame = encodeFrame([messageSamples.appendResp])
     expect(frame[0]).toBe(FRAME_VERSION)
-    // header (version, count, 2 ids) 8 bytes + type, group, from, to, term, reject, index, hintIndex, hintTerm.
-    expect(frame.length).toBe(8 + 9)
+    // header (version, count, 2 ids) 8 bytes + length + type, group, from, to, term, reject, index,
+    // hintIndex, hintTerm.
+    expect(frame.length).toBe(8 + 1 + 9)
   })
 
   test("an empty batch is a valid empty frame", () => {
     expect(decodeOk(encodeFrame([]))).toEqual([])
   })
 
-  test("rejects an unknown version, an unknown type and an out-of-range node index", () => {
+  test("rejects a version that is not a frame, and an out-of-range node index", () => {
     const frame = encodeFrame([messageSamples.heartbeat])
-    expect(decodeErr(Uint8Array.of(99, ...frame.slice(1))).reason).toContain("version")
+    for (const bad of [0, 2])
+      expect(decodeErr(Uint8Array.of(bad, ...frame.slice(1))).reason).toContain("version")
     expect(decodeErr(new Uint8Array()).reason).toContain("end of frame")
-
-    const w = new ByteWriter()
-    w.u8(FRAME_VERSION)
-    w.uvarint(1)
-    w.string("n1")
-    w.u8(200) // no such message type
-    expect(decodeErr(w.finish()).reason).toContain("unknown message type")
 
     const v = new ByteWriter()
     v.u8(FRAME_VERSION)
     v.uvarint(1)
     v.string("n1")
-    v.u8(7) // heartbeat
-    v.uvarint(0) // group
-    v.uvarint(0) // from = n1
-    v.uvarint(5) // to = index 5: not in the table
+    const m = new ByteWriter()
+    m.u8(7) // heartbeat
+    m.uvarint(0) // group
+    m.uvarint(0) // from = n1
+    m.uvarint(5) // to = index 5: not in the table
+    v.bytes(m.finish())
     expect(decodeErr(v.finish()).reason).toContain("node index")
+  })
+
+  test("legacy version 1 frames (no message lengths) still decode; an unknown type there is an error", () => {
+    const legacy = (body: (w: ByteWriter) => void) => {
+      const w = new ByteWriter()
+      w.u8(1)
+      w.uvarint(2)
+      w.string("n1")
+      w.string("n2")
+      body(w)
+      return w.finish()
+    }
+    const hb = messageSamples.heartbeat
+    const frame = legacy((w) => {
+      w.u8(7)
+      w.uvarint(hb.group)
+      w.uvarint(0)
+      w.uvarint(1)
+      w.uvarint(hb.term)
+      w.uvarint(hb.commit)
+      w.uvarint(hb.context)
+    })
+    expect(decodeOk(frame)).toEqual([{ ...hb, from: "n1", to: "n2" }])
+    expect(decodeErr(legacy((w) => w.u8(200))).reason).toContain("unknown message type")
+  })
+
+  test("mixed versions: a frame from a newer node (version N+1, appended fields, new types) decodes", () => {
+    // What a later release may send: a higher version byte, a new field after the known ones of
+    // every message, and a message type this release does not know, in between.
+    const batch = [messageSamples.heartbeat, messageSamples.appendResp]
+    const current = encodeFrame(batch)
+    const nodes: string[] = []
+    for (const m of batch) for (const id of [m.from, m.to]) if (!nodes.includes(id)) nodes.push(id)
+    const w = new ByteWriter()
+    w.u8(FRAME_VERSION + 1)
+    w.uvarint(nodes.length)
+    for (const id of nodes) w.string(id)
+    const messages = decodeOk(current)
+    // Re-encode each known message with one extra trailing field, and a new type between them.
+    const one = (m: Message) =>
+      encodeFrame([m]).slice(1 + 1 + nodes.map((n) => 1 + n.length).reduce((a, b) => a + b, 0))
+    for (const [i, m] of messages.entries()) {
+      const framed = one(m) // length-prefixed message as this release writes it (same node table)
+      const bodyStart = 1 // a one-byte length: the samples are small
+      const body = framed.slice(bodyStart)
+      const extended = new ByteWriter()
+      extended.u8(body[0]!)
+      for (const b of body.slice(1)) extended.u8(b)
+      extended.uvarint(123456) // the new field
+      extended.string("from the future")
+      w.bytes(extended.finish())
+      if (i === 0) {
+        const unknown = new ByteWriter()
+        unknown.u8(240) // a type code this release does not know
+        unknown.uvarint(1)
+        unknown.string("anything")
+        w.bytes(unknown.finish())
+      }
+    }
+    expect(decodeOk(w.finish())).toEqual(messages)
+    expect(messages).toEqual(batch)
   })
 
   test("rejects overlong varints, lengths beyond the frame and invalid booleans", () => {
