@@ -1,14 +1,22 @@
 /**
- * A node's client listeners: etcd gRPC, and the HTTP listener serving the etcd JSON gateway,
- * `/livez`, `/healthz`, `GET /v1/status` (what `lattice status` reads) and `GET /metrics`. Both close with the scope.
+ * A node's client listeners: etcd gRPC, and the HTTP listener serving the etcd JSON gateway, the
+ * health endpoints, `GET /v1/status` (what `lattice status` reads), `GET /metrics` and the admin
+ * API (admin-api.ts: membership and log maintenance; admin-ops-api.ts: drain, shutdown, leadership). Both close with the scope. The adapters reach the node through the drain's
+ * request gate (gated-backend.ts); readiness and the drain workflow run in the same scope.
  */
-import { Effect, type Scope } from "effect"
+import { Deferred, Effect, type Scope } from "effect"
+import { type DrainController, makeDrainController, type WatchControl } from "../../actors/drain.ts"
+import { type Readiness, startReadiness } from "../../actors/readiness.ts"
+import { RequestGate } from "../../actors/request-gate.ts"
+import type { EtcdBackend } from "../adapters/etcd/backend.ts"
 import { createEtcdGateway } from "../adapters/etcd/gateway.ts"
 import { startEtcdGrpcServer } from "../adapters/etcd/grpc-server.ts"
 import { EtcdService } from "../adapters/etcd/service.ts"
 import { metricsResponse } from "../metrics/http.ts"
 import { adminRoute } from "./admin-api.ts"
+import { adminRoutes, type ShutdownMode } from "./admin-ops-api.ts"
 import { NodeEtcdBackend } from "./etcd-backend.ts"
+import { gatedBackend } from "./gated-backend.ts"
 import type { LatticeNode } from "./node.ts"
 import { nodeStatus } from "./status-report.ts"
 
@@ -18,12 +26,28 @@ export interface ListenerOptions {
   readonly http: string
   readonly maxTxnOps?: number
   readonly maxRequestBytes?: number
+  /** `[admin] drain_timeout_seconds` in ms (default 30 s). */
+  readonly drainTimeoutMs?: number
+  /** `[admin] leadership_transfer_timeout_seconds` in ms (default 10 s). */
+  readonly transferTimeoutMs?: number
+  /** How often readiness proves a ReadIndex (default 1 s). */
+  readonly readinessProbeMs?: number
+  /** Readiness: the longest a manifest confirmation stays fresh (default 5 s). */
+  readonly readinessMaxAgeMs?: number
+  /** The node's log (drain step transitions). */
+  readonly log?: (line: string) => void
 }
 
 export interface NodeListeners {
   readonly etcdPort: number
   readonly httpPort: number
-  readonly backend: NodeEtcdBackend
+  /** What the adapters call: the node's backend behind the drain gate. */
+  readonly backend: EtcdBackend
+  readonly gate: RequestGate
+  readonly readiness: Readiness
+  readonly drain: DrainController
+  /** Completed by `POST /v1/admin/shutdown`; the process runner exits on it. */
+  readonly shutdownRequested: Deferred.Deferred<ShutdownMode>
 }
 
 const splitHostPort = (hp: string): { host: string; port: number } => {
@@ -34,12 +58,49 @@ const splitHostPort = (hp: string): { host: string; port: number } => {
 const json = (body: unknown, status = 200): Response =>
   new Response(`${JSON.stringify(body)}\n`, { status, headers: { "content-type": "application/json" } })
 
+/** The watch engine's drain hook, when the backend's watch engine offers one. */
+const watchControlOf = (backend: EtcdBackend): WatchControl | undefined => {
+  const w = backend.watches as Partial<WatchControl> | undefined
+  return w !== undefined && typeof w.cancelAll === "function" && typeof w.count === "function"
+    ? (w as WatchControl)
+    : undefined
+}
+
 export const startListeners = (
   node: LatticeNode,
   options: ListenerOptions,
 ): Effect.Effect<NodeListeners, Error, Scope.Scope> =>
   Effect.gen(function* () {
-    const backend = new NodeEtcdBackend(node)
+    const inner = new NodeEtcdBackend(node)
+    const gate = new RequestGate(node.options.nodeId)
+    const backend = gatedBackend(inner, gate)
+    let adaptersUp = false
+    const readiness = yield* startReadiness({
+      nodeId: node.options.nodeId,
+      clusterName: node.options.clusterName,
+      groupIds: () => node.supervisor.groups(),
+      group: () => node.group(),
+      barrier: node.barrier(),
+      gate,
+      adaptersUp: () => adaptersUp,
+      probeIntervalMs: options.readinessProbeMs ?? 1000,
+      probeTimeoutMs: Math.min(node.options.requestTimeoutMs, 2000),
+      cacheMaxAgeMs: options.readinessMaxAgeMs ?? 5000,
+    })
+    const transferTimeoutMs = options.transferTimeoutMs ?? 10_000
+    const drain = yield* makeDrainController({
+      nodeId: node.options.nodeId,
+      gate,
+      group: () => node.group(),
+      changeMembership: (change) => node.changeMembership(change),
+      watches: () => watchControlOf(inner),
+      drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      transferTimeoutMs,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    })
+    const shutdownRequested = yield* Deferred.make<ShutdownMode>()
+    const admin = adminRoutes({ node, readiness, drain, shutdown: shutdownRequested, transferTimeoutMs })
+
     const service = new EtcdService(backend, {
       metrics: node.metrics.adapter("etcd"),
       ...(options.maxTxnOps === undefined ? {} : { maxTxnOps: options.maxTxnOps }),
@@ -63,18 +124,28 @@ export const startListeners = (
             port,
             fetch: (req) => {
               const path = new URL(req.url).pathname
-              if (path === "/livez" || path === "/healthz" || path === "/health" || path === "/health/live")
-                return new Response("ok\n")
               if (path === "/v1/status" && req.method === "GET") return json(nodeStatus(node))
               if (path === "/metrics" && req.method === "GET") return metricsResponse(node.metrics)
-              const admin = adminRoute(node, req)
-              if (admin !== undefined) return admin
-              return gateway(req) ?? new Response("Not Found\n", { status: 404 })
+              return (
+                adminRoute(node, req) ??
+                admin(req) ??
+                gateway(req) ??
+                new Response("Not Found\n", { status: 404 })
+              )
             },
           }),
         catch: (e) => new Error(`cannot listen on ${options.http} (HTTP): ${String(e)}; pick another port`),
       }),
       (s) => Effect.sync(() => s.stop(true)),
     )
-    return { etcdPort: grpc.port, httpPort: http.port ?? port, backend }
+    adaptersUp = true
+    return {
+      etcdPort: grpc.port,
+      httpPort: http.port ?? port,
+      backend,
+      gate,
+      readiness,
+      drain,
+      shutdownRequested,
+    }
   })

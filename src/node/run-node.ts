@@ -2,7 +2,7 @@
  * `lattice start`: one node in this process, Raft and forwarding over NATS, the etcd gRPC and
  * HTTP listeners from the configuration, until SIGINT/SIGTERM.
  */
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import { startNatsKvService } from "../adapters/nats/service.ts"
 import type { CliIO } from "../cli/framework/types.ts"
 import type { NodeConfig } from "../config/resolve.ts"
@@ -35,6 +35,9 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         http: config.listeners.http,
         maxTxnOps: config.limits.max_txn_ops,
         maxRequestBytes: config.limits.max_request_bytes,
+        drainTimeoutMs: config.admin.drain_timeout_seconds * 1000,
+        transferTimeoutMs: config.admin.leadership_transfer_timeout_seconds * 1000,
+        log: (line) => io.stderr(`${line}\n`),
       })
       // The NATS request-reply KV service (docs/nats-api.md), on the same NATS servers.
       yield* startNatsKvService({
@@ -53,8 +56,21 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
       io.stdout(
         `lattice: node ${self} running (etcd gRPC port ${listeners.etcdPort}, http port ${listeners.httpPort}, ${metricsText}, NATS ${config.nats.urls.join(",")})\n`,
       )
-      const signal = yield* shutdownSignal
-      io.stdout(`lattice: ${signal}, stopping node ${self}\n`)
+      const reason = yield* Effect.raceFirst(
+        shutdownSignal,
+        Effect.map(Deferred.await(listeners.shutdownRequested), (mode) => `admin shutdown (${mode})`),
+      )
+      io.stdout(`lattice: ${reason}, stopping node ${self}\n`)
+      // Closing the scope stops the listeners, the NATS connections and the databases; past the
+      // grace period the process exits anyway (a hung connection must not block a restart).
+      // An unref'd process timer, not an Effect sleep: it must not keep a finished process alive.
+      const grace = config.admin.shutdown_grace_period_seconds
+      setTimeout(() => {
+        io.stderr(
+          `lattice: node ${self} did not stop within shutdown_grace_period_seconds (${grace}); exiting\n`,
+        )
+        process.exit(0)
+      }, grace * 1000).unref()
       return 0
     }),
   ).pipe(

@@ -2,6 +2,7 @@
 import type { ConfState, NodeId } from "../../schemas/raft.ts"
 import type { Role } from "./api.ts"
 import { lastIndex, lastTerm } from "./log.ts"
+import { lastConfIndex } from "./log-ops.ts"
 import type { ProgressState } from "./progress.ts"
 import type { RaftState } from "./state.ts"
 
@@ -28,6 +29,8 @@ export interface RaftStatus {
   readonly firstIndex: number
   readonly persistedIndex: number
   readonly conf: ConfState
+  /** The log index of the entry (or snapshot/bootstrap base) that set `conf`. */
+  readonly confIndex: number
   readonly transferee: NodeId | null
   readonly pendingReads: number
   readonly foreignMessages: number
@@ -63,6 +66,7 @@ export const status = (s: RaftState): RaftStatus => {
     firstIndex: s.log.floorIndex + 1,
     persistedIndex: s.persistedIndex,
     conf: s.conf,
+    confIndex: lastConfIndex(s),
     transferee: s.transferee,
     pendingReads: s.readQueue.length + (s.readRound === null ? 0 : s.readRound.reads.length),
     foreignMessages: s.foreignMessages,
