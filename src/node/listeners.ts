@@ -13,6 +13,7 @@ import { createEtcdGateway } from "../adapters/etcd/gateway.ts"
 import { startEtcdGrpcServer } from "../adapters/etcd/grpc-server.ts"
 import { EtcdService } from "../adapters/etcd/service.ts"
 import { metricsResponse } from "../metrics/http.ts"
+import { observeDrain } from "../metrics/observe-drain.ts"
 import { adminRoute } from "./admin-api.ts"
 import { adminRoutes, type ShutdownMode } from "./admin-ops-api.ts"
 import { NodeEtcdBackend } from "./etcd-backend.ts"
@@ -98,6 +99,7 @@ export const startListeners = (
       transferTimeoutMs,
       ...(options.log === undefined ? {} : { log: options.log }),
     })
+    observeDrain(node.metrics, drain, readiness)
     const shutdownRequested = yield* Deferred.make<ShutdownMode>()
     const admin = adminRoutes({ node, readiness, drain, shutdown: shutdownRequested, transferTimeoutMs })
 

@@ -128,6 +128,10 @@ describe("drain", () => {
     expect(now.leader).not.toBe(leader)
     expect(now.conf.learners).toEqual([leader])
     expect(t.cluster.get(leader)!.node.group()!.view.status.role).toBe("learner")
+    const metrics = await (await fetch(url(t, leader, "/metrics"))).text()
+    expect(metrics).toMatch(/^lattice_drain_step\{[^}]*\} 7$/m)
+    expect(metrics).toMatch(/^lattice_drain_in_progress\{[^}]*\} 0$/m)
+    expect(metrics).toMatch(/^lattice_ready\{[^}]*\} 0$/m)
     // A client request on the drained node: UNAVAILABLE with a message that says what to do.
     const refused = await gatewayPut(t, leader, "k", "v")
     expect(refused.status).toBe(503)
