@@ -22,7 +22,9 @@ import type { RequestGate } from "./request-gate.ts"
 /** What the drain needs of the node's watch engine (the watch hub implements it). */
 export interface WatchControl {
   readonly count: () => number
+  /** Ends every watch with `reason` and refuses new ones until `acceptNew`. */
   readonly cancelAll: (reason: string) => void
+  readonly acceptNew: () => void
 }
 
 export interface DrainDeps {
@@ -257,6 +259,7 @@ export const makeDrainController = (deps: DrainDeps): Effect.Effect<DrainControl
       if (step !== undefined && step.status === "running") step.status = "failed"
       if (step !== undefined && step.detail === "") step.detail = "cancelled"
       deps.gate.reopen()
+      deps.watches()?.acceptNew()
       if (demoted) {
         const back = yield* Effect.either(deps.changeMembership({ type: "addVoter", node: deps.nodeId }))
         error =

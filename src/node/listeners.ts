@@ -59,12 +59,15 @@ const splitHostPort = (hp: string): { host: string; port: number } => {
 const json = (body: unknown, status = 200): Response =>
   new Response(`${JSON.stringify(body)}\n`, { status, headers: { "content-type": "application/json" } })
 
-/** The watch engine's drain hook, when the backend's watch engine offers one. */
-const watchControlOf = (backend: EtcdBackend): WatchControl | undefined => {
-  const w = backend.watches as Partial<WatchControl> | undefined
-  return w !== undefined && typeof w.cancelAll === "function" && typeof w.count === "function"
-    ? (w as WatchControl)
-    : undefined
+/** The drain's hold on the node's watch hub: cancel every watch and refuse new ones until reopened. */
+const watchControlOf = (node: LatticeNode): WatchControl | undefined => {
+  const hub = node.watchHub()
+  if (hub === undefined) return undefined
+  return {
+    count: () => hub.stats().watchers,
+    cancelAll: (reason) => hub.cancelAll(reason, { refuseNew: true }),
+    acceptNew: () => hub.acceptNew(),
+  }
 }
 
 export const startListeners = (
@@ -94,7 +97,7 @@ export const startListeners = (
       gate,
       group: () => node.group(),
       changeMembership: (change) => node.changeMembership(change),
-      watches: () => watchControlOf(inner),
+      watches: () => watchControlOf(node),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
       transferTimeoutMs,
       ...(options.log === undefined ? {} : { log: options.log }),

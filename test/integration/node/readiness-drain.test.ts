@@ -109,6 +109,19 @@ describe("drain", () => {
   test("draining the leader: 503 at once, new requests refused, leadership moves, it becomes a learner; cancel undoes it", async () => {
     const { t, leader } = await start()
     await put(t.cluster, leader, "before", "1")
+    // An open watch on the node: the drain ends it with a reason clients act on.
+    const cancelledWith: string[] = []
+    const backend = t.cluster.get(leader)!.listeners!.backend
+    backend.watches!.watch(
+      { key: new TextEncoder().encode("w"), rangeEnd: undefined, startRevision: 0n, prevKv: false },
+      {
+        events: () => {},
+        compacted: () => {},
+        progress: () => {},
+        cancelled: (reason) => cancelledWith.push(reason),
+        backlog: () => 0,
+      },
+    )
     const started = await fetch(url(t, leader, "/v1/admin/drain"), { method: "POST" })
     expect(started.status).toBe(202)
     expect((await readyz(t, leader)).status).toBe(503)
@@ -118,11 +131,13 @@ describe("drain", () => {
       "mark_draining:done",
       "stop_accepting:done",
       "wait_inflight:done",
-      "cancel_watches:skipped",
+      "cancel_watches:done",
       "transfer_leadership:done",
       "become_observer:done",
       "drained:done",
     ])
+    expect(s.steps[3]!.detail).toBe("1 watch(es) cancelled")
+    expect(cancelledWith).toEqual(["node draining: reconnect the watch to another endpoint"])
     const others = t.cluster.ids.filter((id) => id !== leader)
     const now = t.cluster.get(others[0]!)!.node.group()!.view.status
     expect(now.leader).not.toBe(leader)
