@@ -142,6 +142,50 @@ export interface IdempotencyKey {
 
 export const DEFAULT_TENANT = "default"
 
+/**
+ * Lease ids are etcd's int64, restricted to 1..MAX_LEASE_ID (2^52 - 2) so they are exact JS
+ * numbers that the command codec's zigzag varints carry. Ids the cluster assigns are always in
+ * range; a client-chosen id outside it is refused with a clear INVALID_ARGUMENT. An int64 lease
+ * from a client that is out of range maps to `leaseOperand` below, which no lease ever has.
+ */
+export const MAX_LEASE_ID = 2 ** 52 - 2
+/** No lease ever has this id: what an out-of-range positive int64 lease id stands for. */
+export const NO_SUCH_LEASE = 2 ** 52 - 1
+
+/**
+ * An int64 lease id (from a put or a LEASE compare) as the number the state machine sees: exact
+ * in range; above it NO_SUCH_LEASE (greater than every lease, equal to none); below 0, -1 (less
+ * than every lease). So puts answer "lease not found" and compares decide exactly as in etcd.
+ */
+export const leaseOperand = (v: bigint): number =>
+  v > BigInt(MAX_LEASE_ID) ? NO_SUCH_LEASE : v < 0n ? -1 : Number(v)
+
+/** etcd's MaxLeaseTTL (9,000,000,000 s), in milliseconds. */
+export const MAX_LEASE_TTL_MS = 9_000_000_000_000
+
+/** Grants a lease. `id` 0 lets the state machine assign the next free id. */
+export interface LeaseGrantRequest {
+  readonly id: number
+  readonly ttlMs: number
+}
+export interface LeaseGrantResponse {
+  readonly header: ResponseHeader
+  readonly id: number
+  readonly ttlMs: number
+}
+export interface LeaseRevokeRequest {
+  readonly id: number
+}
+/** Renews many leases in one entry (the leader batches keep-alives). */
+export interface LeaseRenewRequest {
+  readonly ids: readonly number[]
+}
+export interface LeaseRenewResponse {
+  readonly header: ResponseHeader
+  /** Per id, the granted TTL now running again; -1 for a lease that does not exist (or expired). */
+  readonly ttlsMs: readonly number[]
+}
+
 /** A replicated command: what a KV group's Raft entry carries. */
 export type KvCommand =
   | {
@@ -163,8 +207,14 @@ export type KvCommand =
       readonly request: TxnRequest
     }
   | { readonly type: "compact"; readonly request: CompactionRequest }
-  /** Deterministic time: the leader's committed tick count and its millisecond clock reading. */
+  /**
+   * Deterministic time: the leader's tick count and its proposed committed clock (ms). Applying
+   * it moves the committed clock forward (never back) and expires the leases now due.
+   */
   | { readonly type: "tick"; readonly tick: number; readonly ms: number }
+  | { readonly type: "leaseGrant"; readonly request: LeaseGrantRequest }
+  | { readonly type: "leaseRevoke"; readonly request: LeaseRevokeRequest }
+  | { readonly type: "leaseRenew"; readonly request: LeaseRenewRequest }
 
 export type KvResponse =
   | { readonly type: "put"; readonly response: PutResponse }
@@ -172,6 +222,9 @@ export type KvResponse =
   | { readonly type: "txn"; readonly response: TxnResponse }
   | { readonly type: "compact"; readonly response: CompactionResponse }
   | { readonly type: "tick"; readonly response: { readonly header: ResponseHeader } }
+  | { readonly type: "leaseGrant"; readonly response: LeaseGrantResponse }
+  | { readonly type: "leaseRevoke"; readonly response: { readonly header: ResponseHeader } }
+  | { readonly type: "leaseRenew"; readonly response: LeaseRenewResponse }
 
 export type GrpcCode = "INVALID_ARGUMENT" | "OUT_OF_RANGE" | "NOT_FOUND" | "FAILED_PRECONDITION"
 
@@ -194,6 +247,13 @@ export const KV_ERRORS = {
   Compacted: { message: "etcdserver: mvcc: required revision has been compacted", code: "OUT_OF_RANGE" },
   FutureRev: { message: "etcdserver: mvcc: required revision is a future revision", code: "OUT_OF_RANGE" },
   LeaseNotFound: { message: "etcdserver: requested lease not found", code: "NOT_FOUND" },
+  // Appended after the original kinds: encoded outcomes store the kind's position.
+  LeaseExist: { message: "etcdserver: lease already exists", code: "FAILED_PRECONDITION" },
+  LeaseTTLTooLarge: { message: "etcdserver: too large lease TTL", code: "OUT_OF_RANGE" },
+  LeaseIdOutOfRange: {
+    message: `etcdserver: lease ID out of range: Lattice lease IDs are 1..${MAX_LEASE_ID}; pass ID 0 to have one assigned`,
+    code: "INVALID_ARGUMENT",
+  },
 } as const satisfies Record<string, { message: string; code: GrpcCode }>
 
 export type KvErrorKind = keyof typeof KV_ERRORS
@@ -225,6 +285,8 @@ const Int64 = Schema.Number.pipe(
   Schema.between(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
 )
 const opt = Schema.optional
+/** A lease id: 0 (none / assign one) or 1..MAX_LEASE_ID. */
+const LeaseId = Schema.Number.pipe(Schema.int(), Schema.between(0, MAX_LEASE_ID))
 
 export const RangeRequestSchema: Schema.Schema<RangeRequest> = Schema.Struct({
   key: Bytes,
@@ -300,6 +362,15 @@ export const KvCommandSchema: Schema.Schema<KvCommand> = Schema.Union(
   Schema.Struct({ type: Schema.Literal("txn"), ...scoped, request: TxnRequestSchema }),
   Schema.Struct({ type: Schema.Literal("compact"), request: CompactionRequestSchema }),
   Schema.Struct({ type: Schema.Literal("tick"), tick: Int64, ms: Int64 }),
+  Schema.Struct({
+    type: Schema.Literal("leaseGrant"),
+    request: Schema.Struct({ id: LeaseId, ttlMs: Int64 }),
+  }),
+  Schema.Struct({ type: Schema.Literal("leaseRevoke"), request: Schema.Struct({ id: LeaseId }) }),
+  Schema.Struct({
+    type: Schema.Literal("leaseRenew"),
+    request: Schema.Struct({ ids: Schema.Array(LeaseId) }),
+  }),
 )
 
 /** Validates an untrusted command; `Left` carries a readable parse error. */

@@ -32,7 +32,16 @@ import { BinaryReader, BinaryWriter, CodecError } from "./binary.ts"
 import { EMPTY } from "./bytes.ts"
 
 const FORMAT = 1
-const COMMANDS = ["put", "deleteRange", "txn", "compact", "tick"] as const
+const COMMANDS = [
+  "put",
+  "deleteRange",
+  "txn",
+  "compact",
+  "tick",
+  "leaseGrant",
+  "leaseRevoke",
+  "leaseRenew",
+] as const
 const OPS = ["range", "put", "deleteRange", "txn"] as const
 const SORT_ORDERS: readonly SortOrder[] = ["NONE", "ASCEND", "DESCEND"]
 const SORT_TARGETS: readonly SortTarget[] = ["KEY", "VERSION", "CREATE", "MOD", "VALUE"]
@@ -52,6 +61,16 @@ const pick = <T>(list: readonly T[], i: number): T => {
 }
 
 // ---- requests ----
+
+const writeInts = (w: BinaryWriter, list: readonly number[]): void => {
+  w.uint(list.length)
+  for (const v of list) w.int(v)
+}
+const readInts = (r: BinaryReader): number[] => {
+  const out: number[] = []
+  for (let n = r.uint(); n > 0; n--) out.push(r.int())
+  return out
+}
 
 const writeRange = (w: BinaryWriter, r: RangeRequest): void => {
   w.bytes(r.key)
@@ -230,6 +249,15 @@ export const encodeCommand = (c: KvCommand): Uint8Array => {
     case "tick":
       w.int(c.tick).int(c.ms)
       break
+    case "leaseGrant":
+      w.int(c.request.id).int(c.request.ttlMs)
+      break
+    case "leaseRevoke":
+      w.int(c.request.id)
+      break
+    case "leaseRenew":
+      writeInts(w, c.request.ids)
+      break
   }
   return w.finish()
 }
@@ -255,6 +283,15 @@ export const decodeCommand = (data: Uint8Array): KvCommand => {
       break
     case "tick":
       c = { type, tick: r.int(), ms: r.int() }
+      break
+    case "leaseGrant":
+      c = { type, request: { id: r.int(), ttlMs: r.int() } }
+      break
+    case "leaseRevoke":
+      c = { type, request: { id: r.int() } }
+      break
+    case "leaseRenew":
+      c = { type, request: { ids: readInts(r) } }
       break
   }
   r.end()
@@ -376,7 +413,15 @@ export const encodeOutcome = (o: KvOutcome): Uint8Array => {
       break
     case "compact":
     case "tick":
+    case "leaseRevoke":
       w.int(x.response.header.revision)
+      break
+    case "leaseGrant":
+      w.int(x.response.header.revision).int(x.response.id).int(x.response.ttlMs)
+      break
+    case "leaseRenew":
+      w.int(x.response.header.revision)
+      writeInts(w, x.response.ttlsMs)
       break
   }
   return w.finish()
@@ -405,7 +450,14 @@ export const decodeOutcome = (data: Uint8Array): KvOutcome => {
       break
     case "compact":
     case "tick":
+    case "leaseRevoke":
       response = { type, response: { header: { revision: r.int() } } }
+      break
+    case "leaseGrant":
+      response = { type, response: { header: { revision: r.int() }, id: r.int(), ttlMs: r.int() } }
+      break
+    case "leaseRenew":
+      response = { type, response: { header: { revision: r.int() }, ttlsMs: readInts(r) } }
       break
   }
   r.end()

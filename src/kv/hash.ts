@@ -34,7 +34,7 @@ export const hashKv = (
   return { header: { revision: meta.revision }, hash: h, compactRevision: meta.compactRev }
 }
 
-/** The whole replicated state: MVCC rows, revisions, tick, tenants and idempotency records. */
+/** The whole replicated state: MVCC rows, revisions, tick, clock, tenants, idempotency records, leases. */
 export const hashState = (db: SqliteDatabase, t: KvTables, meta: KvMeta): number => {
   const kv = hashKv(db, t, meta, 0)
   if (kv instanceof KvError) throw kv
@@ -44,6 +44,7 @@ export const hashState = (db: SqliteDatabase, t: KvTables, meta: KvMeta): number
     .int(meta.compactRev)
     .int(meta.tick)
     .int(meta.idemSeq)
+    .int(meta.tickMs)
   let h = crc32(w.finish())
   for (const r of db.prepare(`SELECT name, id FROM ${t.tenants} ORDER BY id`).iterate()) {
     h = crc32(new BinaryWriter().string(String(r.name)).int(Number(r.id)).finish(), h)
@@ -58,6 +59,14 @@ export const hashState = (db: SqliteDatabase, t: KvTables, meta: KvMeta): number
       .int(Number(r.tick))
       .bytes(r.outcome as Uint8Array)
     h = crc32(w2.finish(), h)
+  }
+  const seq = db.prepare(`SELECT next_id FROM ${t.leaseSeq} WHERE id = 0`).get()
+  h = crc32(new BinaryWriter().int(Number(seq?.next_id ?? 1)).finish(), h)
+  for (const r of db.prepare(`SELECT id, ttl_ms, deadline_ms FROM ${t.leases} ORDER BY id`).iterate()) {
+    h = crc32(
+      new BinaryWriter().int(Number(r.id)).int(Number(r.ttl_ms)).int(Number(r.deadline_ms)).finish(),
+      h,
+    )
   }
   return h
 }

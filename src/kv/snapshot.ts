@@ -3,7 +3,8 @@
  *
  * A snapshot is a sequence of chunks; each chunk is `kind (1 byte) | payload | crc32 (4 bytes,
  * big-endian, over kind+payload)`. The first chunk is the header (state row), then tenants,
- * MVCC rows and idempotency records in batches, then a trailer holding the row counts and the
+ * MVCC rows and idempotency records in batches, the lease id counter and the leases (a snapshot
+ * without them restores with no leases), then a trailer holding the row counts and the
  * SHA-256 of every chunk before it. Rows are read through a cursor: the snapshot is never held
  * in memory as a whole, and neither is a restore.
  *
@@ -24,7 +25,7 @@ export class SnapshotError extends Error {
 }
 
 const MAGIC = "lattice-kv-snapshot/1"
-const KIND = { header: 1, tenants: 2, rows: 3, idem: 4, trailer: 9 } as const
+const KIND = { header: 1, tenants: 2, rows: 3, idem: 4, leaseSeq: 5, leases: 6, trailer: 9 } as const
 const BATCH_BYTES = 256 * 1024
 
 const frame = (kind: number, payload: Uint8Array): Uint8Array => {
@@ -118,6 +119,21 @@ export function* streamSnapshot(db: SqliteDatabase, t: KvTables): Generator<Uint
       }
     }
     if (inBatch > 0) yield emit(KIND.idem, joinCount(inBatch, batch))
+
+    const seq = db.prepare(`SELECT next_id FROM ${t.leaseSeq} WHERE id = 0`).get()
+    yield emit(KIND.leaseSeq, new BinaryWriter().int(Number(seq?.next_id ?? 1)).finish())
+    batch = new BinaryWriter()
+    inBatch = 0
+    for (const r of db.prepare(`SELECT id, ttl_ms, deadline_ms FROM ${t.leases} ORDER BY id`).iterate()) {
+      batch.int(Number(r.id)).int(Number(r.ttl_ms)).int(Number(r.deadline_ms))
+      inBatch++
+      if (inBatch >= 4096) {
+        yield emit(KIND.leases, joinCount(inBatch, batch))
+        batch = new BinaryWriter()
+        inBatch = 0
+      }
+    }
+    if (inBatch > 0) yield emit(KIND.leases, joinCount(inBatch, batch))
     const digest = new Uint8Array(sha.digest())
     yield frame(KIND.trailer, new BinaryWriter().int(rowCount).int(idemCount).bytes(digest).finish())
   } finally {
@@ -147,7 +163,9 @@ export const restoreSnapshot = async (
   db.exec("BEGIN IMMEDIATE")
   try {
     createKvTables(db, t)
-    for (const table of [t.rows, t.tenants, t.idem]) db.exec(`DELETE FROM ${table}`)
+    for (const table of [t.rows, t.tenants, t.idem, t.leases]) db.exec(`DELETE FROM ${table}`)
+    db.exec(`UPDATE ${t.leaseSeq} SET next_id = 1 WHERE id = 0`)
+    const insertLease = db.prepare(`INSERT INTO ${t.leases} (id, ttl_ms, deadline_ms) VALUES (?, ?, ?)`)
     const insertRow = db.prepare(
       `INSERT INTO ${t.rows} (tenant, key, rev, create_rev, version, lease, value) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
@@ -198,6 +216,12 @@ export const restoreSnapshot = async (
             insertIdem.run(r.string(), r.int(), r.int(), r.int(), r.bytes())
             idem++
           }
+          break
+        case KIND.leaseSeq:
+          db.prepare(`UPDATE ${t.leaseSeq} SET next_id = ? WHERE id = 0`).run(r.int())
+          break
+        case KIND.leases:
+          for (let n = r.uint(); n > 0; n--) insertLease.run(r.int(), r.int(), r.int())
           break
         case KIND.trailer: {
           const wantRows = r.int()

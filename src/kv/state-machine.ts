@@ -25,6 +25,8 @@ import { decodeCommand, decodeOutcome, encodeOutcome } from "./codec.ts"
 import { runCompactionStep } from "./compaction.ts"
 import { hashKv, hashState } from "./hash.ts"
 import { DEFAULT_IDEMPOTENCY, type IdempotencyPolicy, IdempotencyStore } from "./idempotency.ts"
+import { LeaseMachine } from "./lease/apply.ts"
+import { LeaseStore } from "./lease/store.ts"
 import { type KvMeta, MetaRow } from "./meta.ts"
 import { executeRange } from "./range.ts"
 import { restoreSnapshot, streamSnapshot } from "./snapshot.ts"
@@ -37,7 +39,7 @@ import { type KvEvent, WriteTxn } from "./write-txn.ts"
 
 export interface KvStateMachineOptions {
   readonly group: number
-  /** Whether a lease id is granted (the lease subsystem plugs in here); none by default. */
+  /** Overrides whether a lease id is granted (tests); by default the group's own lease table. */
   readonly leaseExists?: (lease: number) => boolean
   readonly idempotency?: IdempotencyPolicy
   readonly maxTxnOps?: number
@@ -68,6 +70,7 @@ export class KvStateMachine {
   private readonly policy: IdempotencyPolicy
   private readonly leaseExists: (lease: number) => boolean
   private readonly maxTxnOps: number
+  private readonly leaseMachine: LeaseMachine
   private meta: KvMeta
   /** A snapshot stream holds a read transaction on this connection. */
   private snapshotOpen = false
@@ -83,7 +86,9 @@ export class KvStateMachine {
     this.tenants = new TenantRegistry(db, this.tables)
     this.idem = new IdempotencyStore(db, this.tables)
     this.policy = options.idempotency ?? DEFAULT_IDEMPOTENCY
-    this.leaseExists = options.leaseExists ?? (() => false)
+    this.leaseMachine = new LeaseMachine(new LeaseStore(db, this.tables), this.store, this.tenants)
+    this.leaseExists =
+      options.leaseExists ?? ((lease) => this.leaseMachine.live(lease, this.meta) !== undefined)
     this.maxTxnOps = options.maxTxnOps ?? MAX_TXN_OPS
     this.meta = this.metaRow.read()
   }
@@ -104,6 +109,30 @@ export class KvStateMachine {
   }
   get tick(): number {
     return this.meta.tick
+  }
+  /** The committed clock (ms): where the last applied tick entry moved it. Lease deadlines use it. */
+  get committedMs(): number {
+    return this.meta.tickMs
+  }
+
+  /** A live lease with its remaining TTL on the committed clock; undefined when absent or expired. */
+  lease(id: number): { id: number; ttlMs: number; remainingMs: number } | undefined {
+    const row = this.leaseMachine.live(id, this.meta)
+    return row === undefined
+      ? undefined
+      : { id, ttlMs: row.ttlMs, remainingMs: row.deadlineMs - this.meta.tickMs }
+  }
+
+  /** The ids of every lease not yet expired, ascending. */
+  leaseIds(): number[] {
+    const out: number[] = []
+    for (const row of this.leaseMachine.leases.all()) if (row.deadlineMs > this.meta.tickMs) out.push(row.id)
+    return out
+  }
+
+  /** How many leases the table holds (expired ones awaiting a tick included). */
+  leaseCount(): number {
+    return this.leaseMachine.leases.count()
   }
 
   /** Applies one committed entry (decoded) in its own transaction. */
@@ -187,18 +216,9 @@ export class KvStateMachine {
    * revoke deletes (the lease subsystem turns them into a replicated delete).
    */
   keysAttachedTo(lease: number): { tenant: string; key: Uint8Array }[] {
-    const out: { tenant: string; key: Uint8Array }[] = []
-    const rows = this.db.prepare(
-      `SELECT tenant, key, rev FROM ${this.tables.rows} WHERE lease = ? ORDER BY tenant, key`,
-    )
-    for (const r of rows.iterate(lease)) {
-      const tenant = Number(r.tenant)
-      const key = r.key as Uint8Array
-      const live = this.store.latest(tenant, key, this.meta.revision)
-      if (live === undefined || live.version === 0 || live.modRevision !== Number(r.rev)) continue
-      out.push({ tenant: this.tenants.nameOf(tenant) ?? "", key })
-    }
-    return out
+    return this.leaseMachine
+      .attachedKeys(lease, this.meta.revision)
+      .map((k) => ({ tenant: this.tenants.nameOf(k.tenant) ?? "", key: k.key }))
   }
 
   /** etcd's HashKV: a hash of the MVCC state up to `revision` (0: current). */
@@ -284,6 +304,22 @@ export class KvStateMachine {
         return this.compact(command.request)
       case "tick":
         return this.applyTick(command.tick, command.ms)
+      case "leaseGrant": {
+        const response = this.leaseMachine.grant(command.request, this.meta)
+        return this.result(
+          response instanceof KvError ? fail(response) : ok({ type: "leaseGrant", response }),
+        )
+      }
+      case "leaseRevoke": {
+        const events = this.leaseMachine.revoke(command.request.id, this.meta)
+        if (events instanceof KvError) return this.result(fail(events))
+        const response = { header: { revision: this.meta.revision } }
+        return this.result(ok({ type: "leaseRevoke", response }), events)
+      }
+      case "leaseRenew": {
+        const response = this.leaseMachine.renew(command.request.ids, this.meta)
+        return this.result(ok({ type: "leaseRenew", response }))
+      }
     }
   }
 
@@ -355,12 +391,17 @@ export class KvStateMachine {
     return this.result(ok({ type: "compact", response: { header: { revision: this.meta.revision } } }))
   }
 
+  /**
+   * Tick and clock only move forward (a deposed leader's late tick changes nothing), then the
+   * leases now due expire, a bounded number per tick (the next tick takes the rest).
+   */
   private applyTick(tick: number, ms: number): ApplyResult {
     if (tick > this.meta.tick) {
       this.meta.tick = tick
-      this.meta.tickMs = ms
       this.idem.evictOlderThan(tick - this.policy.ttlTicks)
     }
-    return this.result(ok({ type: "tick", response: { header: { revision: this.meta.revision } } }))
+    if (ms > this.meta.tickMs) this.meta.tickMs = ms
+    const events = this.leaseMachine.expireDue(this.meta)
+    return this.result(ok({ type: "tick", response: { header: { revision: this.meta.revision } } }), events)
   }
 }

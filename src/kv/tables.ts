@@ -9,14 +9,19 @@
  *   physical-compaction cursor, the last committed tick, the idempotency sequence.
  * - `tenants`: tenant name → small integer stored in `rows`.
  * - `idem`: idempotency records (client, request) → encoded outcome.
+ * - `leases`: granted leases (id, TTL, deadline in committed-clock ms); `leaseSeq`: the next id
+ *   to assign (ids are never reused). See `lease/store.ts`.
  */
 import type { SqliteDatabase } from "../storage/driver.ts"
+import { createLeaseTables } from "./lease/tables.ts"
 
 export interface KvTables {
   readonly rows: string
   readonly state: string
   readonly tenants: string
   readonly idem: string
+  readonly leases: string
+  readonly leaseSeq: string
 }
 
 export const kvTables = (group: number): KvTables => {
@@ -26,6 +31,8 @@ export const kvTables = (group: number): KvTables => {
     state: `kv_${group}_state`,
     tenants: `kv_${group}_tenants`,
     idem: `kv_${group}_idem`,
+    leases: `kv_${group}_leases`,
+    leaseSeq: `kv_${group}_lease_seq`,
   }
 }
 
@@ -47,10 +54,12 @@ export const createKvTables = (db: SqliteDatabase, t: KvTables): void => {
   db.exec(`CREATE TABLE IF NOT EXISTS ${t.idem} (
     client TEXT NOT NULL, request INTEGER NOT NULL, seq INTEGER NOT NULL UNIQUE, tick INTEGER NOT NULL,
     outcome BLOB NOT NULL, PRIMARY KEY (client, request)) WITHOUT ROWID`)
+  createLeaseTables(db, t)
   // etcd starts at revision 1 with no compaction (compactMainRev = -1).
   db.exec(`INSERT OR IGNORE INTO ${t.state} VALUES (0, 0, 1, -1, -1, NULL, NULL, 0, 0, 0)`)
 }
 
 export const dropKvTables = (db: SqliteDatabase, t: KvTables): void => {
-  for (const name of [t.rows, t.state, t.tenants, t.idem]) db.exec(`DROP TABLE IF EXISTS ${name}`)
+  for (const name of [t.rows, t.state, t.tenants, t.idem, t.leases, t.leaseSeq])
+    db.exec(`DROP TABLE IF EXISTS ${name}`)
 }

@@ -1,7 +1,7 @@
 /** The binary command/outcome codec round-trips, and rejects garbage instead of misreading it. */
 import { expect, test } from "bun:test"
 import fc from "fast-check"
-import type { KvCommand } from "../../../schemas/kv.ts"
+import { type KvCommand, MAX_LEASE_ID, MAX_LEASE_TTL_MS } from "../../../schemas/kv.ts"
 import { CodecError } from "../../../src/kv/binary.ts"
 import { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome } from "../../../src/kv/codec.ts"
 import { deleteArb, putArb, rangeArb, txnArb } from "./gen.ts"
@@ -20,6 +20,13 @@ const commandArb: fc.Arbitrary<KvCommand> = fc.oneof(
     .integer({ min: -5, max: 2 ** 40 })
     .map((revision) => ({ type: "compact" as const, request: { revision, physical: true } })),
   fc.tuple(fc.nat(), fc.nat()).map(([tick, ms]) => ({ type: "tick" as const, tick, ms })),
+  fc
+    .tuple(fc.integer({ min: 0, max: MAX_LEASE_ID }), fc.integer({ min: 1, max: MAX_LEASE_TTL_MS }))
+    .map(([id, ttlMs]) => ({ type: "leaseGrant" as const, request: { id, ttlMs } })),
+  fc.nat().map((id) => ({ type: "leaseRevoke" as const, request: { id } })),
+  fc
+    .array(fc.integer({ min: 1, max: MAX_LEASE_ID }), { maxLength: 20 })
+    .map((ids) => ({ type: "leaseRenew" as const, request: { ids } })),
 )
 
 test("commands round-trip: decode(encode(c)) re-encodes to the same bytes", () => {

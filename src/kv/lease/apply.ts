@@ -1,0 +1,125 @@
+/**
+ * Applying lease commands to one group's state, inside the state machine's apply transaction.
+ * Time is the committed clock (`meta.tickMs`): a lease granted or renewed at committed time T
+ * with TTL d expires when a tick entry moves the clock to T + d or beyond. Revoke and expiry
+ * delete every key attached to the lease in ONE revision (etcd: one txn of deletes); a lease
+ * with no live keys changes no revision.
+ */
+import {
+  KvError,
+  type LeaseGrantRequest,
+  type LeaseGrantResponse,
+  type LeaseRenewResponse,
+  MAX_LEASE_ID,
+  MAX_LEASE_TTL_MS,
+} from "../../../schemas/kv.ts"
+import type { KvMeta } from "../meta.ts"
+import type { MvccStore } from "../store.ts"
+import type { TenantRegistry } from "../tenants.ts"
+import { type KvEvent, WriteTxn } from "../write-txn.ts"
+import { type LeaseRow, LeaseStore } from "./store.ts"
+
+/** At most this many leases expire per tick entry, so one tick never stalls the apply loop. */
+export const EXPIRE_PER_TICK = 1000
+
+export interface AttachedKey {
+  readonly tenant: number
+  readonly key: Uint8Array
+}
+
+export class LeaseMachine {
+  constructor(
+    readonly leases: LeaseStore,
+    private readonly mvcc: MvccStore,
+    private readonly tenants: TenantRegistry,
+  ) {}
+
+  /** A lease that is granted and not past its deadline on the committed clock. */
+  live(id: number, meta: KvMeta): LeaseRow | undefined {
+    if (id <= 0) return undefined
+    const row = this.leases.get(id)
+    return row !== undefined && row.deadlineMs > meta.tickMs ? row : undefined
+  }
+
+  /** The live keys whose current version carries `lease`, in (tenant, key) order. */
+  attachedKeys(lease: number, revision: number): AttachedKey[] {
+    const out: AttachedKey[] = []
+    for (const r of this.leases.versionsWith(lease)) {
+      const tenant = Number(r.tenant)
+      const key = r.key as Uint8Array
+      const live = this.mvcc.latest(tenant, key, revision)
+      if (live === undefined || live.version === 0 || live.modRevision !== Number(r.rev)) continue
+      out.push({ tenant, key })
+    }
+    return out
+  }
+
+  grant(req: LeaseGrantRequest, meta: KvMeta): LeaseGrantResponse | KvError {
+    if (!Number.isSafeInteger(req.id) || req.id < 0 || req.id > MAX_LEASE_ID)
+      return new KvError("LeaseIdOutOfRange")
+    if (req.ttlMs > MAX_LEASE_TTL_MS) return new KvError("LeaseTTLTooLarge")
+    // Adapters apply their own minimum; a non-positive TTL here still yields a valid lease.
+    const ttlMs = Math.max(1, Math.floor(req.ttlMs))
+    let id = req.id
+    if (id === 0) {
+      // Assigned ids come from a counter and are never handed out twice.
+      id = this.leases.nextId()
+      while (this.leases.get(id) !== undefined) id++
+      if (id > MAX_LEASE_ID) return new KvError("LeaseIdOutOfRange")
+      this.leases.setNextId(id + 1)
+    } else if (this.leases.get(id) !== undefined) {
+      return new KvError("LeaseExist")
+    }
+    this.leases.insert({ id, ttlMs, deadlineMs: meta.tickMs + ttlMs })
+    return { header: { revision: meta.revision }, id, ttlMs }
+  }
+
+  renew(ids: readonly number[], meta: KvMeta): LeaseRenewResponse {
+    const ttlsMs = ids.map((id) => {
+      const row = this.live(id, meta)
+      if (row === undefined) return -1
+      this.leases.setDeadline(id, meta.tickMs + row.ttlMs)
+      return row.ttlMs
+    })
+    return { header: { revision: meta.revision }, ttlsMs }
+  }
+
+  /** Revokes a granted lease (even one past its deadline that no tick has expired yet). */
+  revoke(id: number, meta: KvMeta): KvEvent[] | KvError {
+    if (id <= 0 || this.leases.get(id) === undefined) return new KvError("LeaseNotFound")
+    return this.drop(id, meta)
+  }
+
+  /** Expires leases due on the committed clock, at most `limit`; returns the deletions. */
+  expireDue(meta: KvMeta, limit = EXPIRE_PER_TICK): KvEvent[] {
+    const events: KvEvent[] = []
+    for (const row of this.leases.due(meta.tickMs, limit)) events.push(...this.drop(row.id, meta))
+    return events
+  }
+
+  /** Deletes the lease and its keys; the keys go in one new revision. */
+  private drop(id: number, meta: KvMeta): KvEvent[] {
+    const keys = this.attachedKeys(id, meta.revision)
+    this.leases.remove(id)
+    if (keys.length === 0) return []
+    // One WriteTxn per tenant, all at beginRev + 1: one revision for the whole lease.
+    const beginRev = meta.revision
+    const txs: WriteTxn[] = []
+    for (const k of keys) {
+      let tx = txs[txs.length - 1]
+      if (tx === undefined || tx.tenant !== k.tenant) {
+        tx = new WriteTxn(this.mvcc, k.tenant, beginRev, meta.compactRev)
+        txs.push(tx)
+      }
+      tx.deleteRange({ key: k.key })
+    }
+    if (txs.some((tx) => tx.changed)) meta.revision = beginRev + 1
+    return txs.flatMap((tx) => tx.events)
+  }
+
+  tenantName(id: number): string {
+    return this.tenants.nameOf(id) ?? ""
+  }
+}
+
+export { LeaseStore }

@@ -1,0 +1,184 @@
+/** The lease part of the KV state machine: grant, renew, revoke, deterministic expiry, snapshots. */
+import { afterEach, expect, test } from "bun:test"
+import { type KvCommand, MAX_LEASE_ID, MAX_LEASE_TTL_MS } from "../../../schemas/kv.ts"
+import { decodeCommand, encodeCommand } from "../../../src/kv/codec.ts"
+import { EXPIRE_PER_TICK } from "../../../src/kv/lease/apply.ts"
+import { b, type Fixture, openFixture } from "./helpers.ts"
+
+const open: Fixture[] = []
+const fixture = (): Fixture => {
+  const f = openFixture()
+  open.push(f)
+  return f
+}
+afterEach(() => {
+  for (const f of open.splice(0)) f.close()
+})
+
+let tick = 0
+const at = (f: Fixture, ms: number) => f.run({ type: "tick", tick: ++tick, ms })
+const grant = (f: Fixture, ttlMs: number, id = 0) => f.ok({ type: "leaseGrant", request: { id, ttlMs } }).id
+const put = (f: Fixture, key: string, lease: number, tenant?: string) =>
+  f.run({ type: "put", tenant, request: { key: b(key), value: b("v"), lease } })
+const live = (f: Fixture, key: string, tenant?: string) =>
+  f.sm.range({ key: b(key) }, tenant) as { count: number }
+
+test("grant assigns increasing ids, accepts a free client id and refuses a taken or out-of-range one", () => {
+  const f = fixture()
+  expect(grant(f, 1000)).toBe(1)
+  expect(grant(f, 1000, 5)).toBe(5)
+  expect(grant(f, 1000)).toBe(2)
+  const taken = f.run({ type: "leaseGrant", request: { id: 5, ttlMs: 10 } })
+  expect(taken.ok ? null : taken.error.kind).toBe("LeaseExist")
+  const big = f.run({ type: "leaseGrant", request: { id: MAX_LEASE_ID + 1, ttlMs: 10 } })
+  expect(big.ok ? null : big.error.grpcCode).toBe("INVALID_ARGUMENT")
+  const ttl = f.run({ type: "leaseGrant", request: { id: 0, ttlMs: MAX_LEASE_TTL_MS + 1 } })
+  expect(ttl.ok ? null : ttl.error.kind).toBe("LeaseTTLTooLarge")
+  expect(f.sm.leaseIds()).toEqual([1, 2, 5])
+  // Granting changes no revision (etcd's LeaseGrant header carries the current one).
+  expect(f.sm.revision).toBe(1)
+})
+
+test("assigned ids skip a client-chosen id that is in use and are never handed out again", () => {
+  const f = fixture()
+  grant(f, 1000, 1)
+  expect(grant(f, 1000)).toBe(2)
+  f.ok({ type: "leaseRevoke", request: { id: 2 } })
+  expect(grant(f, 1000)).toBe(3)
+})
+
+test("a put needs a live lease; the lease's remaining TTL runs on the committed clock", () => {
+  const f = fixture()
+  at(f, 1000)
+  const id = grant(f, 500)
+  const bad = put(f, "k", 99)
+  expect(bad.ok ? null : bad.error.kind).toBe("LeaseNotFound")
+  expect(put(f, "k", id).ok).toBe(true)
+  expect(f.sm.lease(id)).toEqual({ id, ttlMs: 500, remainingMs: 500 })
+  at(f, 1300)
+  expect(f.sm.lease(id)?.remainingMs).toBe(200)
+  expect(f.sm.keysAttachedTo(id)).toEqual([{ tenant: "default", key: b("k") }])
+})
+
+test("expiry happens only when a committed tick reaches the deadline, and deletes the keys in one revision", () => {
+  const f = fixture()
+  at(f, 0)
+  const id = grant(f, 250)
+  put(f, "a", id)
+  put(f, "b", id)
+  put(f, "c", id, "other")
+  put(f, "plain", 0)
+  const before = f.sm.revision
+  at(f, 249)
+  expect(f.sm.lease(id)).toBeDefined()
+  expect(live(f, "a").count).toBe(1)
+  const result = f.sm.apply(f.sm.appliedIndex + 1, { type: "tick", tick: ++tick, ms: 250 })
+  expect(f.sm.lease(id)).toBeUndefined()
+  expect(f.sm.revision).toBe(before + 1)
+  expect(result.events.map((e) => [e.type, new TextDecoder().decode(e.kv.key), e.kv.modRevision])).toEqual([
+    ["delete", "a", before + 1],
+    ["delete", "b", before + 1],
+    ["delete", "c", before + 1],
+  ])
+  expect([live(f, "a").count, live(f, "b").count, live(f, "c", "other").count]).toEqual([0, 0, 0])
+  expect(live(f, "plain").count).toBe(1)
+})
+
+test("renew runs the TTL again from the committed clock; an expired or unknown lease renews to -1", () => {
+  const f = fixture()
+  at(f, 0)
+  const id = grant(f, 100)
+  at(f, 90)
+  expect(f.ok({ type: "leaseRenew", request: { ids: [id, 77] } }).ttlsMs).toEqual([100, -1])
+  at(f, 150)
+  expect(f.sm.lease(id)?.remainingMs).toBe(40)
+  at(f, 190)
+  expect(f.sm.lease(id)).toBeUndefined()
+  expect(f.ok({ type: "leaseRenew", request: { ids: [id] } }).ttlsMs).toEqual([-1])
+})
+
+test("a tick never moves the clock back (a deposed leader's late tick changes nothing)", () => {
+  const f = fixture()
+  at(f, 1000)
+  const id = grant(f, 100)
+  at(f, 500)
+  expect(f.sm.committedMs).toBe(1000)
+  expect(f.sm.lease(id)?.remainingMs).toBe(100)
+})
+
+test("revoke deletes the attached keys in one revision; a key re-put without the lease is kept", () => {
+  const f = fixture()
+  const id = grant(f, 60_000)
+  put(f, "x", id)
+  put(f, "y", id)
+  put(f, "y", 0)
+  const before = f.sm.revision
+  const r = f.ok({ type: "leaseRevoke", request: { id } })
+  expect(r.header.revision).toBe(before + 1)
+  expect([live(f, "x").count, live(f, "y").count]).toEqual([0, 1])
+  const again = f.run({ type: "leaseRevoke", request: { id } })
+  expect(again.ok ? null : again.error.kind).toBe("LeaseNotFound")
+  // A lease with no keys: revoking changes no revision.
+  const empty = grant(f, 1000)
+  expect(f.ok({ type: "leaseRevoke", request: { id: empty } }).header.revision).toBe(before + 1)
+})
+
+test("a txn put with a lease needs a live lease too", () => {
+  const f = fixture()
+  const op = (lease: number): KvCommand => ({
+    type: "txn",
+    request: { compare: [], success: [{ type: "put", request: { key: b("t"), lease } }], failure: [] },
+  })
+  const bad = f.run(op(3))
+  expect(bad.ok ? null : bad.error.kind).toBe("LeaseNotFound")
+  const id = grant(f, 1000)
+  expect(f.run(op(id)).ok).toBe(true)
+  expect(f.sm.keysAttachedTo(id).length).toBe(1)
+})
+
+test("expiry is bounded per tick; the next tick takes the rest", () => {
+  const f = fixture()
+  at(f, 0)
+  for (let i = 0; i < EXPIRE_PER_TICK + 10; i++) grant(f, 10)
+  at(f, 10)
+  expect(f.sm.leaseCount()).toBe(10)
+  // Past-deadline leases are already gone for every reader, before the tick that removes them.
+  expect(f.sm.leaseIds()).toEqual([])
+  at(f, 11)
+  expect(f.sm.leaseCount()).toBe(0)
+})
+
+test("leases survive a snapshot and a restart; replicas applying the same entries hash the same", async () => {
+  const a = fixture()
+  const c = fixture()
+  const script: KvCommand[] = [
+    { type: "tick", tick: 1, ms: 10 },
+    { type: "leaseGrant", request: { id: 0, ttlMs: 1000 } },
+    { type: "leaseGrant", request: { id: 9, ttlMs: 50 } },
+    { type: "put", request: { key: b("k"), lease: 1 } },
+    { type: "tick", tick: 2, ms: 70 },
+    { type: "leaseRenew", request: { ids: [1] } },
+  ]
+  for (const cmd of script) {
+    a.run(cmd)
+    c.run(decodeCommand(encodeCommand(cmd)))
+  }
+  expect(a.sm.hash()).toBe(c.sm.hash())
+  const d = fixture()
+  await d.sm.restore([...a.sm.snapshot()])
+  expect(d.sm.hash()).toBe(a.sm.hash())
+  expect(d.sm.leaseIds()).toEqual([1])
+  expect(d.sm.lease(1)).toEqual({ id: 1, ttlMs: 1000, remainingMs: 1000 })
+  expect(grant(d, 5)).toBe(2)
+  // A differing lease table changes the hash.
+  expect(d.sm.hash()).not.toBe(a.sm.hash())
+})
+
+test("lease commands and outcomes round-trip through the binary codec", () => {
+  const cmds: KvCommand[] = [
+    { type: "leaseGrant", request: { id: MAX_LEASE_ID, ttlMs: MAX_LEASE_TTL_MS } },
+    { type: "leaseRevoke", request: { id: 3 } },
+    { type: "leaseRenew", request: { ids: [1, 2, MAX_LEASE_ID] } },
+  ]
+  for (const c of cmds) expect(decodeCommand(encodeCommand(c))).toEqual(c)
+})
