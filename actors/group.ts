@@ -1,11 +1,12 @@
 /**
  * One Raft group's actors, started together in one scope: the RaftReplica, its ApplyLoop, the
- * ProposalBatcher, the ReadIndexBatcher and the ticker. `runGroup` loads the group's durable
+ * ProposalBatcher, the ReadIndexBatcher, the LeaseKeeper and the ticker. `runGroup` loads the group's durable
  * state (log store + state machine), publishes a `GroupHandle`, and runs until one of the loops
  * fails; the supervisor decides what happens next.
  */
 import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
 import type { ConfChange, ConfState, GroupId, NodeId } from "../schemas/raft.ts"
+import { commandTypeOf } from "../src/kv/codec.ts"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
 import { KvStateMachine } from "../src/kv/state-machine.ts"
 import { type GroupMetrics, secondsSince } from "../src/metrics/node-metrics.ts"
@@ -19,6 +20,7 @@ import type { TransportShape } from "../src/transport/transport.ts"
 import { type AppliedChanges, ApplyFailed, runApplyLoop } from "./apply-loop.ts"
 import { ConfChangeRefused, NotLeader, type ReplicaStopped, type RequestFailure } from "./errors.ts"
 import { LEARNER_MAX_LAG, learnerCaughtUp, PromotionIntents, runLearnerPromoter } from "./learner-promoter.ts"
+import { makeLeaseKeeper } from "./lease-keeper.ts"
 import type { ApplyTask, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { makeProposalBatcher } from "./proposal-batcher.ts"
 import { runRaftReplica } from "./raft-replica.ts"
@@ -38,7 +40,13 @@ export interface GroupSettings {
   readonly snapshotInterval: number
   readonly keepEntries: number
   readonly mailboxCapacity: number
+  /** Lease tick interval while leases exist (expiry resolution); see lease-keeper.ts. */
+  readonly leaseTickMs?: number
 }
+
+export const DEFAULT_LEASE_TICK_MS = 100
+/** Tick interval while the lease table is empty. */
+export const IDLE_LEASE_TICK_MS = 1000
 
 export interface GroupDeps {
   readonly group: GroupId
@@ -136,6 +144,18 @@ export const runGroup = (
         timeoutMs: settings.readTimeoutMs,
         capacity: settings.mailboxCapacity,
       })
+      const leaseTickMs = settings.leaseTickMs ?? DEFAULT_LEASE_TICK_MS
+      const keeper = yield* makeLeaseKeeper({
+        group,
+        sm,
+        view,
+        mailbox,
+        tickMs: leaseTickMs,
+        idleTickMs: Math.max(leaseTickMs, IDLE_LEASE_TICK_MS),
+      })
+      // Renewals are batched into one entry per round by the lease keeper.
+      const routed: GroupHandle["propose"] = (data) =>
+        commandTypeOf(data) === "leaseRenew" ? keeper.renew(data) : batcher.propose(data)
       yield* Effect.forkScoped(batcher.run)
       yield* Effect.forkScoped(Effect.scoped(reads.run))
       yield* Effect.forkScoped(
@@ -157,7 +177,7 @@ export const runGroup = (
         sm,
         view,
         applied,
-        propose: deps.metrics === undefined ? batcher.propose : timedPropose(batcher.propose, deps.metrics),
+        propose: deps.metrics === undefined ? routed : timedPropose(routed, deps.metrics),
         readBarrier: reads.barrier,
         changeConf: (change) =>
           Effect.gen(function* () {
@@ -243,7 +263,7 @@ export const runGroup = (
         ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
         changes: deps.changes,
       })
-      return yield* Effect.raceFirst(replica, apply)
+      return yield* Effect.raceFirst(Effect.raceFirst(replica, apply), keeper.run)
     }),
   )
 

@@ -262,6 +262,12 @@ export const encodeCommand = (c: KvCommand): Uint8Array => {
   return w.finish()
 }
 
+/** The type of an encoded command, without decoding the rest (routing on the proposal path). */
+export const commandTypeOf = (data: Uint8Array): KvCommand["type"] => {
+  if (data[0] !== FORMAT) throw new CodecError(`unknown command format ${data[0]}`)
+  return pick(COMMANDS, data[1] ?? 255)
+}
+
 export const decodeCommand = (data: Uint8Array): KvCommand => {
   const r = new BinaryReader(data)
   const format = r.u8()

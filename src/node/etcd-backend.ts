@@ -3,12 +3,13 @@
  *  - Range: linearizable by default (ReadIndex barrier, then a local read), `serializable` local;
  *  - Put / DeleteRange / Txn / Compact: replicated through Raft (forwarded to the leader by a
  *    follower) and answered with the apply result;
+ *  - Lease: `etcd-leases.ts` (replicated grant/revoke/renew, linearizable time-to-live/list);
  *  - MemberList from the Raft membership, Status / Hash / HashKV / Snapshot from the local state,
  *    MoveLeader through a Raft leadership transfer;
  *  - Watch from this member's own applied state, through the group's WatchHub (etcd-watch.ts).
  */
 import { statSync } from "node:fs"
-import { Cause, Duration, Effect, Exit } from "effect"
+import { Duration, Effect } from "effect"
 import type { GroupHandle } from "../../actors/group.ts"
 import { encodeKvSnapshot } from "../../actors/snapshot-data.ts"
 import type { KvCommand, KvOutcome } from "../../schemas/kv.ts"
@@ -25,30 +26,27 @@ import * as map from "../adapters/etcd/kv-mapping.ts"
 import type * as pb from "../adapters/etcd/proto/etcd.gen.ts"
 import { EtcdCluster } from "./etcd-cluster.ts"
 import { etcdErrorOf } from "./etcd-errors.ts"
+import { NodeEtcdLeases } from "./etcd-leases.ts"
 import { etcdWatchBackend } from "./etcd-watch.ts"
 import { clusterIdOf, memberIdOf } from "./ids.ts"
 import { KV_GROUP, type LatticeNode } from "./node.ts"
+import { runOrThrow } from "./run-or-throw.ts"
 
 export const ETCD_VERSION = "3.4.0"
 
-/** Runs an Effect and rethrows its failure as is (the adapter needs the EtcdError instance). */
-const run = async <A>(effect: Effect.Effect<A, unknown>): Promise<A> => {
-  const exit = await Effect.runPromiseExit(effect)
-  if (Exit.isSuccess(exit)) return exit.value
-  const failure = Cause.failureOption(exit.cause)
-  if (failure._tag === "Some") throw failure.value
-  throw Cause.squash(exit.cause)
-}
+const run = runOrThrow
 
 export class NodeEtcdBackend implements EtcdBackend {
   readonly clusterId: bigint
   readonly memberId: bigint
   readonly watches: EtcdWatchBackend
+  readonly leases: NodeEtcdLeases
 
   constructor(readonly node: LatticeNode) {
     this.clusterId = clusterIdOf(node.options.clusterName, node.options.members)
     this.memberId = memberIdOf(node.options.nodeId)
     this.watches = etcdWatchBackend(() => node.watchHub(KV_GROUP))
+    this.leases = new NodeEtcdLeases(node)
   }
 
   private handle(): GroupHandle {

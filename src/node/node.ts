@@ -97,6 +97,7 @@ const settingsOf = (o: NodeOptions): GroupSettings => ({
   snapshotInterval: o.snapshotInterval,
   keepEntries: o.keepEntries,
   mailboxCapacity: o.mailboxCapacity,
+  leaseTickMs: o.leaseTickMs,
 })
 
 const seedOf = (text: string): number => {

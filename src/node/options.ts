@@ -29,6 +29,8 @@ export interface NodeOptions {
   readonly snapshotInterval: number
   readonly keepEntries: number
   readonly mailboxCapacity: number
+  /** Lease tick interval (expiry resolution), default 100 ms; see actors/lease-keeper.ts. */
+  readonly leaseTickMs?: number
   /** Client URLs per node, for MemberList (etcd gRPC listeners as http://host:port). */
   readonly clientUrls: Readonly<Record<NodeId, readonly string[]>>
   readonly peerUrls: Readonly<Record<NodeId, readonly string[]>>
