@@ -1,9 +1,9 @@
 /**
  * Applying lease commands to one group's state, inside the state machine's apply transaction.
  * Time is the committed clock (`meta.tickMs`): a lease granted or renewed at committed time T
- * with TTL d expires when a tick entry moves the clock to T + d or beyond. Revoke and expiry
- * delete every key attached to the lease in ONE revision (etcd: one txn of deletes); a lease
- * with no live keys changes no revision.
+ * with TTL d expires when a tick entry moves the clock to T + d or beyond. Revoke deletes every
+ * key attached to the lease in ONE revision (etcd: one txn of deletes); a tick deletes the keys
+ * of every lease it expires in one revision. No live key, no new revision.
  */
 import {
   KvError,
@@ -25,6 +25,13 @@ export const EXPIRE_PER_TICK = 1000
 export interface AttachedKey {
   readonly tenant: number
   readonly key: Uint8Array
+}
+
+const byTenantAndKey = (a: AttachedKey, b: AttachedKey): number => {
+  if (a.tenant !== b.tenant) return a.tenant - b.tenant
+  const n = Math.min(a.key.length, b.key.length)
+  for (let i = 0; i < n; i++) if (a.key[i] !== b.key[i]) return a.key[i]! - b.key[i]!
+  return a.key.length - b.key.length
 }
 
 export class LeaseMachine {
@@ -87,21 +94,29 @@ export class LeaseMachine {
   /** Revokes a granted lease (even one past its deadline that no tick has expired yet). */
   revoke(id: number, meta: KvMeta): KvEvent[] | KvError {
     if (id <= 0 || this.leases.get(id) === undefined) return new KvError("LeaseNotFound")
-    return this.drop(id, meta)
+    return this.drop([id], meta)
   }
 
-  /** Expires leases due on the committed clock, at most `limit`; returns the deletions. */
+  /**
+   * Expires leases due on the committed clock, at most `limit`, and deletes all their keys in
+   * one revision (one tick entry = at most one revision, as the watch hub expects per entry).
+   */
   expireDue(meta: KvMeta, limit = EXPIRE_PER_TICK): KvEvent[] {
-    const events: KvEvent[] = []
-    for (const row of this.leases.due(meta.tickMs, limit)) events.push(...this.drop(row.id, meta))
-    return events
+    return this.drop(
+      this.leases.due(meta.tickMs, limit).map((row) => row.id),
+      meta,
+    )
   }
 
-  /** Deletes the lease and its keys; the keys go in one new revision. */
-  private drop(id: number, meta: KvMeta): KvEvent[] {
-    const keys = this.attachedKeys(id, meta.revision)
-    this.leases.remove(id)
+  /** Deletes the leases and their keys; the keys go in one new revision. */
+  private drop(ids: readonly number[], meta: KvMeta): KvEvent[] {
+    const keys: AttachedKey[] = []
+    for (const id of ids) {
+      keys.push(...this.attachedKeys(id, meta.revision))
+      this.leases.remove(id)
+    }
     if (keys.length === 0) return []
+    if (ids.length > 1) keys.sort(byTenantAndKey)
     // One WriteTxn per tenant, all at beginRev + 1: one revision for the whole lease.
     const beginRev = meta.revision
     const txs: WriteTxn[] = []

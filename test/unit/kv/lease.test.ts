@@ -182,3 +182,19 @@ test("lease commands and outcomes round-trip through the binary codec", () => {
   ]
   for (const c of cmds) expect(decodeCommand(encodeCommand(c))).toEqual(c)
 })
+
+test("one tick expiring several leases deletes all their keys in one revision", () => {
+  const f = fixture()
+  at(f, 0)
+  const l1 = grant(f, 10)
+  const l2 = grant(f, 20)
+  put(f, "z", l1)
+  put(f, "a", l2)
+  const before = f.sm.revision
+  const r = f.sm.apply(f.sm.appliedIndex + 1, { type: "tick", tick: ++tick, ms: 30 })
+  expect(f.sm.revision).toBe(before + 1)
+  expect(r.events.map((e) => [new TextDecoder().decode(e.kv.key), e.kv.modRevision])).toEqual([
+    ["a", before + 1],
+    ["z", before + 1],
+  ])
+})
