@@ -7,7 +7,7 @@
  * that are bookmarks, and a bounded queue of unsent responses.
  */
 import { AsyncQueue } from "./async-queue.ts"
-import type { EtcdBackend, WatchHandle } from "./backend.ts"
+import type { EtcdBackend, WatchHandle, WatchSpec } from "./backend.ts"
 import { EtcdError, GrpcCode } from "./errors.ts"
 import * as pb from "./proto/etcd.gen.ts"
 
@@ -40,6 +40,35 @@ export const fragmentEvents = (events: pb.Event[], maxBytes: number): pb.Event[]
   })
   parts.push(current)
   return parts
+}
+
+/** etcd's normalization of a create request: empty key, "\0" range end, start revision, filters. */
+export const normalizeWatchCreate = (
+  c: pb.WatchCreateRequest,
+  currentRevision: bigint,
+): { spec: WatchSpec; keep: (e: pb.Event) => boolean } => {
+  const key = c.key !== undefined && c.key.length > 0 ? c.key : new Uint8Array([0])
+  const end = c.rangeEnd
+  const rangeEnd =
+    end === undefined || end.length === 0
+      ? undefined
+      : end.length === 1 && end[0] === 0
+        ? new Uint8Array(0)
+        : end
+  const noPut = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NOPUT)
+  const noDelete = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NODELETE)
+  const start =
+    c.startRevision !== undefined && c.startRevision !== 0n ? c.startRevision : currentRevision + 1n
+  return {
+    spec: {
+      key,
+      rangeEnd,
+      startRevision: start,
+      prevKv: c.prevKv === true,
+      progressNotify: c.progressNotify === true,
+    },
+    keep: (e) => ((e.type ?? 0) === pb.Event_EventType.PUT ? !noPut : !noDelete),
+  }
 }
 
 export async function* serveWatchStream(
@@ -93,59 +122,40 @@ export async function* serveWatchStream(
       })
       return
     }
-    const key = c.key !== undefined && c.key.length > 0 ? c.key : new Uint8Array([0])
-    const end = c.rangeEnd
-    const rangeEnd =
-      end === undefined || end.length === 0
-        ? undefined
-        : end.length === 1 && end[0] === 0
-          ? new Uint8Array(0)
-          : end
-    const noPut = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NOPUT)
-    const noDelete = (c.filters ?? []).includes(pb.WatchCreateRequest_FilterType.NODELETE)
-    const start = c.startRevision !== undefined && c.startRevision !== 0n ? c.startRevision : wsrev + 1n
+    const { spec, keep } = normalizeWatchCreate(c, wsrev)
     // The created response goes out before any event of this watcher.
     out.push({ header: header(wsrev), watchId: id, created: true })
     const watchId = id
     // Events may arrive synchronously from engine.watch, and must stop right after a cancel.
     let active = true
-    const handle = engine.watch(
-      {
-        key,
-        rangeEnd,
-        startRevision: start,
-        prevKv: c.prevKv === true,
-        progressNotify: c.progressNotify === true,
+    const handle = engine.watch(spec, {
+      events: (revision, events) => {
+        if (!active) return
+        const kept = events.filter(keep)
+        if (kept.length === 0) return
+        const parts = c.fragment === true ? fragmentEvents(kept, options.maxResponseBytes) : [kept]
+        parts.forEach((part, i) => {
+          const fragment = i < parts.length - 1 ? { fragment: true } : {}
+          out.push({ header: header(revision), watchId, events: part, ...fragment })
+        })
       },
-      {
-        events: (revision, events) => {
-          if (!active) return
-          const kept = events.filter((e) => ((e.type ?? 0) === pb.Event_EventType.PUT ? !noPut : !noDelete))
-          if (kept.length === 0) return
-          const parts = c.fragment === true ? fragmentEvents(kept, options.maxResponseBytes) : [kept]
-          parts.forEach((part, i) => {
-            const fragment = i < parts.length - 1 ? { fragment: true } : {}
-            out.push({ header: header(revision), watchId, events: part, ...fragment })
-          })
-        },
-        compacted: (compactRevision) => {
-          if (!active) return
-          active = false
-          out.push({ header: header(0n), watchId, compactRevision, canceled: true })
-          watchers.delete(watchId)
-        },
-        progress: (revision) => {
-          if (active) out.push({ header: header(revision), watchId })
-        },
-        cancelled: (reason) => {
-          if (!active) return
-          active = false
-          watchers.delete(watchId)
-          out.fail(new EtcdError(GrpcCode.UNAVAILABLE, reason))
-        },
-        backlog: () => queue.size,
+      compacted: (compactRevision) => {
+        if (!active) return
+        active = false
+        out.push({ header: header(0n), watchId, compactRevision, canceled: true })
+        watchers.delete(watchId)
       },
-    )
+      progress: (revision) => {
+        if (active) out.push({ header: header(revision), watchId })
+      },
+      cancelled: (reason) => {
+        if (!active) return
+        active = false
+        watchers.delete(watchId)
+        out.fail(new EtcdError(GrpcCode.UNAVAILABLE, reason))
+      },
+      backlog: () => queue.size,
+    })
     if (active) {
       watchers.set(watchId, {
         cancel: () => {

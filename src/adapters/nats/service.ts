@@ -19,6 +19,7 @@ import type { EtcdBackend } from "../etcd/backend.ts"
 import { EtcdService, type EtcdServiceOptions } from "../etcd/service.ts"
 import { handleRequest } from "./handle-request.ts"
 import { kvQueueGroup, kvSubject } from "./subjects.ts"
+import { serveNatsWatches } from "./watch.ts"
 
 export interface NatsKvServiceConfig extends EtcdServiceOptions {
   readonly cluster: string
@@ -107,15 +108,16 @@ export const startNatsKvService = (
     (nc) => Effect.promise(() => (nc.isClosed() ? Promise.resolve() : nc.drain().catch(() => undefined))),
   ).pipe(
     Effect.flatMap((nc) =>
-      Effect.tryPromise({
-        try: async () => {
-          const subjects = serve(nc, config)
-          // The subscriptions are live on the server once this round trip returns.
-          await nc.flush()
-          return { connection: nc, subjects }
-        },
-        catch: (e) =>
-          new NatsKvServiceError(`cannot subscribe: ${e instanceof Error ? e.message : String(e)}`),
+      Effect.gen(function* () {
+        const kv = serve(nc, config)
+        const watch = yield* serveNatsWatches(nc, config.cluster, config.backend)
+        // The subscriptions are live on the server once this round trip returns.
+        yield* Effect.tryPromise({
+          try: () => nc.flush(),
+          catch: (e) =>
+            new NatsKvServiceError(`cannot subscribe: ${e instanceof Error ? e.message : String(e)}`),
+        })
+        return { connection: nc, subjects: [...kv, ...watch.subjects] }
       }),
     ),
   )

@@ -234,7 +234,8 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
     dir = mkdtempSync(join(tmpdir(), "lattice-procs-"))
     for (const id of ids) ports.set(id, { etcd: await freePort(), http: await freePort() })
     for (const id of ids) spawn(id)
-  })
+    // Building the binary takes several seconds on a busy machine: more than bun's 5 s default.
+  }, 120_000)
   afterAll(async () => {
     for (const p of procs.values()) p.kill("SIGKILL")
     await Promise.all([...procs.values()].map((p) => p.exited))
