@@ -1,6 +1,7 @@
 /** The JSON a node serves at `GET /v1/status`, and what `lattice status` prints. */
 import type { GroupHealth } from "../../actors/node-supervisor.ts"
 import { LATTICE_VERSION } from "../cli/version.ts"
+import type { GroupLiveness } from "./liveness.ts"
 import { KV_GROUP, type LatticeNode } from "./node.ts"
 
 export interface GroupStatusReport {
@@ -20,6 +21,8 @@ export interface GroupStatusReport {
   readonly learners: readonly string[]
   /** False once this node was removed from the group (or before a joining node is added). */
   readonly member: boolean
+  /** Voters, those this node knows are up, quorum and (leader) followers' lag in seconds: liveness.ts. */
+  readonly liveness: GroupLiveness | null
 }
 
 export interface NodeStatusReport {
@@ -49,6 +52,7 @@ export const nodeStatus = (node: LatticeNode): NodeStatusReport => {
         voters: [],
         learners: [],
         member: false,
+        liveness: null,
       }
     }
     const st = h.view.status
@@ -72,6 +76,7 @@ export const nodeStatus = (node: LatticeNode): NodeStatusReport => {
       voters: st.conf.voters,
       learners: st.conf.learners,
       member: st.conf.voters.includes(st.id) || st.conf.learners.includes(st.id),
+      liveness: node.liveness.view(st),
     }
   })
   const kv = groups.find((g) => g.group === KV_GROUP)

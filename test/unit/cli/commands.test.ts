@@ -347,20 +347,23 @@ describe("lattice status", () => {
     closed.close()
     const table = await runLattice(["status", "--endpoints", `127.0.0.1:${closed.port}`])
     expect(table.code).toBe(69)
-    expect(table.stdout).toStartWith("NODE  ENDPOINT")
-    expect(table.stdout).toContain(`http://127.0.0.1:${closed.port}`)
-    expect(table.stdout).toContain("Unreachable")
+    expect(table.stdout).toStartWith("Cluster: Unavailable (no node answered)\nNo quorum: ❌")
+    expect(table.stdout).toContain(`Endpoint http://127.0.0.1:${closed.port}: ❌ unreachable`)
+    expect(table.stdout).not.toContain("Healthy")
+    expect(table.stdout).not.toContain("Quorum")
     const json = await runLattice(["status", "--format", "json", "--endpoints", `127.0.0.1:${closed.port}`])
     expect(json.code).toBe(69)
-    expect(JSON.parse(json.stdout)).toMatchObject([
-      { endpoint: `http://127.0.0.1:${closed.port}`, health: "Unreachable", status: null },
-    ])
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      verdict: "Unavailable",
+      quorum: false,
+      endpoints: [{ endpoint: `http://127.0.0.1:${closed.port}`, status: null }],
+    })
   })
 
   test("an unknown --format is a usage error", async () => {
     const result = await runLattice(["status", "--format", "yaml"])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('--format must be table or json, got "yaml"')
+    expect(result.stderr).toContain('--format must be text or json, got "yaml"')
   })
 })
 
