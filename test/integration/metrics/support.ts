@@ -59,3 +59,26 @@ export const documentedMetrics = (markdown: string): string[] => {
   }
   return [...names]
 }
+
+/** Metric names used by PromQL in `text` (alert rules, dashboard JSON); histogram series map to their family. */
+export const referencedMetrics = (text: string): string[] => {
+  const names = new Set<string>()
+  for (const m of text.matchAll(/\b((?:cluster|lattice|process|nodejs)_[a-z0-9_]+)/g))
+    names.add(m[1]!.replace(/_(bucket|sum|count)$/, ""))
+  return [...names]
+}
+
+const ROOT = new URL("../../../", import.meta.url).pathname
+
+/** The alert rules' and the dashboard's metric names. */
+export const deployMetrics = async (): Promise<{ rules: string[]; dashboard: string[] }> => {
+  const rules = (await Bun.file(`${ROOT}deploy/prometheus/alerts.yml`).text())
+    .split("\n")
+    .filter((l) => !l.trimStart().startsWith("#"))
+    .join("\n")
+  const dashboard = (await Bun.file(`${ROOT}deploy/grafana/lattice.json`).json()) as {
+    panels: { targets?: { expr: string }[] }[]
+  }
+  const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join("\n")
+  return { rules: referencedMetrics(rules), dashboard: referencedMetrics(exprs) }
+}
