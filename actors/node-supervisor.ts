@@ -7,7 +7,7 @@
  *  - StorageError (the disk failed to make a Ready durable): the group is STOPPED and reported;
  *  - anything else (a defect): restarted with exponential backoff, and reported.
  */
-import { Cause, Chunk, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { Message } from "../src/raft/messages.ts"
 import { CorruptionError } from "../src/storage/errors.ts"
@@ -39,7 +39,7 @@ export interface SupervisorOptions {
   readonly transport: TransportShape
   readonly report: (event: SupervisorEvent) => void
   /** Sees every inbound Raft message batch before it is routed (liveness, metrics). */
-  readonly received?: (messages: readonly Message[]) => void
+  readonly received?: (messages: readonly Message[], nowMs: number) => void
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number }
 }
 
@@ -96,7 +96,8 @@ export const startNodeSupervisor = (
       Effect.forever(
         Effect.gen(function* () {
           const batch = yield* Queue.takeBetween(options.transport.raftInbox, 1, 4096)
-          options.received?.(Chunk.toReadonlyArray(batch))
+          if (options.received !== undefined)
+            options.received(Chunk.toReadonlyArray(batch), yield* Clock.currentTimeMillis)
           for (const m of batch) handles.get(m.group)?.deliver(m)
         }),
       ),

@@ -24,7 +24,7 @@ export interface GroupLiveness {
 export class PeerLiveness {
   private readonly heard = new Map<GroupId, Map<NodeId, number>>()
   private readonly caughtUp = new Map<GroupId, Map<NodeId, number>>()
-  /** The last sample's time (ms, from the Clock); inbound messages are stamped with it. */
+  /** The latest time seen (ms, from the Clock): of a sample or of an inbound batch. */
   private now = 0
 
   constructor(
@@ -42,14 +42,15 @@ export class PeerLiveness {
     return m
   }
 
-  /** Records inbound Raft messages (called by the supervisor's router). */
-  received(messages: readonly Message[]): void {
-    for (const m of messages) this.heardIn(m.group).set(m.from, this.now)
+  /** Records inbound Raft messages received at `nowMs` (called by the supervisor's router). */
+  received(messages: readonly Message[], nowMs: number): void {
+    this.now = Math.max(this.now, nowMs)
+    for (const m of messages) this.heardIn(m.group).set(m.from, nowMs)
   }
 
   /** Samples the replicas' published statuses at `nowMs` (every tick). */
   sample(nowMs: number, statuses: readonly RaftStatus[]): void {
-    this.now = nowMs
+    this.now = Math.max(this.now, nowMs)
     for (const st of statuses) {
       if (st.role !== "leader" || st.progress === null) {
         this.caughtUp.delete(st.group)

@@ -175,8 +175,8 @@ export const startNode = (
     const supervisor = yield* startNodeSupervisor({
       groups,
       transport,
-      received: (messages) => {
-        liveness.received(messages)
+      received: (messages, now) => {
+        liveness.received(messages, now)
         for (const m of messages) if (m.type === "heartbeat") metrics.group(m.group).heartbeatsReceived.inc()
       },
       report: (e) => {
