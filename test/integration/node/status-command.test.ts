@@ -74,6 +74,12 @@ describe("lattice status", () => {
     const leader = await tc.cluster.awaitLeader()
     await put(tc.cluster, leader, "a", "1")
     all = tc.cluster.ids.map(http).join(",")
+    // Healthy also means ready: wait for every node's first readiness proof.
+    for (const id of tc.cluster.ids) {
+      const until = performance.now() + 10_000
+      while ((await fetch(`${http(id)}/readyz`)).status !== 200 && performance.now() < until)
+        await Bun.sleep(20)
+    }
     binDir = mkdtempSync(join(tmpdir(), "lattice-bin-"))
     writeFileSync(
       join(binDir, "lattice"),
