@@ -36,6 +36,9 @@ export interface DrainDeps {
   readonly watches: () => WatchControl | undefined
   readonly drainTimeoutMs: number
   readonly transferTimeoutMs: number
+  /** Records that the node is being demoted (so a restart rejoins as a voter); see rejoin-voter.ts. */
+  readonly markDrained?: () => void
+  readonly clearDrained?: () => void
   /** One line per step transition (the node's log). */
   readonly log?: (line: string) => void
 }
@@ -205,10 +208,11 @@ export const makeDrainController = (deps: DrainDeps): Effect.Effect<DrainControl
         return { status: "skipped", detail: "already not a voter" } as const
       if (st.conf.voters.length === 1)
         return { status: "skipped", detail: "the only voter: there is no quorum to hand over to" } as const
+      deps.markDrained?.()
+      demoted = true
       yield* deps
         .changeMembership({ type: "demoteToLearner", node: deps.nodeId })
         .pipe(Effect.mapError((e) => `demotion refused: ${"reason" in e ? String(e.reason) : e._tag}`))
-      demoted = true
       return { status: "done", detail: "now a learner: it keeps the log but does not vote" } as const
     })
 
@@ -266,7 +270,10 @@ export const makeDrainController = (deps: DrainDeps): Effect.Effect<DrainControl
           back._tag === "Right"
             ? null
             : `cancelled, but promoting ${deps.nodeId} back to voter failed (${back.left._tag}); run lattice admin drain --cancel again`
-        if (back._tag === "Right") demoted = false
+        if (back._tag === "Right") {
+          demoted = false
+          deps.clearDrained?.()
+        }
       }
       log(`drain ${deps.nodeId}: cancelled${error === null ? "" : `: ${error}`}`)
     })

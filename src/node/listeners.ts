@@ -7,6 +7,7 @@
 import { Deferred, Effect, type Scope } from "effect"
 import { type DrainController, makeDrainController, type WatchControl } from "../../actors/drain.ts"
 import { type Readiness, startReadiness } from "../../actors/readiness.ts"
+import { clearDrained, markDrained, rejoinAfterDrain } from "../../actors/rejoin-voter.ts"
 import { RequestGate } from "../../actors/request-gate.ts"
 import type { EtcdBackend } from "../adapters/etcd/backend.ts"
 import { createEtcdGateway } from "../adapters/etcd/gateway.ts"
@@ -99,10 +100,23 @@ export const startListeners = (
       changeMembership: (change) => node.changeMembership(change),
       watches: () => watchControlOf(node),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      markDrained: () => markDrained(node.options.dataDir, node.options.nodeId, Date.now()),
+      clearDrained: () => clearDrained(node.options.dataDir),
       transferTimeoutMs,
       ...(options.log === undefined ? {} : { log: options.log }),
     })
     observeDrain(node.metrics, drain, readiness)
+    yield* Effect.forkScoped(
+      rejoinAfterDrain({
+        nodeId: node.options.nodeId,
+        dataDir: node.options.dataDir,
+        group: () => node.group(),
+        barrier: node.barrier(),
+        changeMembership: (change) => node.changeMembership(change),
+        draining: () => gate.draining,
+        log: options.log ?? (() => {}),
+      }),
+    )
     const shutdownRequested = yield* Deferred.make<ShutdownMode>()
     const admin = adminRoutes({ node, readiness, drain, shutdown: shutdownRequested, transferTimeoutMs })
 

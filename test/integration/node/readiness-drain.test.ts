@@ -191,3 +191,21 @@ describe("drain", () => {
     expect(((await unknown.json()) as { error: string }).error).toContain("known routes")
   }, 30_000)
 })
+
+describe("restart after a drain", () => {
+  test("a drained node that restarts rejoins as a voter once caught up", async () => {
+    const { t, leader } = await start()
+    const follower = t.cluster.ids.find((id) => id !== leader)!
+    expect((await fetch(url(t, follower, "/v1/admin/drain"), { method: "POST" })).status).toBe(202)
+    await waitFor("drained", async () => (await drainStatus(t, follower)).state === "drained")
+    expect(t.cluster.get(leader)!.node.group()!.view.status.conf.learners).toEqual([follower])
+    await t.cluster.stop(follower)
+    await put(t.cluster, leader, "while-down", "1")
+    await t.cluster.start(follower)
+    await waitFor("voter again", async () =>
+      t.cluster.get(leader)!.node.group()!.view.status.conf.voters.includes(follower),
+    )
+    expect(t.cluster.get(leader)!.node.group()!.view.status.conf.learners).toEqual([])
+    await waitFor("ready", async () => (await readyz(t, follower)).status === 200)
+  }, 40_000)
+})
