@@ -14,7 +14,7 @@ import { CLIENT_ID_HEADER, REQUEST_ID_HEADER } from "../adapters/etcd/call-conte
 import { GrpcCode } from "../adapters/etcd/errors.ts"
 import type { MethodDescriptor } from "../adapters/etcd/proto/descriptor.ts"
 import * as pb from "../adapters/etcd/proto/etcd.gen.ts"
-import { openServerStream } from "./bidi.ts"
+import { openBidi, openServerStream } from "./bidi.ts"
 import { type Bytes, prefixEnd, toBytes } from "./bytes.ts"
 import { type SdkClock, systemClock } from "./clock.ts"
 import { Endpoints } from "./endpoints.ts"
@@ -328,6 +328,45 @@ export class LatticeClient {
   async leases(options: CallOptions = {}): Promise<bigint[]> {
     const r = await this.call(pb.LeaseService.LeaseLeases, {}, "safe", options)
     return (r.leases ?? []).map((l) => l.ID ?? 0n)
+  }
+
+  /** Renews `id` once (one LeaseKeepAlive round trip); returns the TTL, 0 when the lease is gone. */
+  async renew(id: bigint, options: CallOptions = {}): Promise<bigint> {
+    const started = this.clock.now()
+    for (let attempt = 1; ; attempt++) {
+      const ep = this.endpoints.current()
+      const stream = openBidi(ep.channel, ep.address, pb.LeaseService.LeaseKeepAlive)
+      const cancel = () => stream.cancel()
+      options.signal?.addEventListener("abort", cancel, { once: true })
+      try {
+        stream.write({ ID: id })
+        const timeout = new AbortController()
+        const timer = this.clock.sleep(this.policy.attemptTimeoutMs, timeout.signal).then(() => {
+          if (!timeout.signal.aborted)
+            throw new LatticeClientError(
+              GrpcCode.DEADLINE_EXCEEDED,
+              "lattice: keep-alive got no answer in time",
+            )
+          return undefined
+        })
+        const first = await Promise.race([stream[Symbol.asyncIterator]().next(), timer]).finally(() =>
+          timeout.abort(),
+        )
+        if (first === undefined) throw new LatticeClientError(GrpcCode.CANCELLED, "lattice: call aborted")
+        if (first.done) throw new LatticeClientError(GrpcCode.UNAVAILABLE, "lattice: keep-alive stream ended")
+        return first.value.TTL ?? 0n
+      } catch (err) {
+        const e = toClientError(err, ep.address)
+        if (!isTransient(e) || options.signal?.aborted) throw e
+        this.endpoints.failover(ep.address)
+        if (attempt >= this.policy.maxAttempts || this.clock.now() - started >= this.policy.totalTimeoutMs)
+          throw e
+        await this.clock.sleep(backoffMs(this.policy, attempt + 1), options.signal)
+      } finally {
+        options.signal?.removeEventListener("abort", cancel)
+        stream.cancel()
+      }
+    }
   }
 
   /** Keeps `id` alive until `close()`; `lost` settles if the lease expires or cannot be renewed in time. */

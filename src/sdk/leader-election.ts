@@ -77,6 +77,7 @@ export class LeaderElector {
   readonly identity: string
   readonly timings: ValidatedTimings
   private leading = false
+  private leaderKey: LeaderKey | undefined
   private observedLeader: string | undefined
 
   constructor(
@@ -85,6 +86,21 @@ export class LeaderElector {
   ) {
     this.timings = validateLeaderElection(config)
     this.identity = config.identity ?? `${hostname()}-${process.pid}`
+  }
+
+  /**
+   * While leading: a txn compare that holds only as long as this candidate's leader key is in
+   * place, to fence writes made on behalf of the leader (undefined when not leading).
+   */
+  owns(): pb.Compare | undefined {
+    const k = this.leaderKey
+    if (!this.leading || k === undefined) return undefined
+    return {
+      key: k.key,
+      target: pb.Compare_CompareTarget.CREATE,
+      result: pb.Compare_CompareResult.EQUAL,
+      createRevision: k.rev,
+    }
   }
 
   /** Whether this candidate currently leads (by its own reckoning, which errs on "no"). */
@@ -180,6 +196,7 @@ export class LeaderElector {
   ): Promise<void> {
     const clock = this.client.clock
     const leadership = new AbortController()
+    this.leaderKey = leader
     this.leading = true
     this.newLeader(this.identity)
     const stop = () => leadership.abort()
@@ -205,6 +222,7 @@ export class LeaderElector {
       await watching
       signal.removeEventListener("abort", stop)
       this.leading = false
+      this.leaderKey = undefined
       try {
         this.config.onStoppedLeading()
       } catch (err) {
