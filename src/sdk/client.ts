@@ -79,11 +79,14 @@ const rangeOf = (key: Bytes, o: { prefix?: boolean; rangeEnd?: Bytes }) => {
   return { key: k, rangeEnd }
 }
 
-/** A random positive int63 lease ID, so a retried grant can tell its own lease from a new one. */
+/**
+ * A random lease ID, so a retried grant can tell its own lease from a new one. Lattice accepts
+ * IDs in 1..2^52 - 2 (they stay exact as JavaScript numbers); etcd accepts any positive int64.
+ */
+const MAX_LEASE_ID = 2n ** 52n - 2n
 const randomLeaseId = (): bigint => {
-  const b = crypto.getRandomValues(new BigUint64Array(1))[0]!
-  const id = b & 0x7fff_ffff_ffff_ffffn
-  return id === 0n ? 1n : id
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2)) as unknown as [number, number]
+  return (((BigInt(hi) << 32n) | BigInt(lo)) % MAX_LEASE_ID) + 1n
 }
 
 export class LatticeClient {
