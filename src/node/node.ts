@@ -28,6 +28,7 @@ import { ensureFormat, KV_DB_FORMAT } from "../storage/format-version.ts"
 import { GroupCommitter } from "../storage/group-commit.ts"
 import { LogStore } from "../storage/log-store.ts"
 import { BunSqliteDriverLive, openDatabase, StorageError } from "../storage/service.ts"
+import { walSyncer } from "../storage/wal-sync.ts"
 import type { TransportShape } from "../transport/transport.ts"
 import {
   decodeForwardReply,
@@ -127,8 +128,13 @@ export const startNode = (
   Effect.gen(function* () {
     mkdirSync(options.dataDir, { recursive: true })
     const groups = [KV_GROUP]
-    const open = { synchronous: options.synchronous }
-    const raftDb = yield* openDatabase(join(options.dataDir, "raft.db"), open)
+    // A durable log (sync_on_write) is fsynced off the JS thread: SQLite commits at
+    // synchronous=NORMAL and the committer acknowledges a Ready only after an fdatasync of the
+    // WAL that covers it (wal-sync.ts), so stepping, receiving and applying go on meanwhile.
+    // Without sync_on_write (NORMAL or OFF) the database runs as configured and nothing is synced.
+    const durable = options.synchronous === "FULL" || options.synchronous === "EXTRA"
+    const raftPath = join(options.dataDir, "raft.db")
+    const raftDb = yield* openDatabase(raftPath, { synchronous: durable ? "NORMAL" : options.synchronous })
     // The on-disk format: an older file is migrated, one from a newer lattice is refused.
     const store = yield* Effect.try({
       try: () => LogStore.open(raftDb),
@@ -137,15 +143,22 @@ export const startNode = (
     })
     const metrics = new NodeMetrics(options.nodeId)
     const liveness = new PeerLiveness(options.nodeId, options.electionTicks * options.tickMs)
+    const syncer = durable
+      ? yield* Effect.acquireRelease(
+          Effect.sync(() => walSyncer(raftPath)),
+          (w) => Effect.sync(() => w.close()),
+        )
+      : null
     const committer = new GroupCommitter(store, {
       observe: (seconds) => {
         metrics.walWrites.inc()
         metrics.walWriteSeconds.observe(seconds)
       },
+      ...(syncer === null ? {} : { sync: syncer.sync }),
     })
     const kvDbPath = (group: GroupId) => join(options.dataDir, `kv-${group}.db`)
     const kvDbs = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()
-    // The Raft log (raft.db, synchronous as configured) is the durability point. The state machine
+    // The Raft log (raft.db, fsynced before any acknowledgement) is the durability point. The state machine
     // may lag it after a power loss: it re-applies from the log (the apply loop skips what it has)
     // or restores from the durable snapshot in raft.db, so its own commits need no fsync each.
     const kvOpen = { synchronous: options.synchronous === "OFF" ? ("OFF" as const) : ("NORMAL" as const) }

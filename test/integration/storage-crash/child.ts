@@ -3,7 +3,10 @@
  * committer, as fast as it can, and prints `ack <group> <index>` only once the Ready holding
  * that index is durable. The parent kills it with SIGKILL at arbitrary points.
  *
- *   bun child.ts <db-path> <term> <seed> [--ack-early]
+ *   bun child.ts <db-path> <term> <seed> [--ack-early | --wal-sync]
+ *
+ * `--wal-sync` runs the store the way a node does: SQLite at synchronous=NORMAL, and the
+ * committer acknowledging only after an fdatasync of the WAL off the JS thread (wal-sync.ts).
  *
  * Each run uses a higher term (written in the hard state). Now and then it compacts the log
  * and reclaims a few pages, so kills also land inside compaction and incremental vacuum.
@@ -11,23 +14,25 @@
 import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
 import { GroupCommitter } from "../../../src/storage/group-commit.ts"
 import { LogStore } from "../../../src/storage/log-store.ts"
+import { walSyncer } from "../../../src/storage/wal-sync.ts"
 import { mulberry32 } from "../../unit/storage/harness.ts"
 import { entryData, GROUPS, SNAPSHOT_CHUNK_BYTES, snapshotData } from "./workload.ts"
 
 const [path, termArg, seedArg, mode] = process.argv.slice(2)
 // TEST ONLY: acknowledge before the Ready is durable, to prove the parent's check can fail.
 const ackEarly = mode === "--ack-early"
+const walSync = mode === "--wal-sync"
 if (path === undefined || termArg === undefined || seedArg === undefined) {
   console.error("usage: child.ts <db-path> <term> <seed>")
   process.exit(2)
 }
 const term = Number(termArg)
 const rnd = mulberry32(Number(seedArg))
-const store = LogStore.open(bunSqliteDriver.open(path, { synchronous: "FULL" }), {
+const store = LogStore.open(bunSqliteDriver.open(path, { synchronous: walSync ? "NORMAL" : "FULL" }), {
   snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES,
 })
 const conf = { voters: ["n1"], learners: [], votersOutgoing: [] }
-const committer = new GroupCommitter(store)
+const committer = new GroupCommitter(store, walSync ? { sync: walSyncer(path).sync } : {})
 
 const out = (line: string) => process.stdout.write(`${line}\n`)
 

@@ -32,29 +32,37 @@ const withTempDb = async (fn: (path: string) => Promise<void>): Promise<void> =>
   }
 }
 
+const killRepeatedly = (kills: number, seed: number, extraArgs: readonly string[]) =>
+  withTempDb(async (path) => {
+    const rnd = mulberry32(seed)
+    const acked = new Map<number, number>()
+    let totalAcked = 0
+    let snapshots = 0
+    for (let cycle = 1; cycle <= kills; cycle++) {
+      const result = await runCycle(child, path, cycle, rnd(), killPoint(rnd), extraArgs)
+      for (const [g, i] of result.acked) {
+        totalAcked += i - (acked.get(g) ?? 0)
+        acked.set(g, Math.max(acked.get(g) ?? 0, i))
+      }
+      try {
+        snapshots = verifyAfterCrash(path, cycle, acked)
+      } catch (error) {
+        throw new Error(`after kill ${cycle} (seed ${seed}): ${(error as Error).message}`)
+      }
+    }
+    expect(totalAcked).toBeGreaterThan(kills) // the child made real progress between kills
+    if (kills >= 50) expect(snapshots).toBeGreaterThan(0) // and the workload took snapshots
+  })
+
 test(
   `SIGKILL ${KILLS} times in a row: every acknowledged entry survives, contiguous and checksummed`,
-  () =>
-    withTempDb(async (path) => {
-      const rnd = mulberry32(SEED)
-      const acked = new Map<number, number>()
-      let totalAcked = 0
-      let snapshots = 0
-      for (let cycle = 1; cycle <= KILLS; cycle++) {
-        const result = await runCycle(child, path, cycle, rnd(), killPoint(rnd))
-        for (const [g, i] of result.acked) {
-          totalAcked += i - (acked.get(g) ?? 0)
-          acked.set(g, Math.max(acked.get(g) ?? 0, i))
-        }
-        try {
-          snapshots = verifyAfterCrash(path, cycle, acked)
-        } catch (error) {
-          throw new Error(`after kill ${cycle} (seed ${SEED}): ${(error as Error).message}`)
-        }
-      }
-      expect(totalAcked).toBeGreaterThan(KILLS) // the child made real progress between kills
-      if (KILLS >= 50) expect(snapshots).toBeGreaterThan(0) // and the workload took snapshots
-    }),
+  () => killRepeatedly(KILLS, SEED, []),
+  120_000,
+)
+
+test(
+  `the same with the node's WAL sync off the JS thread (synchronous=NORMAL + fdatasync), ${Math.ceil(KILLS / 2)} kills`,
+  () => killRepeatedly(Math.ceil(KILLS / 2), SEED + 2, ["--wal-sync"]),
   120_000,
 )
 

@@ -4,6 +4,7 @@ import { Effect, Exit } from "effect"
 import { LogStoreError } from "../../../src/storage/errors.ts"
 import { GroupCommitter } from "../../../src/storage/group-commit.ts"
 import { persistReady } from "../../../src/storage/service.ts"
+import { type SyncDone, walSyncer } from "../../../src/storage/wal-sync.ts"
 import { type Harness, openStore, seededBytes, withDb } from "./harness.ts"
 import { indexes, ready, run } from "./suite-log.ts"
 
@@ -15,6 +16,18 @@ const manual = () => {
     runAll: () => {
       for (const f of queued.splice(0)) f()
     },
+  }
+}
+
+/** A `sync` the test completes by hand, recording how many calls are outstanding. */
+const manualSync = () => {
+  const calls: SyncDone[] = []
+  return {
+    sync: (done: SyncDone) => void calls.push(done),
+    get outstanding() {
+      return calls.length
+    },
+    complete: (error: Error | null = null) => calls.shift()?.(error),
   }
 }
 
@@ -75,7 +88,13 @@ export const spaceAndCommitSuite = (h: Harness): void => {
       assert.equal(store.load(1).entries.length, 0) // nothing durable before the flush
       clock.runAll()
       await Promise.all(done)
-      assert.deepEqual(committer.stats, { transactions: 1, readys: 50, entries: 50, failedReadys: 0 })
+      assert.deepEqual(committer.stats, {
+        transactions: 1,
+        readys: 50,
+        entries: 50,
+        failedReadys: 0,
+        syncs: 0,
+      })
       for (let g = 1; g <= 5; g++) {
         const loaded = store.load(g)
         assert.equal(loaded.entries.length, 10)
@@ -141,5 +160,69 @@ export const spaceAndCommitSuite = (h: Harness): void => {
       const exit = await Effect.runPromiseExit(persistReady(committer, 1, ready({ entries: run(9, 9, 1) })))
       assert.ok(Exit.isFailure(exit))
       assert.equal(store.lastIndex(1), 2)
+    }))
+
+  test(`${name}: with a sync, Readys are acknowledged only after the sync that covers their commit`, async () =>
+    withDb(driver, async ({ open }) => {
+      const store = openStore(open())
+      const clock = manual()
+      const disk = manualSync()
+      const committer = new GroupCommitter(store, { schedule: clock.schedule, sync: disk.sync })
+      const heard: string[] = []
+      const submit = (label: string, from: number, to: number) =>
+        committer.submitWith(1, ready({ entries: run(from, to, 1) }), (e) => heard.push(`${label}:${e}`))
+      submit("a", 1, 2)
+      submit("b", 3, 3)
+      clock.runAll()
+      // Committed (visible to this connection) but not yet acknowledged: the sync is running.
+      assert.equal(store.lastIndex(1), 3)
+      assert.deepEqual(heard, [])
+      assert.equal(disk.outstanding, 1)
+      // Committed while that sync runs: it may not be covered by it, so it waits for the next.
+      submit("c", 4, 4)
+      clock.runAll()
+      assert.equal(disk.outstanding, 1, "one sync at a time")
+      disk.complete()
+      assert.deepEqual(heard, ["a:null", "b:null"])
+      assert.equal(disk.outstanding, 1, "the next sync starts for what was committed meanwhile")
+      disk.complete()
+      assert.deepEqual(heard, ["a:null", "b:null", "c:null"])
+      assert.equal(committer.pending, 0)
+      assert.equal(committer.stats.syncs, 2)
+      assert.equal(committer.stats.transactions, 2)
+    }))
+
+  test(`${name}: a failed sync fails the Readys it covered and every later one`, async () =>
+    withDb(driver, async ({ open }) => {
+      const store = openStore(open())
+      const clock = manual()
+      const disk = manualSync()
+      const committer = new GroupCommitter(store, { schedule: clock.schedule, sync: disk.sync })
+      const first = committer.submit(1, ready({ entries: run(1, 1, 1) }))
+      clock.runAll()
+      disk.complete(new Error("EIO"))
+      await assert.rejects(first, /EIO/)
+      const later = committer.submit(1, ready({ entries: run(2, 2, 1) }))
+      clock.runAll()
+      await assert.rejects(later, /EIO/)
+      assert.equal(disk.outstanding, 0, "no further sync is attempted")
+      assert.equal(store.lastIndex(1), 1, "nothing more is written after a failed sync")
+    }))
+
+  test(`${name}: walSyncer syncs a real WAL and fails clearly when it is gone`, async () =>
+    withDb(driver, async ({ open, path, dir }) => {
+      const store = openStore(open())
+      const syncer = walSyncer(path)
+      try {
+        const committer = new GroupCommitter(store, { sync: syncer.sync })
+        await Promise.all([1, 2, 3].map((i) => committer.submit(1, ready({ entries: run(i, i, 1) }))))
+        assert.equal(committer.stats.syncs, 1)
+        assert.equal(store.lastIndex(1), 3)
+      } finally {
+        syncer.close()
+      }
+      const missing = walSyncer(`${dir}/absent.db`)
+      const error = await new Promise<Error | null>((resolve) => missing.sync(resolve))
+      assert.match(String(error), /absent\.db-wal/)
     }))
 }
