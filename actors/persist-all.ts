@@ -18,27 +18,45 @@ export const needsPersist = (r: ReadyToPersist): boolean =>
   r.snapshot !== null ||
   r.compactTo !== null
 
+/**
+ * Submits `readys` to the committer in one synchronous burst and calls `done` once the last of
+ * them is durable (null) or with the first failure. `done` runs at once for an empty list.
+ */
+export const submitAll = (
+  committer: GroupCommitter,
+  readys: readonly ReadyToPersist[],
+  group: GroupId,
+  done: (failure: StorageError | CorruptionError | null) => void,
+): void => {
+  let left = readys.length
+  let failed = false
+  if (left === 0) {
+    done(null)
+    return
+  }
+  for (const r of readys) {
+    committer.submitWith(group, r, (error) => {
+      if (failed) return
+      if (error !== null) {
+        failed = true
+        done(asFailure(committer.store.file, error))
+        return
+      }
+      if (--left === 0) done(null)
+    })
+  }
+}
+
 export const persistAll = (
   committer: GroupCommitter,
   group: GroupId,
   readys: readonly ReadyToPersist[],
 ): Effect.Effect<void, StorageError | CorruptionError> =>
-  Effect.async<void, StorageError | CorruptionError>((resume) => {
-    let left = readys.length
-    let failed = false
-    if (left === 0) return resume(Effect.void)
-    for (const r of readys) {
-      committer.submitWith(group, r, (error) => {
-        if (failed) return
-        if (error !== null) {
-          failed = true
-          resume(Effect.fail(asFailure(committer.store.file, error)))
-          return
-        }
-        if (--left === 0) resume(Effect.void)
-      })
-    }
-  })
+  Effect.async<void, StorageError | CorruptionError>((resume) =>
+    submitAll(committer, readys, group, (failure) =>
+      resume(failure === null ? Effect.void : Effect.fail(failure)),
+    ),
+  )
 
 const asFailure = (file: string, error: Error): StorageError | CorruptionError =>
   error instanceof CorruptionError

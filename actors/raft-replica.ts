@@ -1,19 +1,25 @@
 /**
  * RaftReplica: the one fiber that owns a group's RaftState. Each cycle it drains its mailbox
- * (ticks, messages, proposal batches, reads, admin inputs, apply acknowledgements), steps the
- * core once per input, then handles the Readys (api.ts loop contract):
- *  1. persist them through the group committer: one transaction shared with every other Ready
+ * (ticks, messages, proposal batches, reads, admin inputs, apply acknowledgements, durability
+ * notices), steps the core once per input, then handles the Readys (api.ts loop contract):
+ *  1. submit them to the group committer: one transaction shared with every other Ready
  *     submitted in this turn (other groups included), one fsync;
- *  2. only once durable, send their messages;
- *  3. step `persisted` for the log now durable (its Ready is handled the same way);
+ *  2. only once durable, send their messages (a leader's own appends and heartbeats may leave
+ *     at once, see `isEarly`);
+ *  3. step `persisted` for the log now durable (the `durable` input);
  *  4. hand committed entries (and received snapshots) to the apply loop, in log order.
- * Proposals are registered at their (index, term) and resolved by the apply loop.
+ * Persisting is pipelined (as etcd's raft with asynchronous storage writes): the replica does not
+ * wait for a cycle's fsync before stepping the next inputs, so a leader keeps taking proposals
+ * and counting followers' acknowledgements while its own disk syncs. The completer fiber handles
+ * the cycles' durability in submission order (steps 2 and 3), so no message leaves before every
+ * earlier Ready is durable too. Proposals are registered at their (index, term) and resolved by
+ * the apply loop.
  */
-import { Deferred, Effect, Queue } from "effect"
+import { Deferred, Effect, FiberId, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { GroupMetrics } from "../src/metrics/node-metrics.ts"
 import type { Input, RaftState, Ready } from "../src/raft/index.ts"
-import { confStateAt, status, step, termOf } from "../src/raft/index.ts"
+import { confStateAt, lastIndexOf, lastTermOf, status, step, termOf } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
 import type { CorruptionError } from "../src/storage/errors.ts"
 import type { GroupCommitter } from "../src/storage/group-commit.ts"
@@ -23,7 +29,7 @@ import { NotLeader, ReadUnavailable, ReplicaStopped, type RequestFailure } from 
 import { HardStateSync } from "./hard-state-sync.ts"
 import type { PromotionIntents } from "./learner-promoter.ts"
 import type { ApplyTask, PendingProposal, ReplicaInput, SnapshotReport } from "./mailbox.ts"
-import { needsPersist, persistAll } from "./persist-all.ts"
+import { needsPersist, persistAll, submitAll } from "./persist-all.ts"
 import type { ReplicaView } from "./replica-view.ts"
 import type { ProposalWaiters } from "./waiters.ts"
 
@@ -45,6 +51,20 @@ export interface RaftReplicaDeps {
   readonly intents?: PromotionIntents
 }
 
+/** One cycle's Readys on their way to the disk, in submission order. */
+interface InFlight {
+  readonly readys: readonly Ready[]
+  readonly durable: Deferred.Deferred<void, StorageError | CorruptionError>
+  /** Messages that may leave only once this cycle (and every earlier one) is durable. */
+  readonly late: ReadonlyMap<string, Message[]>
+  /** The log position this cycle made durable (null: it wrote no log). */
+  readonly persisted: { readonly index: number; readonly term: number } | null
+  /** Committed entries handed to the apply loop only after this cycle (see `deferredApplies`). */
+  readonly deferApply: boolean
+  /** Operators' snapshot requests, answered once this cycle (their compaction) is durable. */
+  readonly reports: readonly Deferred.Deferred<SnapshotReport, ReplicaStopped>[]
+}
+
 export const runRaftReplica = (
   deps: RaftReplicaDeps,
 ): Effect.Effect<never, StorageError | CorruptionError> => {
@@ -55,6 +75,14 @@ export const runRaftReplica = (
   const pendingConf = new Map<number, Extract<ReplicaInput, { _tag: "confChange" }>>()
   const maxInputs = deps.maxInputsPerCycle ?? 1024
   const hardSync = new HardStateSync(s.term, s.vote)
+  const inFlight = Effect.runSync(Queue.unbounded<InFlight>())
+  /**
+   * In-flight cycles whose committed entries wait for the completer. A received snapshot is
+   * installed only once durable; entries committed after it must reach the apply loop after the
+   * install, so every later cycle defers its entries too until that backlog is handed over.
+   */
+  let deferredApplies = 0
+  let lastLeader = deps.view.status.leader
 
   const stepCore = (input: Input): Ready => {
     const [next, ready] = step(s, input)
@@ -92,6 +120,8 @@ export const runRaftReplica = (
         return { type: "campaign" }
       case "applied":
         return { type: "applied", index: input.index }
+      case "durable":
+        return { type: "persisted", index: input.index, term: input.term }
       case "snapshotTaken":
         return null
     }
@@ -106,23 +136,34 @@ export const runRaftReplica = (
     m.from === s.id &&
     (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
 
-  const send = (readys: readonly Ready[], early: boolean): Effect.Effect<void> => {
-    const byPeer = new Map<string, Message[]>()
+  /** The cycle's messages by peer, split now (the role may change before they are sent). */
+  const partition = (readys: readonly Ready[]) => {
+    const early = new Map<string, Message[]>()
+    const late = new Map<string, Message[]>()
     for (const r of readys) {
       for (const m of r.messages) {
-        if (isEarly(m) !== early) continue
+        const byPeer = isEarly(m) ? early : late
         const list = byPeer.get(m.to)
         if (list === undefined) byPeer.set(m.to, [m])
         else list.push(m)
       }
     }
-    return Effect.forEach(byPeer, ([to, msgs]) => deps.transport.sendRaft(to, msgs), { discard: true })
+    return { early, late }
   }
 
+  const send = (byPeer: ReadonlyMap<string, Message[]>): Effect.Effect<void> =>
+    Effect.forEach(byPeer, ([to, msgs]) => deps.transport.sendRaft(to, msgs), { discard: true })
+
   /** Before durability: register proposal outcomes and hand committed entries to the apply loop. */
-  const beforePersist = (r: Ready): Effect.Effect<void> =>
+  const beforePersist = (r: Ready, deferApply: boolean): Effect.Effect<void> =>
     Effect.gen(function* () {
       if (r.entries.length > 0) deps.intents?.observe(r.entries)
+      // Counted when stepped: the published view moves on before the completer sees this Ready.
+      if (r.softState !== null && r.softState.leader !== lastLeader) {
+        deps.view.leaderChanges++
+        deps.metrics?.leaderChanged(lastLeader, r.softState.leader)
+        lastLeader = r.softState.leader
+      }
       for (const p of r.proposals) {
         const conf = pendingConf.get(p.id)
         if (conf !== undefined) {
@@ -139,13 +180,13 @@ export const runRaftReplica = (
       }
       // Committed entries are durable on a quorum already: applying them may overlap with this
       // node's own fsync (as etcd does). A received snapshot is installed only once durable.
-      if (r.snapshot === null && r.committedEntries.length > 0) {
+      if (!deferApply && r.committedEntries.length > 0) {
         yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
       }
     })
 
   /** After durability: resolve reads, install a received snapshot (and the entries after it). */
-  const afterPersist = (r: Ready): Effect.Effect<void> =>
+  const afterPersist = (r: Ready, deferApply: boolean): Effect.Effect<void> =>
     Effect.gen(function* () {
       for (const rs of r.readStates) {
         const done = pendingReads.get(rs.id)
@@ -154,15 +195,9 @@ export const runRaftReplica = (
         if (rs.kind === "ready") Deferred.unsafeDone(done, Effect.succeed(rs.index))
         else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
       }
-      if (r.softState !== null && r.softState.leader !== deps.view.status.leader) {
-        deps.view.leaderChanges++
-        deps.metrics?.leaderChanged(deps.view.status.leader, r.softState.leader)
-      }
-      if (r.snapshot !== null) {
-        yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
-        if (r.committedEntries.length > 0) {
-          yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
-        }
+      if (r.snapshot !== null) yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
+      if (deferApply && r.committedEntries.length > 0) {
+        yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
       }
     })
 
@@ -174,26 +209,41 @@ export const runRaftReplica = (
     r.proposals.length > 0 ||
     r.softState !== null
 
-  const process = (readys: readonly Ready[]): Effect.Effect<void, StorageError | CorruptionError> =>
+  /** Steps 1 (and the early sends) for one cycle; the completer does the rest once durable. */
+  const process = (readys: readonly Ready[]): Effect.Effect<void> =>
     Effect.gen(function* () {
-      let batch = readys.filter(hasWork)
-      while (batch.length > 0) {
-        for (const r of batch) yield* beforePersist(r)
-        yield* send(batch, true)
-        yield* persistAll(deps.committer, deps.group, hardSync.toPersist(batch))
-        yield* send(batch, false)
-        for (const r of batch) yield* afterPersist(r)
-        const wroteLog = batch.some(
-          (r) => r.entries.length > 0 || r.snapshot !== null || r.truncateFrom !== null,
-        )
-        batch = []
-        if (wroteLog) {
-          const st = status(s)
-          const r = stepCore({ type: "persisted", index: st.lastIndex, term: st.lastTerm })
-          if (hasWork(r)) batch = [r]
-        }
+      const batch = readys.filter(hasWork)
+      const reports = pendingSnapshotReports.splice(0)
+      if (batch.length === 0) {
+        for (const done of reports) Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
+        return
       }
+      const deferApply = deferredApplies > 0 || batch.some((r) => r.snapshot !== null)
+      if (deferApply) deferredApplies++
+      for (const r of batch) yield* beforePersist(r, deferApply)
+      const { early, late } = partition(batch)
+      yield* send(early)
+      const durable = Deferred.unsafeMake<void, StorageError | CorruptionError>(FiberId.none)
+      submitAll(deps.committer, hardSync.toPersist(batch), deps.group, (failure) =>
+        Deferred.unsafeDone(durable, failure === null ? Effect.void : Effect.fail(failure)),
+      )
+      const wroteLog = batch.some(
+        (r) => r.entries.length > 0 || r.snapshot !== null || r.truncateFrom !== null,
+      )
+      const persisted = wroteLog ? { index: lastIndexOf(s), term: lastTermOf(s) } : null
+      yield* Queue.offer(inFlight, { readys: batch, durable, late, persisted, deferApply, reports })
     })
+
+  /** Steps 2-4 of each cycle, in submission order, once its Readys are durable. */
+  const complete = Effect.gen(function* () {
+    const f = yield* Queue.take(inFlight)
+    yield* Deferred.await(f.durable)
+    yield* send(f.late)
+    for (const r of f.readys) yield* afterPersist(r, f.deferApply)
+    if (f.deferApply) deferredApplies--
+    for (const done of f.reports) Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
+    if (f.persisted !== null) yield* Queue.offer(deps.mailbox, { _tag: "durable", ...f.persisted })
+  })
 
   /** The apply loop took a snapshot: make it durable in the log store, then let the core compact. */
   const snapshotTaken = (input: Extract<ReplicaInput, { _tag: "snapshotTaken" }>) =>
@@ -246,8 +296,6 @@ export const runRaftReplica = (
       if (core !== null) readys.push(stepCore(core))
     }
     yield* process(readys)
-    for (const done of pendingSnapshotReports.splice(0))
-      Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
     deps.view.status = status(s)
     deps.view.cycles++
   })
@@ -258,10 +306,12 @@ export const runRaftReplica = (
     for (const d of pendingReads.values()) Deferred.unsafeDone(d, Effect.fail(stopped))
     for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
     for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(stopped))
+    for (const f of Effect.runSync(Queue.takeAll(inFlight)))
+      for (const d of f.reports) Deferred.unsafeDone(d, Effect.fail(stopped))
     pendingConf.clear()
     pendingProposals.clear()
     pendingReads.clear()
   })
 
-  return Effect.forever(cycle).pipe(Effect.ensuring(failPending))
+  return Effect.raceFirst(Effect.forever(cycle), Effect.forever(complete)).pipe(Effect.ensuring(failPending))
 }

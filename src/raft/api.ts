@@ -86,7 +86,11 @@ export type Input =
   | { readonly type: "abortTransfer" }
   /** Operator action: make this voter campaign now. */
   | { readonly type: "campaign" }
-  /** The log up to (index, term) and the last hard state handed out are durable. */
+  /**
+   * The log up to (index, term) is durable. A pipelining caller (the node's replica) may have later
+   * Readys still in flight; the core only uses it for the leader's own match, and ignores it when
+   * the entry at `index` no longer has `term`.
+   */
   | { readonly type: "persisted"; readonly index: number; readonly term: number }
   /** The state machine has applied every entry up to `index`. */
   | { readonly type: "applied"; readonly index: number }
