@@ -10,12 +10,16 @@ import { type Child, spawnChild } from "./processes.ts"
 
 const NATS_BINARY = "nats-server"
 
-/** `sourceRoot` is the tree whose src/cli/main.ts is run (see source-tree.ts). */
+/**
+ * `sourceRoot` is the tree whose src/cli/main.ts is run (see source-tree.ts); `runtimeArgs` go to
+ * Bun before the script (for example its CPU profiler flags).
+ */
 export const startLatticeCluster = async (
   baseDir: string,
   sourceRoot: string,
   size = 3,
-): Promise<Cluster> => {
+  runtimeArgs: readonly string[] = [],
+): Promise<Cluster & { readonly terminate: () => Promise<void>; readonly pids: () => number[] }> => {
   const ports = await freePorts(size * 3 + 1)
   const natsPort = ports[size * 3] as number
   const names = Array.from({ length: size }, (_, i) => `n${i + 1}`)
@@ -29,6 +33,7 @@ export const startLatticeCluster = async (
   await waitForPort(natsPort, "nats-server")
   const command = (i: number) => [
     process.execPath,
+    ...runtimeArgs,
     join(sourceRoot, "src/cli/main.ts"),
     "start",
     "--node-id",
@@ -60,6 +65,11 @@ export const startLatticeCluster = async (
     restart: async (i) => launch(i),
     stop: async () => {
       await Promise.all(nodes.map((n) => n?.kill9()))
+      await nats.kill9()
+    },
+    pids: () => nodes.flatMap((n) => (n === null ? [] : [n.pid])),
+    terminate: async () => {
+      await Promise.all(nodes.map((n) => n?.terminate()))
       await nats.kill9()
     },
   }

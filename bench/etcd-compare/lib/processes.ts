@@ -11,6 +11,8 @@ export interface Child {
   readonly isRunning: () => boolean
   /** SIGKILL (a crash) and wait until the process is gone. */
   readonly kill9: () => Promise<void>
+  /** SIGTERM (a clean stop, which lets a profiler write its file); SIGKILL after `graceMs`. */
+  readonly terminate: (graceMs?: number) => Promise<void>
 }
 
 const live = new Map<number, ReturnType<typeof Bun.spawn>>()
@@ -37,6 +39,13 @@ export const spawnChild = (name: string, cmd: readonly string[], logFile: string
       if (!running) return
       proc.kill("SIGKILL")
       await exited
+    },
+    terminate: async (graceMs = 10_000) => {
+      if (!running) return
+      proc.kill("SIGTERM")
+      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs)
+      await exited
+      clearTimeout(timer)
     },
   }
 }

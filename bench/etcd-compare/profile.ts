@@ -1,0 +1,91 @@
+/**
+ * Profiles a 3-node Lattice cluster under the benchmark's load: every node runs with Bun's CPU
+ * profiler, the load (puts, then linearizable ranges, then serializable ranges, each closed-loop
+ * to the leader) runs for `--seconds` each, then the nodes get SIGTERM so they write their
+ * profiles (Markdown, grep-friendly) into `--out`.
+ *
+ *   bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases put,lin,ser] [--out tmp/profile] [--profiler on|off]
+ *
+ * It also prints the CPU time each node used per operation (from /proc): on a shared machine
+ * that moves far less than throughput does.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { parseArgs } from "node:util"
+import { ClusterClient, type EndpointClient } from "./lib/client.ts"
+import { findLeader, waitReady } from "./lib/cluster.ts"
+import { startLatticeCluster } from "./lib/lattice-cluster.ts"
+import { closedLoop } from "./lib/load.ts"
+import { killAll } from "./lib/processes.ts"
+import { REPO_ROOT } from "./lib/source-tree.ts"
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
+const cpuMs = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+}
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    seconds: { type: "string", default: "5" },
+    clients: { type: "string", default: "64" },
+    phases: { type: "string", default: "put,lin,ser" },
+    out: { type: "string", default: "tmp/profile" },
+    profiler: { type: "string", default: "on" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+})
+if (values.help) {
+  console.log(
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases put,lin,ser] [--out tmp/profile] [--profiler on|off]\n" +
+      "Runs the working tree's nodes under Bun's CPU profiler; writes one Markdown profile per node to --out,\n" +
+      "and prints each phase's throughput and the CPU time each node spent per operation.",
+  )
+  process.exit(0)
+}
+const seconds = Number(values.seconds)
+const clients = Number(values.clients)
+const phases = new Set(values.phases.split(","))
+const out = resolve(values.out)
+mkdirSync(out, { recursive: true })
+const base = mkdtempSync(join(tmpdir(), "lattice-profile-"))
+const cluster = await startLatticeCluster(
+  base,
+  REPO_ROOT,
+  3,
+  values.profiler === "off" ? [] : ["--cpu-prof-md", `--cpu-prof-dir=${out}`],
+)
+const client = new ClusterClient(cluster.endpoints)
+try {
+  await waitReady(client, "lattice", 60_000)
+  const leader = await findLeader(client)
+  const ep = client.endpoints[Math.max(0, leader)] as EndpointClient
+  console.error(`leader: n${leader + 1} (profiles in ${out})`)
+  const value = new Uint8Array(256).fill(0x61)
+  const keys = Array.from({ length: 1000 }, (_, i) => Buffer.from(`bench/key/${i}`))
+  await ep.put({ key: Buffer.from("bench/read"), value })
+  const run = async (name: string, op: (slot: number) => Promise<unknown>) => {
+    if (!phases.has(name)) return
+    const before = cluster.pids().map(cpuMs)
+    const r = await closedLoop(op, clients, seconds, 0)
+    const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
+    const perOp = used.map((ms) => ((ms / Math.max(1, r.ops)) * 1000).toFixed(0)).join("/")
+    console.error(
+      `${name}: ${r.opsPerSec.toFixed(0)} ops/s (${r.errors} errors); node CPU per op (µs, n1/n2/n3): ${perOp}`,
+    )
+  }
+  await run("put", (slot) => ep.put({ key: keys[slot % keys.length], value }))
+  await run("lin", () => ep.range({ key: Buffer.from("bench/read"), serializable: false }))
+  await run("ser", () => ep.range({ key: Buffer.from("bench/read"), serializable: true }))
+} finally {
+  client.close()
+  await cluster.terminate()
+  await killAll()
+  for (const n of ["n1", "n2", "n3"]) {
+    const log = join(base, `${n}.log`)
+    if (existsSync(log)) copyFileSync(log, join(out, `${n}.log`))
+  }
+  rmSync(base, { recursive: true, force: true })
+}
