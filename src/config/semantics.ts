@@ -36,10 +36,17 @@ const membershipIssues = (config: LatticeConfig): ConfigIssue[] => {
   if (members.size !== config.cluster.members.length)
     issues.push({ path: "cluster.members", message: "a node id is listed twice" })
   const all = new Set([...members, ...peerIds])
-  if (all.size > 0 && !all.has(config.node.id))
+  // A joining node is not a member yet: it is added by `lattice admin add-node`.
+  if (all.size > 0 && !all.has(config.node.id) && !config.cluster.join)
     issues.push({
       path: "node.id",
-      message: `"${config.node.id}" is not among the cluster members (${[...all].join(", ")}); add it to cluster.members or cluster.peers`,
+      message: `"${config.node.id}" is not among the cluster members (${[...all].join(", ")}); add it to cluster.members or cluster.peers, or start it with --join to add it to a running cluster`,
+    })
+  if (config.cluster.join && [...all].filter((id) => id !== config.node.id).length === 0)
+    issues.push({
+      path: "cluster.join",
+      message:
+        "a joining node needs the cluster's current voters in cluster.members (--members n1,n2,n3), so it never bootstraps a cluster of its own",
     })
   return issues
 }

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import type { Subprocess } from "bun"
 import type { NodeStatusReport } from "../../../src/node/status-report.ts"
 import { freePort, type NatsServer, startNatsServer } from "../../support/nats-server.ts"
+import { startTcpProxy, type TcpProxy } from "../../support/tcp-proxy.ts"
 
 const ROOT = join(import.meta.dir, "../../..")
 const DIST = join(ROOT, "dist/lattice")
@@ -92,13 +93,27 @@ export const firstLogIndex = (dataDir: string) =>
 export const snapshotIndex = (dataDir: string) =>
   queryRaftDb(dataDir, "SELECT idx AS v FROM raft_snapshot WHERE group_id = ?")
 
+export interface ProcessClusterOptions {
+  /** Each node reaches nats-server through its own TCP proxy (`proxy(id).cut()` isolates it). */
+  readonly proxied?: boolean
+  /** Nodes not started with the others: `spawn(id)` starts them with --join (lattice admin add-node). */
+  readonly joining?: readonly string[]
+}
+
 /** N `lattice start` processes over one nats-server, with an HTTP client and a background writer. */
-export const processCluster = (ids: readonly string[], extraFlags: readonly string[]) => {
+export const processCluster = (
+  ids: readonly string[],
+  extraFlags: readonly string[],
+  options: ProcessClusterOptions = {},
+) => {
   let nats: NatsServer
   let dir: string
   let command: string[]
   const procs = new Map<string, Subprocess>()
   const ports = new Map<string, { etcd: number; http: number }>()
+  const proxies = new Map<string, TcpProxy>()
+  const joining = options.joining ?? []
+  const members = ids.filter((id) => !joining.includes(id))
   const dataDir = (id: string) => join(dir, id)
 
   const spawn = (id: string) => {
@@ -110,11 +125,12 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
         "--node-id",
         id,
         "--members",
-        ids.join(","),
+        members.join(","),
+        ...(joining.includes(id) ? ["--join"] : []),
         "--data-dir",
         dataDir(id),
         "--nats",
-        nats.url,
+        proxies.get(id)?.url ?? nats.url,
         "--listen-etcd",
         `127.0.0.1:${p.etcd}`,
         "--listen-http",
@@ -181,7 +197,7 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
   }
 
   /** Writes k<n> = v<n> through every node in turn; only 200 answers count as acknowledged. */
-  const startWriter = () => {
+  const startWriter = (through: readonly string[] = ids) => {
     const acked = new Map<string, string>()
     let stop = false
     let n = 0
@@ -189,7 +205,7 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
       while (!stop) {
         const key = `k${n}`
         const value = `v${n++}`
-        const via = ids[n % ids.length]!
+        const via = through[n % through.length]!
         try {
           const r = await call(via, "/v3/kv/put", { key: b64(key), value: b64(value) })
           if (r.status === 200) acked.set(key, value)
@@ -213,8 +229,8 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
   }
 
   /** Every acknowledged write is readable, linearizably, through every node. */
-  const expectAllAcked = async (acked: ReadonlyMap<string, string>) => {
-    for (const id of ids) {
+  const expectAllAcked = async (acked: ReadonlyMap<string, string>, among: readonly string[] = ids) => {
+    for (const id of among) {
       const r = await call(id, "/v3/kv/range", { key: b64("k"), range_end: b64("l") })
       expect(r.status).toBe(200)
       const got = new Map<string, string>(
@@ -233,12 +249,14 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
     nats = await startNatsServer()
     dir = mkdtempSync(join(tmpdir(), "lattice-procs-"))
     for (const id of ids) ports.set(id, { etcd: await freePort(), http: await freePort() })
-    for (const id of ids) spawn(id)
+    if (options.proxied === true) for (const id of ids) proxies.set(id, await startTcpProxy(nats.port))
+    for (const id of members) spawn(id)
     // Building the binary takes several seconds on a busy machine: more than bun's 5 s default.
   }, 120_000)
   afterAll(async () => {
     for (const p of procs.values()) p.kill("SIGKILL")
     await Promise.all([...procs.values()].map((p) => p.exited))
+    for (const p of proxies.values()) await p.stop()
     await nats.stop()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -246,5 +264,44 @@ export const processCluster = (ids: readonly string[], extraFlags: readonly stri
   /** A node's etcd gRPC address. */
   const etcdEndpoint = (id: string) => `127.0.0.1:${ports.get(id)!.etcd}`
 
-  return { spawn, kill, status, leaderOf, startWriter, expectAllAcked, dataDir, call, etcdEndpoint }
+  /** A node's HTTP listener, as the CLI's --endpoints takes it. */
+  const httpEndpoint = (id: string) => `http://127.0.0.1:${ports.get(id)!.http}`
+
+  /** Runs the `lattice` CLI (same binary as the nodes) and returns its exit code and output. */
+  const cli = async (args: readonly string[]) => {
+    const proc = Bun.spawn([...command, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" })
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ])
+    return { code, out, err }
+  }
+
+  /** The proxy between a node and nats-server (only with `proxied`). */
+  const proxy = (id: string): TcpProxy => {
+    const p = proxies.get(id)
+    if (p === undefined) throw new Error(`node ${id} has no proxy: use processCluster(…, { proxied: true })`)
+    return p
+  }
+
+  /** A node's log so far (stdout and stderr). */
+  const logOf = async (id: string) =>
+    `${await Bun.file(join(dir, `${id}.log`)).text()}${await Bun.file(join(dir, `${id}.err`)).text()}`
+
+  return {
+    spawn,
+    kill,
+    status,
+    leaderOf,
+    startWriter,
+    expectAllAcked,
+    dataDir,
+    call,
+    etcdEndpoint,
+    httpEndpoint,
+    cli,
+    proxy,
+    logOf,
+  }
 }

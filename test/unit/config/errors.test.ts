@@ -1,6 +1,6 @@
 /** Problems are reported with the file, line, dotted key, expected type and a next step. */
 import { describe, expect, test } from "bun:test"
-import { loadErr, writeToml } from "./support.ts"
+import { loadErr, loadOk, writeToml } from "./support.ts"
 
 describe("config errors", () => {
   test("a value of the wrong type names the key, the expected type, the value and the line", async () => {
@@ -123,6 +123,17 @@ describe("config cross-key checks", () => {
     expect(error.issues[0]!.path).toBe("node.id")
     expect(error.issues[0]!.source).toBe("env LATTICE_NODE_ID")
     expect(error.issues[0]!.message).toContain('"n4" is not among the cluster members (n1, n2, n3)')
+  })
+
+  test("a joining node (--join) may be outside the members, but needs the members listed", async () => {
+    const file = writeToml('[cluster]\nmembers = ["n1", "n2", "n3"]\njoin = true\n')
+    const ok = await loadOk({ file, env: { LATTICE_NODE_ID: "n4" } })
+    expect(ok.config.cluster.join).toBe(true)
+    const alone = await loadErr({
+      file: writeToml("[cluster]\njoin = true\n"),
+      env: { LATTICE_NODE_ID: "n4" },
+    })
+    expect(alone.issues.map((i) => i.path)).toEqual(["cluster.join"])
   })
 
   test("election_ticks must exceed heartbeat_ticks", async () => {
