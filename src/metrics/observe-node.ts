@@ -153,6 +153,24 @@ export const observeNode = (metrics: NodeMetrics, node: LatticeNode): void => {
     () => databases(node.options.dataDir).filter((d) => d.wal !== null).length,
   )
   metrics.gauge(
+    "lattice_watches_active",
+    "Watchers open on this node's watch hub (synced and catching up).",
+    ["group"],
+    perGroup((g) => node.watchHub(g)?.stats().watchers ?? null),
+  )
+  metrics.gauge(
+    "lattice_watch_pending_events",
+    "Events queued for slow watchers on this node.",
+    ["group"],
+    perGroup((g) => node.watchHub(g)?.stats().pendingEvents ?? null),
+  )
+  metrics.gauge(
+    "lattice_leases_active",
+    "Leases in the group's replicated lease table (expired ones awaiting the next tick included).",
+    ["group"],
+    perGroup((g) => node.group(g)?.sm.leaseCount() ?? null),
+  )
+  metrics.gauge(
     "lattice_group_restarts",
     "Restarts of the group's actors by the supervisor since the node started.",
     ["group"],

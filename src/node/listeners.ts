@@ -14,6 +14,7 @@ import { createEtcdGateway } from "../adapters/etcd/gateway.ts"
 import { startEtcdGrpcServer } from "../adapters/etcd/grpc-server.ts"
 import { EtcdService } from "../adapters/etcd/service.ts"
 import { metricsResponse } from "../metrics/http.ts"
+import { observeCpCache } from "../metrics/observe-cp-cache.ts"
 import { observeDrain } from "../metrics/observe-drain.ts"
 import { adminRoute } from "./admin-api.ts"
 import { adminRoutes, type ShutdownMode } from "./admin-ops-api.ts"
@@ -106,6 +107,7 @@ export const startListeners = (
       ...(options.log === undefined ? {} : { log: options.log }),
     })
     observeDrain(node.metrics, drain, readiness)
+    observeCpCache(node.metrics, readiness)
     yield* Effect.forkScoped(
       rejoinAfterDrain({
         nodeId: node.options.nodeId,

@@ -21,7 +21,7 @@ const run = (args: string[]) => {
 describe("deploy/prometheus", () => {
   test.skipIf(promtool === null)("promtool check rules: the alert rules load", () => {
     const r = run(["check", "rules", "deploy/prometheus/alerts.yml"])
-    expect(r.out).toContain("SUCCESS: 11 rules found")
+    expect(r.out).toContain("SUCCESS: 12 rules found")
     expect(r.code).toBe(0)
   })
 
@@ -52,6 +52,7 @@ describe("deploy/prometheus", () => {
         "LeaderUnavailable",
         "LINBOUNDFailures",
         "ReplicationLag",
+        "CPCacheStale",
         "ClusterNoLeader",
         "ClusterUnhealthy",
         "HighFailoverRate",
@@ -134,6 +135,9 @@ describe("deploy/grafana/lattice.json", () => {
     for (const t of [
       "Leader status per node",
       "Replication lag per follower",
+      "CP cache state",
+      "Active watches",
+      "Active leases",
       "Request rate by operation",
       "Request latency percentiles",
       "Error rates",
