@@ -27,8 +27,8 @@ beforeAll(async () => {
     () => ({ etcd: "127.0.0.1:0", http: "127.0.0.1:0" }),
   )
   await t.cluster.startAll()
-  await t.cluster.awaitLeader(10_000)
-})
+  await t.cluster.awaitLeader(20_000)
+}, 30_000)
 
 afterAll(async () => {
   await t.cleanup()
