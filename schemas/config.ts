@@ -248,6 +248,11 @@ export const ConsensusSection = section(
       "PreVote: a partitioned node cannot disrupt the cluster when it rejoins.",
     ),
     check_quorum: key(Bool, () => true, "CheckQuorum: a leader that loses contact with a quorum steps down."),
+    snapshot_only_reads: key(
+      Bool,
+      () => true,
+      "Serve serializable (snapshot-only) reads from this node's local state when it is a follower or learner: fast, possibly stale. When false they take the linearizable path (ReadIndex) on every node but the leader.",
+    ),
   },
   "Raft consensus.",
 )

@@ -73,14 +73,16 @@ const summarize = (rs: readonly FailoverRound[]): Summary => {
   return { rounds: rs, p50Ms: pick(50), p99Ms: pick(99), maxMs: pick(100), missing: rs.length - times.length }
 }
 
+/** The tree the Lattice nodes run from: a clean export of the ref, or this worktree. */
+const latticeRoot = (): string =>
+  values["lattice-ref"] === "worktree"
+    ? REPO_ROOT
+    : latticeSourceTree(values["lattice-ref"], join(baseDir, "src")).root
+
 const run = async (system: "lattice" | "etcd"): Promise<Summary> => {
   const dir = join(baseDir, system)
-  const root =
-    values["lattice-ref"] === "worktree"
-      ? REPO_ROOT
-      : latticeSourceTree(values["lattice-ref"], join(baseDir, "src")).root
   const cluster: Cluster =
-    system === "etcd" ? await startEtcdCluster(dir) : await startLatticeCluster(dir, root)
+    system === "etcd" ? await startEtcdCluster(dir) : await startLatticeCluster(dir, latticeRoot())
   const client = new ClusterClient(cluster.endpoints)
   try {
     await waitReady(client, system)

@@ -76,8 +76,14 @@ export class NodeEtcdBackend implements EtcdBackend {
     )
   }
 
+  /** A serializable read is local unless `[consensus] snapshot_only_reads` is off on a non-leader. */
+  private servesSnapshotOnly(r: pb.RangeRequest): boolean {
+    if (r.serializable !== true) return false
+    return this.node.options.snapshotOnlyReads !== false || this.handle().view.status.role === "leader"
+  }
+
   async range(r: pb.RangeRequest): Promise<pb.RangeResponse> {
-    const h = r.serializable
+    const h = this.servesSnapshotOnly(r)
       ? this.handle()
       : await run(this.node.barrier().pipe(Effect.mapError(etcdErrorOf)))
     const res = h.sm.range(map.toKvRange(r))

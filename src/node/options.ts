@@ -14,6 +14,11 @@ export interface NodeOptions {
    * or campaigns, and wait to be added with `lattice admin add-node`.
    */
   readonly join?: boolean
+  /**
+   * Serializable reads served locally on followers and learners (`[consensus] snapshot_only_reads`,
+   * default true); when false they take the ReadIndex path on every node but the leader.
+   */
+  readonly snapshotOnlyReads?: boolean
   readonly dataDir: string
   readonly synchronous: SynchronousMode
   readonly tickMs: number
@@ -51,6 +56,7 @@ export const nodeOptionsFromConfig = (
     clusterName: config.cluster.name,
     members: peers.filter((p) => p.role === "voter").map((p) => p.id),
     join: config.cluster.join,
+    snapshotOnlyReads: config.consensus.snapshot_only_reads,
     dataDir: config.node.data_dir,
     synchronous: synchronousMode(config),
     tickMs: config.consensus.tick_ms,

@@ -59,4 +59,26 @@ describe("LIN-BOUND", () => {
     }
     expect(value).toBe("new")
   }, 30_000)
+  test("with [consensus] snapshot_only_reads = false, a follower's serializable read is linearizable too", async () => {
+    tc = makeTestCluster(
+      3,
+      (o) => ({ ...o, requestTimeoutMs: 600, snapshotOnlyReads: false }),
+      () => ({ etcd: "127.0.0.1:0", http: "127.0.0.1:0" }),
+    )
+    const { cluster } = tc
+    await cluster.startAll()
+    const leader = await cluster.awaitLeader()
+    await put(cluster, leader, "x", "v")
+    const follower = cluster.ids.find((id) => id !== leader)!
+    const backend = cluster.get(follower)!.listeners!.backend
+    const connected = await backend.range({ key: enc("x"), serializable: true })
+    expect(new TextDecoder().decode(connected.kvs![0]!.value)).toBe("v")
+    cluster.network.isolate(follower)
+    const ser = await backend.range({ key: enc("x"), serializable: true }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(ser).toBeInstanceOf(EtcdError)
+    expect((ser as EtcdError).code).toBe(GrpcCode.UNAVAILABLE)
+  }, 30_000)
 })

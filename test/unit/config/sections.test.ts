@@ -134,6 +134,7 @@ describe("config sections", () => {
       snapshot_keep_entries: 100,
       pre_vote: false,
       check_quorum: false,
+      snapshot_only_reads: true,
     })
     expect(config.performance).toEqual({
       batch_size: 500,
