@@ -18,6 +18,7 @@ export type InvariantName =
   | "readyContract"
   | "liveness"
   | "linearizability"
+  | "watch"
 
 export class Violation extends Error {
   constructor(

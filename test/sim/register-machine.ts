@@ -23,20 +23,42 @@ const decoder = new TextDecoder()
 export const encodeCommand = (cmd: RegisterCommand): Uint8Array => encoder.encode(JSON.stringify(cmd))
 export const decodeCommand = (data: Uint8Array): RegisterCommand => JSON.parse(decoder.decode(data))
 
+/** One change, as watchers see it: every write and successful cas makes the next revision. */
+export interface RegisterEvent {
+  readonly revision: number
+  readonly key: string
+  readonly value: string
+}
+
 export class RegisterMachine {
   private values = new Map<string, string>()
   appliedIndex = 0
+  /** etcd-like: starts at 1, +1 per change. */
+  revision = 1
+  /** Every change so far (kept in snapshots, like the MVCC history): what watchers replay. */
+  private history: RegisterEvent[] = []
+
+  /** The changes with a revision >= from. */
+  historyFrom(from: number): readonly RegisterEvent[] {
+    return this.history.slice(Math.max(0, from - 2))
+  }
+
+  private change(key: string, value: string): void {
+    this.values.set(key, value)
+    this.revision++
+    this.history.push({ revision: this.revision, key, value })
+  }
 
   /** Apply one committed normal entry; returns the command and its result. */
   applyCommand(entry: Entry): { cmd: RegisterCommand; result: ApplyResult } {
     const cmd = decodeCommand(entry.data)
     this.appliedIndex = entry.index
     if (cmd.op === "write") {
-      this.values.set(cmd.key, cmd.value)
+      this.change(cmd.key, cmd.value)
       return { cmd, result: { op: "write" } }
     }
     const ok = (this.values.get(cmd.key) ?? null) === cmd.expected
-    if (ok) this.values.set(cmd.key, cmd.value)
+    if (ok) this.change(cmd.key, cmd.value)
     return { cmd, result: { op: "cas", ok } }
   }
 
@@ -47,11 +69,21 @@ export class RegisterMachine {
   /** Canonical encoding (sorted keys) so equal states have equal bytes. */
   snapshot(): Uint8Array {
     const pairs = [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return encoder.encode(JSON.stringify(pairs))
+    return encoder.encode(JSON.stringify({ pairs, revision: this.revision, history: this.history }))
   }
 
   restore(data: Uint8Array, index: number): void {
-    this.values = new Map(data.length === 0 ? [] : (JSON.parse(decoder.decode(data)) as [string, string][]))
+    const state =
+      data.length === 0
+        ? { pairs: [], revision: 1, history: [] }
+        : (JSON.parse(decoder.decode(data)) as {
+            pairs: [string, string][]
+            revision: number
+            history: RegisterEvent[]
+          })
+    this.values = new Map(state.pairs)
+    this.revision = state.revision
+    this.history = state.history
     this.appliedIndex = index
   }
 }

@@ -11,7 +11,7 @@ import type { KvInput, KvOutput } from "../support/linearizability-kv.ts"
 import { applyChange, decodeConf } from "./conf-tracker.ts"
 import { type InvariantChecker, Violation } from "./invariants.ts"
 import { ContractError, LogImage } from "./log-image.ts"
-import { encodeCommand, RegisterMachine } from "./register-machine.ts"
+import { encodeCommand, type RegisterEvent, RegisterMachine } from "./register-machine.ts"
 
 type RaftState = ReturnType<typeof initRaft>
 
@@ -27,6 +27,14 @@ export type NodeResponse =
   /** Definitely not applied (rejected, or the entry lost its slot): the client may retry. */
   | { readonly kind: "retry"; readonly leader: NodeId | null; readonly reason: string }
 
+export interface NodeWatchListener {
+  applied(node: SimNode, event: RegisterEvent): void
+  /** The node's state machine was replaced (a snapshot install). */
+  restored(node: SimNode): void
+  /** The node crashed: its watch streams are gone. */
+  down(node: SimNode): void
+}
+
 export interface NodeHost {
   readonly checker: InvariantChecker
   send(message: Message): void
@@ -41,6 +49,8 @@ export interface NodeHost {
   /** Use the contract's one allowed optimization: leader replication messages go out before persist. */
   readonly leaderSendsEarly: boolean
   readonly stats: { snapshots: number; snapshotInstalls: number }
+  /** Hears what watch clients attached to a node see (watch-clients.ts). */
+  readonly watches?: NodeWatchListener
   /**
    * The state machine is durable (applied in the same transaction as the log, as the SQLite KV
    * does): it survives a crash and the core is restarted with `applied`, instead of replaying.
@@ -128,6 +138,14 @@ export class SimNode {
     return this.machine.appliedIndex
   }
 
+  /** The state machine's revision and its history, for watch clients. */
+  get revision(): number {
+    return this.machine.revision
+  }
+  historyFrom(from: number): readonly RegisterEvent[] {
+    return this.machine.historyFrom(from)
+  }
+
   get commitIndex(): number {
     return this.live.hardState.commit
   }
@@ -158,6 +176,7 @@ export class SimNode {
   crash(): void {
     this.alive = false
     this.incarnation++
+    this.host.watches?.down(this)
     this.raft = null
     this.pending = []
     this.persistScheduled = false
@@ -362,6 +381,7 @@ export class SimNode {
   private installSnapshot(snapshot: NonNullable<Ready["snapshot"]>): void {
     this.host.checker.onSnapshotInstalled(this.id, snapshot)
     this.machine.restore(snapshot.data, snapshot.meta.index)
+    this.host.watches?.restored(this)
     this.conf = snapshot.meta.conf
     this.lastSnapshotIndex = snapshot.meta.index
     this.host.stats.snapshotInstalls++
@@ -378,7 +398,10 @@ export class SimNode {
     const waiting = this.appended.get(entry.index)
     this.appended.delete(entry.index)
     if (entry.type === "normal") {
+      const before = this.machine.revision
       const { cmd, result } = this.machine.applyCommand(entry)
+      if (this.machine.revision !== before)
+        this.host.watches?.applied(this, this.machine.historyFrom(this.machine.revision)[0]!)
       if (waiting) {
         const mine = waiting.term === entry.term && cmd.clientOpId === waiting.request.clientOpId
         this.host.reply(

@@ -21,6 +21,7 @@ import { Prng } from "./prng.ts"
 import type { Profile } from "./profiles.ts"
 import { type Scenario, scenarios } from "./scenarios.ts"
 import { type CallerBug, type ClientRequest, type NodeHost, type NodeResponse, SimNode } from "./sim-node.ts"
+import { SimWatchClients } from "./watch-clients.ts"
 
 export interface SimOptions {
   readonly seed: number
@@ -52,6 +53,9 @@ export interface SimStats {
   leaderRemovalsProposed: number
   virtualMs: number
   linearizability: "ok" | "illegal" | "unknown" | "skipped"
+  /** Events delivered to the simulated watch clients, and their reconnects to another node. */
+  watchEvents: number
+  watchReattaches: number
 }
 
 export interface SimResult {
@@ -127,9 +131,13 @@ export class Simulation implements NodeHost {
     leaderRemovalsProposed: 0,
     virtualMs: 0,
     linearizability: "skipped",
+    watchEvents: 0,
+    watchReattaches: 0,
   }
 
   private readonly scenario: Scenario | undefined
+  /** Watch clients following every node's applied changes (watch-clients.ts). */
+  watches: SimWatchClients | undefined
 
   constructor(readonly options: SimOptions) {
     this.rng = new Prng(options.seed)
@@ -149,6 +157,7 @@ export class Simulation implements NodeHost {
     this.bootstrapConf = { voters, learners: [], votersOutgoing: [] }
     for (const id of voters) this.addNode(id)
     this.keys = ["x", "y", "z"].slice(0, this.rng.int(1, 3))
+    this.watches = new SimWatchClients(this, this.keys)
     for (let c = 0; c < (options.clients ?? 5); c++) {
       this.clients.push(new SimClient(c, this.keys))
       this.at(this.rng.int(0, 50), { kind: "clientNext", client: c })
@@ -313,6 +322,7 @@ export class Simulation implements NodeHost {
     let violation: Violation | null = null
     try {
       this.at(0, { kind: "action", run: () => runChaos(this) })
+      this.at(0, { kind: "action", run: () => this.watches?.start() })
       this.options.script?.(this)
       this.scenario?.script(this)
       this.at(this.faultEnd, { kind: "action", run: () => this.heal() })
@@ -335,6 +345,7 @@ export class Simulation implements NodeHost {
       if (this.leaderFoundAt === null)
         throw new Violation("liveness", `no leader within ${leaderBound} ms after healing`)
       this.checkHistory()
+      this.watches?.check([...this.nodes.values()])
     } catch (e) {
       if (!(e instanceof Violation)) throw e
       violation = e
@@ -343,6 +354,8 @@ export class Simulation implements NodeHost {
     this.stats.virtualMs = this.now
     this.stats.dropped = this.network.dropped
     this.stats.elections = this.checker.leaderCount()
+    this.stats.watchEvents = this.watches?.events ?? 0
+    this.stats.watchReattaches = this.watches?.reattaches ?? 0
     return {
       seed: this.options.seed,
       profile: this.options.profile.name,
