@@ -343,8 +343,18 @@ export const clusterStatusCommand: Command = {
     "Exits 0 when every endpoint answers, a quorum of voters follows one leader and every node is\n" +
     "ready; 69 otherwise. LAG is in entries behind the leader's log, LAG(s) is the leader's\n" +
     "lattice_replication_lag_seconds for that follower.",
-  flags: [ENDPOINTS_FLAG, FORMAT_FLAG],
+  flags: [
+    ENDPOINTS_FLAG,
+    FORMAT_FLAG,
+    {
+      name: "max-lag-seconds",
+      type: "string",
+      placeholder: "SECONDS",
+      description: "also exit 69 when a follower's replication lag reaches this (rolling restarts use 1)",
+    },
+  ],
   examples: [
+    "lattice admin cluster-status --max-lag-seconds 1",
     "lattice admin cluster-status --endpoints http://10.0.0.1:2378,http://10.0.0.2:2378,http://10.0.0.3:2378",
     "lattice admin cluster-status --format json",
   ],
@@ -357,9 +367,24 @@ export const clusterStatusCommand: Command = {
           "lattice admin cluster-status",
           `--format must be table or json, got "${format}"`,
         )
+      const maxLagText = input.string("max-lag-seconds")
+      const maxLag = maxLagText === undefined ? null : Number(maxLagText)
+      if (maxLag !== null && !(Number.isFinite(maxLag) && maxLag > 0))
+        return yield* usageError(
+          io,
+          "lattice admin cluster-status",
+          `--max-lag-seconds must be a positive number of seconds, got "${maxLagText}"`,
+        )
       const s = yield* collectClusterStatus(endpointsOf(input))
       io.stdout(format === "json" ? `${JSON.stringify(s, null, 2)}\n` : renderClusterStatus(s))
-      const healthy = s.quorum && s.nodes.every((n) => n.error === null && n.ready === true)
+      const lagging =
+        maxLag === null ? [] : s.nodes.filter((n) => n.lag_seconds !== null && n.lag_seconds >= maxLag)
+      if (lagging.length > 0 && format !== "json")
+        io.stdout(
+          `Lag: ${lagging.map((n) => `${n.node} ${n.lag_seconds!.toFixed(2)}s`).join(", ")} (>= ${maxLag}s)\n`,
+        )
+      const healthy =
+        s.quorum && lagging.length === 0 && s.nodes.every((n) => n.error === null && n.ready === true)
       return healthy ? ExitCode.ok : ExitCode.unavailable
     }),
 }

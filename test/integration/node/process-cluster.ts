@@ -116,31 +116,36 @@ export const processCluster = (
   const members = ids.filter((id) => !joining.includes(id))
   const dataDir = (id: string) => join(dir, id)
 
-  const spawn = (id: string) => {
+  /** The command line that starts node `id` (what `spawn` runs; scripts under test run it too). */
+  const argv = (id: string): string[] => {
     const p = ports.get(id)!
+    return [
+      ...command,
+      "start",
+      "--node-id",
+      id,
+      "--members",
+      members.join(","),
+      ...(joining.includes(id) ? ["--join"] : []),
+      "--data-dir",
+      dataDir(id),
+      "--nats",
+      proxies.get(id)?.url ?? nats.url,
+      "--listen-etcd",
+      `127.0.0.1:${p.etcd}`,
+      "--listen-http",
+      `127.0.0.1:${p.http}`,
+      "--set",
+      "consensus.tick_ms=20",
+      "--set",
+      "telemetry.metrics_enabled=false",
+      ...extraFlags,
+    ]
+  }
+
+  const spawn = (id: string) => {
     const proc = Bun.spawn(
-      [
-        ...command,
-        "start",
-        "--node-id",
-        id,
-        "--members",
-        members.join(","),
-        ...(joining.includes(id) ? ["--join"] : []),
-        "--data-dir",
-        dataDir(id),
-        "--nats",
-        proxies.get(id)?.url ?? nats.url,
-        "--listen-etcd",
-        `127.0.0.1:${p.etcd}`,
-        "--listen-http",
-        `127.0.0.1:${p.http}`,
-        "--set",
-        "consensus.tick_ms=20",
-        "--set",
-        "telemetry.metrics_enabled=false",
-        ...extraFlags,
-      ],
+      argv(id),
       // Output goes to a file (a pipe nobody reads would fill and block the node).
       {
         cwd: ROOT,
@@ -289,8 +294,14 @@ export const processCluster = (
   const logOf = async (id: string) =>
     `${await Bun.file(join(dir, `${id}.log`)).text()}${await Bun.file(join(dir, `${id}.err`)).text()}`
 
+  /** The temp dir holding data dirs and logs (scripts under test may write there too). */
+  const workDir = () => dir
+  /** The `lattice` command line (binary, or bun + sources), for scripts under test. */
+  const cliCommand = () => command
+
   return {
     spawn,
+    argv,
     kill,
     status,
     leaderOf,
@@ -303,5 +314,7 @@ export const processCluster = (
     cli,
     proxy,
     logOf,
+    workDir,
+    cliCommand,
   }
 }
