@@ -32,7 +32,7 @@ describe("lattice admin (drain, readiness, leadership)", () => {
     tc = makeTestCluster(
       3,
       (o) => o,
-      () => ({ etcd: "127.0.0.1:0", http: "127.0.0.1:0", readinessProbeMs: 50, transferTimeoutMs: 3000 }),
+      () => ({ etcd: "127.0.0.1:0", http: "127.0.0.1:0", readinessProbeMs: 50, transferTimeoutMs: 10_000 }),
     )
     await tc.cluster.startAll()
     await tc.cluster.awaitLeader()

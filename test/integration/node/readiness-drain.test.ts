@@ -20,7 +20,7 @@ const start = async () => {
       readinessProbeMs: 50,
       readinessMaxAgeMs: 1000,
       drainTimeoutMs: 2000,
-      transferTimeoutMs: 3000,
+      transferTimeoutMs: 10_000,
     }),
   )
   await tc.cluster.startAll()
