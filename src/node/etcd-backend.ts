@@ -32,6 +32,10 @@ import { clusterIdOf, memberIdOf } from "./ids.ts"
 import { KV_GROUP, type LatticeNode } from "./node.ts"
 import { runOrThrow } from "./run-or-throw.ts"
 
+/** Only the idempotency key travels in the replicated command (never the call's signal). */
+const idempotencyOf = (ctx: CallContext) =>
+  ctx.idempotency === undefined ? {} : { idempotency: ctx.idempotency }
+
 export const ETCD_VERSION = "3.4.0"
 
 const run = runOrThrow
@@ -92,7 +96,7 @@ export class NodeEtcdBackend implements EtcdBackend {
   }
 
   async put(r: pb.PutRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.PutResponse> {
-    const out = await this.write({ type: "put", request: map.toKvPut(r), ...ctx })
+    const out = await this.write({ type: "put", request: map.toKvPut(r), ...idempotencyOf(ctx) })
     return map.fromKvPut(map.unwrapOutcome(out, "put"))
   }
 
@@ -100,12 +104,12 @@ export class NodeEtcdBackend implements EtcdBackend {
     r: pb.DeleteRangeRequest,
     ctx: CallContext = NO_CONTEXT,
   ): Promise<pb.DeleteRangeResponse> {
-    const out = await this.write({ type: "deleteRange", request: map.toKvDelete(r), ...ctx })
+    const out = await this.write({ type: "deleteRange", request: map.toKvDelete(r), ...idempotencyOf(ctx) })
     return map.fromKvDelete(map.unwrapOutcome(out, "deleteRange"))
   }
 
   async txn(r: pb.TxnRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.TxnResponse> {
-    const out = await this.write({ type: "txn", request: map.toKvTxn(r), ...ctx })
+    const out = await this.write({ type: "txn", request: map.toKvTxn(r), ...idempotencyOf(ctx) })
     return map.fromKvTxn(map.unwrapOutcome(out, "txn"))
   }
 
