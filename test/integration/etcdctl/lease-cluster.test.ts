@@ -52,11 +52,12 @@ describe.skipIf(!hasEtcdctl)("etcdctl leases against a 3-node Lattice cluster", 
     expect((await ctl(leader, ["put", "leased/b", "2", `--lease=${id}`])).out).toBe("OK\n")
     for (const node of tc.cluster.ids) {
       const ttl = (await ctl(node, ["lease", "timetolive", id, "--keys"])).out
-      expect(ttl).toMatch(
-        new RegExp(
-          `^lease ${id} granted with TTL\\(100s\\), remaining\\((9[5-9]|100)s\\), attached keys\\(\\[leased/a leased/b\\]\\)\\n$`,
-        ),
-      )
+      const m =
+        /^lease (\w+) granted with TTL\(100s\), remaining\((\d+)s\), attached keys\(\[(.*)\]\)\n$/.exec(ttl)
+      expect([m?.[1], m?.[3]]).toEqual([id, "leased/a leased/b"])
+      // The committed clock runs (etcdctl calls are slow on a loaded machine).
+      expect(Number(m?.[2])).toBeGreaterThan(80)
+      expect(Number(m?.[2])).toBeLessThanOrEqual(100)
       expect((await ctl(node, ["lease", "list"])).out).toBe(`found 1 leases\n${id}\n`)
     }
     expect((await ctl(f2, ["lease", "keep-alive", "--once", id])).out).toBe(
