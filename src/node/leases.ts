@@ -37,6 +37,50 @@ const expect = <T extends KvResponse["type"]>(
 
 export type LeaseFailure = WriteFailure | KvError | MissingOutcome
 
+/**
+ * Coalesces renewals on this node: while one `leaseRenew` write is in flight (forwarded to the
+ * leader from a follower), the renewals arriving meanwhile wait and go together in the next one.
+ * So a node sends one renewal request per round, whatever the number of keep-alive streams.
+ */
+const renewBatcher = (node: LatticeNode, group: GroupId) => {
+  type Waiter = { readonly id: number; readonly done: (r: Effect.Effect<number, LeaseFailure>) => void }
+  let pending: Waiter[] = []
+  let running = false
+  const round = (batch: Waiter[]) =>
+    node.write({ type: "leaseRenew", request: { ids: batch.map((w) => w.id) } }, group).pipe(
+      Effect.flatMap((o) => expect(o, "leaseRenew")),
+      Effect.match({
+        onFailure: (e) => {
+          for (const w of batch) w.done(Effect.fail(e))
+        },
+        onSuccess: (r) => {
+          batch.forEach((w, i) => {
+            const ttl = r.ttlsMs[i] ?? -1
+            w.done(ttl < 0 ? Effect.fail(new KvError("LeaseNotFound")) : Effect.succeed(ttl))
+          })
+        },
+      }),
+    )
+  const drain = Effect.gen(function* () {
+    while (pending.length > 0) {
+      const batch = pending.slice(0, MAX_RENEWALS_PER_ENTRY)
+      pending = pending.slice(batch.length)
+      yield* round(batch)
+    }
+  }).pipe(Effect.ensuring(Effect.sync(() => (running = false))))
+  return (id: number): Effect.Effect<number, LeaseFailure> =>
+    Effect.async<number, LeaseFailure>((resume) => {
+      pending.push({ id, done: resume })
+      if (!running) {
+        running = true
+        Effect.runFork(drain)
+      }
+    })
+}
+
+/** Most lease ids in one renewal entry. */
+const MAX_RENEWALS_PER_ENTRY = 4096
+
 export const nodeLeases = (node: LatticeNode, group: GroupId = KV_GROUP) => ({
   /** Grants a lease of `ttlMs` (id 0: the group assigns one). */
   grant: (ttlMs: number, id = 0) =>
@@ -50,15 +94,8 @@ export const nodeLeases = (node: LatticeNode, group: GroupId = KV_GROUP) => ({
       .write({ type: "leaseRevoke", request: { id } }, group)
       .pipe(Effect.flatMap((o) => expect(o, "leaseRevoke"))),
 
-  /** Runs the lease's TTL again; the granted TTL (ms), or LeaseNotFound. */
-  renew: (id: number) =>
-    node.write({ type: "leaseRenew", request: { ids: [id] } }, group).pipe(
-      Effect.flatMap((o) => expect(o, "leaseRenew")),
-      Effect.flatMap((r) => {
-        const ttl = r.ttlsMs[0] ?? -1
-        return ttl < 0 ? Effect.fail(new KvError("LeaseNotFound")) : Effect.succeed(ttl)
-      }),
-    ),
+  /** Runs the lease's TTL again; the granted TTL (ms), or LeaseNotFound. Batched per round. */
+  renew: renewBatcher(node, group),
 
   /** A live lease (linearizable read), with its attached keys; LeaseNotFound otherwise. */
   timeToLive: (id: number) =>

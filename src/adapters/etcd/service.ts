@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto"
 import type { AdapterMetrics } from "../../metrics/node-metrics.ts"
+import { AsyncQueue } from "./async-queue.ts"
 import type { EtcdBackend, EtcdLeaseBackend } from "./backend.ts"
 import { type CallContext, NO_CONTEXT } from "./call-context.ts"
 import * as election from "./election.ts"
@@ -44,6 +45,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024
 /** etcd streams snapshots in 32 KiB pieces. */
 const SNAPSHOT_CHUNK = 32 * 1024
 const SNAPSHOT_ALIGN = 512
+/** Keep-alive renewals of one stream being replicated at once. */
+const MAX_KEEPALIVES_IN_FLIGHT = 1024
 /** etcd's MaxLeaseTTL: 9,000,000,000 seconds. */
 const MAX_LEASE_TTL = 9_000_000_000n
 
@@ -293,24 +296,43 @@ export class EtcdService {
   }
 
   /**
-   * One response per request, in order. The header is taken before renewing (as etcd does) so its
+   * One response per request, in order. Renewals are pipelined (up to MAX_KEEPALIVES_IN_FLIGHT
+   * per stream): a Lattice renewal is a replicated write, so one at a time would cap a stream
+   * at one renewal per commit. The header is taken before renewing (as etcd does) so its
    * revision never runs ahead of the renewal; an unknown lease answers TTL 0, not an error.
    */
   async *leaseKeepAlive(
     requests: AsyncIterable<pb.LeaseKeepAliveRequest>,
   ): AsyncGenerator<pb.LeaseKeepAliveResponse> {
     const leases = this.leases()
-    for await (const r of requests) {
+    const answers = new AsyncQueue<Promise<pb.LeaseKeepAliveResponse>>()
+    let inFlight = 0
+    let room: (() => void) | undefined
+    const renew = async (r: pb.LeaseKeepAliveRequest): Promise<pb.LeaseKeepAliveResponse> => {
       const header = this.fill(undefined)
-      let ttl: bigint
       try {
-        ttl = await leases.renew(r.ID ?? 0n)
+        return { header, ID: r.ID, TTL: await leases.renew(r.ID ?? 0n) }
       } catch (err) {
         if (!isLeaseNotFound(err)) throw err
-        ttl = 0n
+        return { header, ID: r.ID, TTL: 0n }
+      } finally {
+        inFlight--
+        room?.()
+        room = undefined
       }
-      yield { header, ID: r.ID, TTL: ttl }
     }
+    const pump = (async () => {
+      for await (const r of requests) {
+        while (inFlight >= MAX_KEEPALIVES_IN_FLIGHT) await new Promise<void>((resolve) => (room = resolve))
+        inFlight++
+        const answer = renew(r)
+        answer.catch(() => {}) // observed below, in order
+        answers.push(answer)
+      }
+      answers.close()
+    })()
+    pump.catch((e) => answers.fail(e))
+    for await (const answer of answers) yield await answer
   }
 
   // --- Watch ---

@@ -12,8 +12,8 @@ import { hasNats, processCluster } from "./process-cluster.ts"
 
 const KEPT = 1000
 const DOOMED = 100
-const KEPT_TTL_S = 8
-const DOOMED_TTL_S = 4
+const KEPT_TTL_S = 30
+const DOOMED_TTL_S = 15
 
 const enc = (s: string) => new TextEncoder().encode(s)
 
@@ -131,7 +131,7 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
     }
     // Then they expire and their keys go, on every live node.
     let left = DOOMED
-    for (let i = 0; i < 200 && left > 0; i++) {
+    for (let i = 0; i < 400 && left > 0; i++) {
       left = await keyCount(next, "doomed/")
       if (left > 0) await Bun.sleep(100)
     }
@@ -142,7 +142,7 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
     for (const f of followers) expect(await keyCount(f, "doomed/")).toBe(0)
 
     // Keep renewing well past one TTL after the failover: nothing kept may have expired.
-    await Bun.sleep(KEPT_TTL_S * 1000 + 1000)
+    await Bun.sleep(KEPT_TTL_S * 1000 + 2000)
     c.spawn(leader)
     await c.leaderOf(IDS)
     renewing = false
@@ -153,5 +153,5 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
       expect({ node: id, kept: await keyCount(id, "kept/") }).toEqual({ node: id, kept: KEPT })
     const sample = await retry(() => client(next).timeToLive(kept[0]!))
     expect(sample.TTL ?? 0n).toBeGreaterThan(0n)
-  }, 180_000)
+  }, 600_000)
 })
