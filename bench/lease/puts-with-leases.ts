@@ -1,7 +1,7 @@
 /**
  * Lease bench: put throughput with 0 and with many active leases (target: 100k leases slow puts
  * by at most 10%).
- *  1. State machine: puts applied in 100-entry transactions (synchronous=FULL), with a lease
+ *  1. State machine (3 alternating rounds, best of each): puts applied in 100-entry transactions (synchronous=FULL), with a lease
  *     tick entry every 100 puts (the keeper's rate at ~1k puts/s), over an empty lease table
  *     and over LEASE_BENCH_LEASES leases (default 100,000; none due, as live leases are).
  *  2. Cluster: a 3-node in-process cluster (in-memory transport, real SQLite files, fsync),
@@ -33,8 +33,8 @@ const fmt = (n: number): string => Math.round(n).toLocaleString("en-US")
 const dir = mkdtempSync(join(tmpdir(), "lattice-lease-bench-"))
 
 /** Puts/s applying `puts` puts in 100-entry transactions, one tick per transaction. */
-const smRun = (leases: number): number => {
-  const db = bunSqliteDriver.open(join(dir, `sm-${leases}.db`), { synchronous: "FULL" })
+const smRun = (leases: number, round: number): number => {
+  const db = bunSqliteDriver.open(join(dir, `sm-${leases}-${round}.db`), { synchronous: "FULL" })
   const sm = KvStateMachine.open(db, { group: 1 })
   let index = 0
   let tick = 0
@@ -115,9 +115,14 @@ try {
     `# lease bench (bun ${Bun.version}); machine load: ${(await Bun.file("/proc/loadavg").text()).trim()}`,
   )
   console.log(`\n## state machine: ${fmt(SM_PUTS)} puts, 100 per transaction + 1 tick`)
-  const smBase = smRun(0)
-  const smLeased = smRun(LEASES)
-  console.log(`puts/s with 0 leases:        ${fmt(smBase)}`)
+  // Alternating rounds, best of each: the machine's load moves between rounds.
+  let smBase = 0
+  let smLeased = 0
+  for (let round = 0; round < 3; round++) {
+    smBase = Math.max(smBase, smRun(0, round))
+    smLeased = Math.max(smLeased, smRun(LEASES, round))
+  }
+  console.log(`puts/s with 0 leases:        ${fmt(smBase)}  (best of 3)`)
   console.log(
     `puts/s with ${fmt(LEASES)} leases: ${fmt(smLeased)}  (${((smLeased / smBase - 1) * 100).toFixed(1)}%)`,
   )

@@ -84,7 +84,8 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
       while (renewing) {
         const s = streams[round++ % streams.length]!
         for (const id of kept) s.send(id)
-        await Bun.sleep(1000)
+        // etcd's clientv3 renews every TTL/3; every 3 s with a 30 s TTL leaves a wide margin.
+        await Bun.sleep(3000)
       }
     })()
 
