@@ -4,6 +4,7 @@
  * through ReadIndex).
  */
 import type { Entry } from "../../schemas/raft.ts"
+import { Violation } from "./invariants.ts"
 
 export interface RegisterCommand {
   readonly op: "write" | "cas"
@@ -35,18 +36,30 @@ export class RegisterMachine {
   appliedIndex = 0
   /** etcd-like: starts at 1, +1 per change. */
   revision = 1
-  /** Every change so far (kept in snapshots, like the MVCC history): what watchers replay. */
-  private history: RegisterEvent[] = []
 
-  /** The changes with a revision >= from. */
+  /**
+   * `changes`: the cluster's change history, shared by every replica of a simulation (element
+   * i is revision i + 2). A replica's history is its prefix up to `revision` — what the MVCC
+   * store keeps and watchers replay — so it need not travel in snapshots. A replica that applies
+   * a different change at a revision already recorded is a divergence, reported at once.
+   */
+  constructor(private readonly changes: RegisterEvent[] = []) {}
+
+  /** This replica's changes with a revision >= from. */
   historyFrom(from: number): readonly RegisterEvent[] {
-    return this.history.slice(Math.max(0, from - 2))
+    return this.changes.slice(Math.max(0, from - 2), this.revision - 1)
   }
 
   private change(key: string, value: string): void {
     this.values.set(key, value)
     this.revision++
-    this.history.push({ revision: this.revision, key, value })
+    const known = this.changes[this.revision - 2]
+    if (known === undefined) this.changes.push({ revision: this.revision, key, value })
+    else if (known.key !== key || known.value !== value)
+      throw new Violation(
+        "watch",
+        `replicas disagree at revision ${this.revision}: ${known.key}=${known.value} vs ${key}=${value}`,
+      )
   }
 
   /** Apply one committed normal entry; returns the command and its result. */
@@ -69,21 +82,16 @@ export class RegisterMachine {
   /** Canonical encoding (sorted keys) so equal states have equal bytes. */
   snapshot(): Uint8Array {
     const pairs = [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return encoder.encode(JSON.stringify({ pairs, revision: this.revision, history: this.history }))
+    return encoder.encode(JSON.stringify({ pairs, revision: this.revision }))
   }
 
   restore(data: Uint8Array, index: number): void {
     const state =
       data.length === 0
-        ? { pairs: [], revision: 1, history: [] }
-        : (JSON.parse(decoder.decode(data)) as {
-            pairs: [string, string][]
-            revision: number
-            history: RegisterEvent[]
-          })
+        ? { pairs: [], revision: 1 }
+        : (JSON.parse(decoder.decode(data)) as { pairs: [string, string][]; revision: number })
     this.values = new Map(state.pairs)
     this.revision = state.revision
-    this.history = state.history
     this.appliedIndex = index
   }
 }

@@ -51,6 +51,8 @@ export interface NodeHost {
   readonly stats: { snapshots: number; snapshotInstalls: number }
   /** Hears what watch clients attached to a node see (watch-clients.ts). */
   readonly watches?: NodeWatchListener
+  /** The cluster's change history, shared by every replica's state machine. */
+  readonly changeLog?: RegisterEvent[]
   /**
    * The state machine is durable (applied in the same transaction as the log, as the SQLite KV
    * does): it survives a crash and the core is restarted with `applied`, instead of replaying.
@@ -105,7 +107,7 @@ export class SimNode {
   /** Handed out but not yet durable, with the messages still held back. */
   private pending: { ready: Ready; messages: readonly Message[] }[] = []
   private flushing = false
-  private machine = new RegisterMachine()
+  private machine: RegisterMachine
   private conf: ConfState
   private lastSnapshotIndex = 0
 
@@ -128,6 +130,7 @@ export class SimNode {
     this.durable = new LogImage(bootstrapConf)
     this.live = this.durable.reloaded()
     this.conf = bootstrapConf
+    this.machine = new RegisterMachine(host.changeLog)
   }
 
   get role(): SoftState["role"] {
@@ -155,7 +158,7 @@ export class SimNode {
     const snap = this.durable.snapshot
     if (!this.host.durableMachine || this.incarnation === 0) {
       // A volatile state machine restarts from the durable snapshot; the core re-hands the rest.
-      this.machine = new RegisterMachine()
+      this.machine = new RegisterMachine(this.host.changeLog)
       if (snap) this.machine.restore(snap.data, snap.meta.index)
       this.conf = snap ? snap.meta.conf : this.durable.bootstrapConf
       this.lastSnapshotIndex = snap?.meta.index ?? 0

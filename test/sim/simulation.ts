@@ -19,6 +19,7 @@ import { InvariantChecker, Violation } from "./invariants.ts"
 import { Network } from "./network.ts"
 import { Prng } from "./prng.ts"
 import type { Profile } from "./profiles.ts"
+import type { RegisterEvent } from "./register-machine.ts"
 import { type Scenario, scenarios } from "./scenarios.ts"
 import { type CallerBug, type ClientRequest, type NodeHost, type NodeResponse, SimNode } from "./sim-node.ts"
 import { SimWatchClients } from "./watch-clients.ts"
@@ -138,6 +139,8 @@ export class Simulation implements NodeHost {
   private readonly scenario: Scenario | undefined
   /** Watch clients following every node's applied changes (watch-clients.ts). */
   watches: SimWatchClients | undefined
+  /** The change history every replica's register machine shares (register-machine.ts). */
+  readonly changeLog: RegisterEvent[] = []
 
   constructor(readonly options: SimOptions) {
     this.rng = new Prng(options.seed)

@@ -23,7 +23,7 @@ describe.skipIf(!hasEtcdctl)("etcdctl watch against a 3-node Lattice cluster", (
     )
     await tc.cluster.startAll()
     await tc.cluster.awaitLeader()
-  })
+  }, 30_000)
   afterAll(async () => {
     await tc.cleanup()
   })

@@ -43,7 +43,7 @@ const openStream = (svc: EtcdService) => {
       wake?.()
     },
     until: async (cond: () => boolean, what: string) => {
-      for (let i = 0; i < 500 && !cond(); i++) await Bun.sleep(5)
+      for (let i = 0; i < 2000 && !cond(); i++) await Bun.sleep(5)
       if (!cond()) throw new Error(`timed out waiting for ${what}`)
     },
     close: async () => {
@@ -61,7 +61,7 @@ describe("etcd watch protocol over a node", () => {
     await tc.cluster.startAll()
     await tc.cluster.awaitLeader()
     backend = new NodeEtcdBackend(tc.cluster.get("n1")!.node)
-  })
+  }, 30_000)
   afterAll(async () => {
     await tc.cleanup()
   })
@@ -92,7 +92,7 @@ describe("etcd watch protocol over a node", () => {
     const whole = s.got.filter((r) => r.watchId === 2n && (r.events?.length ?? 0) > 0)
     expect(whole.map((r) => r.events!.length)).toEqual([10])
     await s.close()
-  })
+  }, 30_000)
 
   test("progress_notify and progress requests give bookmarks; cancelAll fails the stream with its reason", async () => {
     const svc = new EtcdService(backend)
@@ -101,12 +101,17 @@ describe("etcd watch protocol over a node", () => {
     await s.until(() => s.got.length === 1, "created")
     const put = await backend.put({ key: te.encode("p"), value: te.encode("1") })
     const rev = put.header!.revision!
-    await s.until(
-      () => s.got.some((r) => r.watchId === 5n && r.events === undefined && !r.created),
-      "periodic progress",
-    )
-    const periodic = s.got.find((r) => r.watchId === 5n && r.events === undefined && !r.created)!
-    expect(periodic.header!.revision).toBeGreaterThanOrEqual(rev)
+    const isProgress = (r: pb.WatchResponse) => r.watchId === 5n && r.events === undefined && !r.created
+    const eventAt = () => s.got.findIndex((r) => r.watchId === 5n && (r.events?.length ?? 0) > 0)
+    await s.until(() => eventAt() >= 0 && s.got.slice(eventAt() + 1).some(isProgress), "periodic progress")
+    // Bookmarks: none before the event claims its revision; the next one after it does.
+    expect(
+      s.got
+        .slice(0, eventAt())
+        .filter(isProgress)
+        .every((r) => r.header!.revision! < rev),
+    ).toBe(true)
+    expect(s.got.slice(eventAt() + 1).find(isProgress)!.header!.revision).toBeGreaterThanOrEqual(rev)
     s.send({ progressRequest: {} })
     await s.until(() => s.got.some((r) => r.watchId === -1n), "progress answer")
     expect(s.got.find((r) => r.watchId === -1n)!.header!.revision).toBe(backend.identity().revision)
@@ -118,5 +123,5 @@ describe("etcd watch protocol over a node", () => {
     expect((s.failure() as EtcdError).code).toBe(GrpcCode.UNAVAILABLE)
     expect((s.failure() as EtcdError).message).toBe(reason)
     await s.close()
-  })
+  }, 30_000)
 })
