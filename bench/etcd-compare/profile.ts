@@ -4,7 +4,7 @@
  * to the leader) runs for `--seconds` each, then the nodes get SIGTERM so they write their
  * profiles (Markdown, grep-friendly) into `--out`.
  *
- *   bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases put,lin,ser] [--out tmp/profile] [--profiler on|off]
+ *   bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off]
  *
  * It also prints the CPU time each node used per operation (from /proc): on a shared machine
  * that moves far less than throughput does.
@@ -39,7 +39,7 @@ const { values } = parseArgs({
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases put,lin,ser] [--out tmp/profile] [--profiler on|off]\n" +
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off]\n" +
       "Runs the working tree's nodes under Bun's CPU profiler; writes one Markdown profile per node to --out,\n" +
       "and prints each phase's throughput and the CPU time each node spent per operation.",
   )
@@ -75,6 +75,23 @@ try {
     console.error(
       `${name}: ${r.opsPerSec.toFixed(0)} ops/s (${r.errors} errors); node CPU per op (µs, n1/n2/n3): ${perOp}`,
     )
+    if (r.errors > 0) {
+      console.error(`  first error: ${r.firstError}`)
+      const statuses = await Promise.all(client.endpoints.map((e) => e.status(3000).catch(String)))
+      for (const [i, st] of statuses.entries()) {
+        console.error(
+          typeof st === "string"
+            ? `  n${i + 1}: ${st}`
+            : `  n${i + 1}: term ${st.raftTerm} leader ${st.leader} commit ${st.raftIndex} applied ${st.raftAppliedIndex}`,
+        )
+      }
+    }
+  }
+  if (phases.has("idle")) {
+    const before = cluster.pids().map(cpuMs)
+    await Bun.sleep(seconds * 1000)
+    const used = cluster.pids().map((pid, i) => (cpuMs(pid) - (before[i] ?? 0)) / seconds / 10)
+    console.error(`idle: node CPU (% of one core, n1/n2/n3): ${used.map((p) => p.toFixed(1)).join("/")}`)
   }
   await run("put", (slot) => ep.put({ key: keys[slot % keys.length], value }))
   await run("lin", () => ep.range({ key: Buffer.from("bench/read"), serializable: false }))

@@ -258,10 +258,11 @@ export const startNode = (
         const data = encodeCommand(command)
         const start = yield* Clock.currentTimeMillis
         const deadline = start + options.requestTimeoutMs
-        let last: WriteFailure = new NotLeader({ leader: null })
+        // Made only when needed: an error instance captures a stack, too dear for every write.
+        let last: WriteFailure | null = null
         while (true) {
           const now = yield* Clock.currentTimeMillis
-          if (now >= deadline) return yield* Effect.fail(last)
+          if (now >= deadline) return yield* Effect.fail(last ?? new NotLeader({ leader: null }))
           const h = group(g)
           if (h === undefined) {
             last = new ReplicaStopped({ reason: `group ${g} is not running on ${options.nodeId}` })
