@@ -185,16 +185,24 @@ export const runRaftReplica = (
       }
     })
 
-  /** After durability: resolve reads, install a received snapshot (and the entries after it). */
+  /**
+   * Read states need no local durability: the index is a commit index a quorum proved, and the
+   * read is served only once the state machine has applied it (etcd hands them out before its
+   * WAL save too). Answering them at once keeps reads off the fsync queue.
+   */
+  const resolveReads = (r: Ready): void => {
+    for (const rs of r.readStates) {
+      const done = pendingReads.get(rs.id)
+      if (done === undefined) continue
+      pendingReads.delete(rs.id)
+      if (rs.kind === "ready") Deferred.unsafeDone(done, Effect.succeed(rs.index))
+      else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
+    }
+  }
+
+  /** After durability: install a received snapshot (and the entries after it). */
   const afterPersist = (r: Ready, deferApply: boolean): Effect.Effect<void> =>
     Effect.gen(function* () {
-      for (const rs of r.readStates) {
-        const done = pendingReads.get(rs.id)
-        if (done === undefined) continue
-        pendingReads.delete(rs.id)
-        if (rs.kind === "ready") Deferred.unsafeDone(done, Effect.succeed(rs.index))
-        else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
-      }
       if (r.snapshot !== null) yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
       if (deferApply && r.committedEntries.length > 0) {
         yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
@@ -220,7 +228,10 @@ export const runRaftReplica = (
       }
       const deferApply = deferredApplies > 0 || batch.some((r) => r.snapshot !== null)
       if (deferApply) deferredApplies++
-      for (const r of batch) yield* beforePersist(r, deferApply)
+      for (const r of batch) {
+        yield* beforePersist(r, deferApply)
+        resolveReads(r)
+      }
       const { early, late } = partition(batch)
       yield* send(early)
       const durable = Deferred.unsafeMake<void, StorageError | CorruptionError>(FiberId.none)
