@@ -98,7 +98,7 @@ describe("etcd watch protocol over a node", () => {
     const svc = new EtcdService(backend)
     const s = openStream(svc)
     s.send({ createRequest: { key: te.encode("p"), progressNotify: true, watchId: 5n } })
-    await s.until(() => s.got.length === 1, "created")
+    await s.until(() => s.got.some((r) => r.created === true), "created")
     const put = await backend.put({ key: te.encode("p"), value: te.encode("1") })
     const rev = put.header!.revision!
     const isProgress = (r: pb.WatchResponse) => r.watchId === 5n && r.events === undefined && !r.created
