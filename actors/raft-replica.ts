@@ -163,6 +163,9 @@ export const runRaftReplica = (
         deps.view.leaderChanges++
         deps.metrics?.leaderChanged(lastLeader, r.softState.leader)
         lastLeader = r.softState.leader
+        yield* Effect.logInfo(lastLeader === null ? "leader lost" : `leader is ${lastLeader}`).pipe(
+          Effect.annotateLogs({ group: deps.group, term: r.softState.term, role: r.softState.role }),
+        )
       }
       for (const p of r.proposals) {
         const conf = pendingConf.get(p.id)

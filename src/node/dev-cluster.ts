@@ -5,6 +5,7 @@
 import { Effect } from "effect"
 import type { CliIO } from "../cli/framework/types.ts"
 import type { NodeConfig } from "../config/resolve.ts"
+import { loggingLayer } from "../log/logger.ts"
 import { LocalCluster } from "./local-cluster.ts"
 import { nodeOptionsFromConfig } from "./options.ts"
 import { shutdownSignal } from "./shutdown-signal.ts"
@@ -48,6 +49,12 @@ export const runDevCluster = (configs: ReadonlyArray<NodeConfig>, io: CliIO): Ef
         },
         ...(c.telemetry.metrics_enabled ? { metricsBind: c.telemetry.metrics_bind } : {}),
       })),
+      1,
+      loggingLayer({
+        level: configs[0]?.telemetry.log_level ?? "info",
+        format: configs[0]?.telemetry.log_format ?? "text",
+        write: (line) => io.stderr(`${line}\n`),
+      }),
     )
     const started = yield* Effect.either(Effect.tryPromise(() => cluster.startAll()))
     if (started._tag === "Left") {

@@ -69,9 +69,9 @@ export class NodeEtcdBackend implements EtcdBackend {
     }
   }
 
-  private write(command: KvCommand): Promise<KvOutcome> {
+  private write(command: KvCommand, traceId?: string): Promise<KvOutcome> {
     return run(
-      this.node.write(command).pipe(
+      this.node.write(command, undefined, traceId).pipe(
         Effect.mapError(etcdErrorOf),
         Effect.flatMap((o) =>
           o === null ? Effect.fail(new Error("the entry carried no KV outcome")) : Effect.succeed(o),
@@ -96,7 +96,7 @@ export class NodeEtcdBackend implements EtcdBackend {
   }
 
   async put(r: pb.PutRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.PutResponse> {
-    const out = await this.write({ type: "put", request: map.toKvPut(r), ...idempotencyOf(ctx) })
+    const out = await this.write({ type: "put", request: map.toKvPut(r), ...idempotencyOf(ctx) }, ctx.traceId)
     return map.fromKvPut(map.unwrapOutcome(out, "put"))
   }
 
@@ -104,12 +104,15 @@ export class NodeEtcdBackend implements EtcdBackend {
     r: pb.DeleteRangeRequest,
     ctx: CallContext = NO_CONTEXT,
   ): Promise<pb.DeleteRangeResponse> {
-    const out = await this.write({ type: "deleteRange", request: map.toKvDelete(r), ...idempotencyOf(ctx) })
+    const out = await this.write(
+      { type: "deleteRange", request: map.toKvDelete(r), ...idempotencyOf(ctx) },
+      ctx.traceId,
+    )
     return map.fromKvDelete(map.unwrapOutcome(out, "deleteRange"))
   }
 
   async txn(r: pb.TxnRequest, ctx: CallContext = NO_CONTEXT): Promise<pb.TxnResponse> {
-    const out = await this.write({ type: "txn", request: map.toKvTxn(r), ...idempotencyOf(ctx) })
+    const out = await this.write({ type: "txn", request: map.toKvTxn(r), ...idempotencyOf(ctx) }, ctx.traceId)
     return map.fromKvTxn(map.unwrapOutcome(out, "txn"))
   }
 

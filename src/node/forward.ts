@@ -18,16 +18,43 @@ import { decodeOutcome, encodeOutcome } from "../kv/codec.ts"
 
 export const FORWARD_SERVICE = "kv-propose"
 
-export const encodeForwardRequest = (group: GroupId, data: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(4 + data.length)
-  new DataView(out.buffer).setUint32(0, group)
-  out.set(data, 4)
+/**
+ * A request id (for the logs on both nodes) rides after the group when the group's top bit is
+ * set: u32 group|0x80000000 | u16 length | UTF-8 id | command. A node that predates it reads a
+ * group it does not run and answers "group not running" (the write fails, never misapplies).
+ */
+const HAS_REQUEST_ID = 0x8000_0000
+
+export const encodeForwardRequest = (group: GroupId, data: Uint8Array, requestId?: string): Uint8Array => {
+  const id = requestId === undefined ? null : new TextEncoder().encode(requestId.slice(0, 200))
+  const head = id === null ? 4 : 6 + id.length
+  const out = new Uint8Array(head + data.length)
+  const view = new DataView(out.buffer)
+  if (id === null) view.setUint32(0, group)
+  else {
+    view.setUint32(0, (group | HAS_REQUEST_ID) >>> 0)
+    view.setUint16(4, id.length)
+    out.set(id, 6)
+  }
+  out.set(data, head)
   return out
 }
 
-export const decodeForwardRequest = (bytes: Uint8Array): { group: GroupId; data: Uint8Array } => {
+export const decodeForwardRequest = (
+  bytes: Uint8Array,
+): { group: GroupId; data: Uint8Array; requestId: string | null } => {
   if (bytes.length < 4) throw new Error("forward request: too short")
-  return { group: new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0), data: bytes.subarray(4) }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
+  const word = view.getUint32(0)
+  if ((word & HAS_REQUEST_ID) === 0) return { group: word, data: bytes.subarray(4), requestId: null }
+  if (bytes.length < 6) throw new Error("forward request: too short")
+  const n = view.getUint16(4)
+  if (bytes.length < 6 + n) throw new Error("forward request: truncated request id")
+  return {
+    group: word & ~HAS_REQUEST_ID,
+    data: bytes.subarray(6 + n),
+    requestId: new TextDecoder().decode(bytes.subarray(6, 6 + n)),
+  }
 }
 
 export const encodeForwardOk = (outcome: KvOutcome | null): Uint8Array => {

@@ -3,7 +3,7 @@
  * tests). Each node lives in its own Scope, so one can be stopped (its transport detaches, its
  * databases close: a crash without losing fsynced data) and started again on the same data dir.
  */
-import { Effect, Exit, Scope } from "effect"
+import { Effect, Exit, type Layer, Scope } from "effect"
 import type { NodeId } from "../../schemas/raft.ts"
 import { startMetricsListener } from "../metrics/http.ts"
 import { makeInMemoryTransport } from "../transport/in-memory.ts"
@@ -34,6 +34,8 @@ export class LocalCluster {
   constructor(
     readonly specs: readonly LocalNodeSpec[],
     seed = 1,
+    /** The logger for every node (src/log/logger.ts); Effect's default when absent. */
+    readonly logging?: Layer.Layer<never>,
   ) {
     this.network = new InMemoryNetwork({ seed })
   }
@@ -63,7 +65,10 @@ export class LocalCluster {
         spec.metricsBind === undefined ? null : yield* startMetricsListener(spec.metricsBind, node.metrics)
       return { node, listeners, metricsPort, scope }
     })
-    const exit = await Effect.runPromiseExit(Scope.extend(build, scope))
+    const logged = build.pipe(Effect.annotateLogs({ node: id }))
+    const exit = await Effect.runPromiseExit(
+      Scope.extend(this.logging === undefined ? logged : Effect.provide(logged, this.logging), scope),
+    )
     if (Exit.isFailure(exit)) {
       await Effect.runPromise(Scope.close(scope, exit))
       throw new Error(`node ${id} failed to start: ${String(exit.cause)}`)

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Duration, Effect, Either, Schedule, type Scope } from "effect"
+import { Clock, Duration, Effect, Either, Runtime, Schedule, type Scope } from "effect"
 import type { RequestFailure } from "../../actors/errors.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped } from "../../actors/errors.ts"
 import type { GroupHandle, GroupSettings } from "../../actors/group.ts"
@@ -58,7 +58,12 @@ export interface LatticeNode {
   readonly supervisor: NodeSupervisor
   readonly transport: TransportShape
   readonly group: (group?: GroupId) => GroupHandle | undefined
-  readonly write: (command: KvCommand, group?: GroupId) => Effect.Effect<KvOutcome | null, WriteFailure>
+  /** `requestId` (a client's x-request-id, else one is made when forwarding) follows the write into the leader's logs. */
+  readonly write: (
+    command: KvCommand,
+    group?: GroupId,
+    requestId?: string,
+  ) => Effect.Effect<KvOutcome | null, WriteFailure>
   readonly barrier: (group?: GroupId) => Effect.Effect<GroupHandle, RequestFailure | RequestTimedOut>
   /** A membership change through the group's leader (forwarded from a follower); see membership.ts. */
   readonly changeMembership: (change: ConfChange, group?: GroupId) => Effect.Effect<void, MembershipFailure>
@@ -184,6 +189,8 @@ export const startNode = (
       )
     }
     const events: SupervisorEvent[] = []
+    // Supervisor events arrive in plain callbacks: logged through this node's runtime (logger, annotations).
+    const runtime = yield* Effect.runtime<never>()
     const countedTransport = countRaftTraffic(transport, metrics)
     const supervisor = yield* startNodeSupervisor({
       groups,
@@ -195,6 +202,16 @@ export const startNode = (
       report: (e) => {
         events.push(e)
         report(e)
+        const h = e.health
+        const text =
+          h.state === "running" ? `group running (restarts ${h.restarts})` : `group ${h.state}: ${h.reason}`
+        const log =
+          h.state === "running"
+            ? Effect.logInfo(text)
+            : h.state === "restarting"
+              ? Effect.logWarning(text)
+              : Effect.logError(text)
+        Runtime.runFork(runtime)(log.pipe(Effect.annotateLogs({ group: e.group })))
       },
       depsFor: (group, restart) => ({
         group,
@@ -227,9 +244,13 @@ export const startNode = (
       ),
     )
 
+    // Writes and forwarded requests run on other fibers (an adapter's, the transport's): their
+    // logs go through this node's runtime, so its logger, level and `node` annotation apply.
+    const nodeLog = (log: Effect.Effect<void>) => Effect.sync(() => Runtime.runFork(runtime)(log))
+
     // The leader side of forwarding: propose locally, never forward again.
     yield* transport
-      .serve(FORWARD_SERVICE, (payload) =>
+      .serve(FORWARD_SERVICE, (payload, from) =>
         Effect.gen(function* () {
           const req = decodeForwardRequest(payload)
           const h = supervisor.handle(req.group)
@@ -237,7 +258,24 @@ export const startNode = (
             return encodeForwardFailure(new ReplicaStopped({ reason: "group not running" }))
           const st = h.view.status
           if (st.role !== "leader") return encodeForwardFailure(new NotLeader({ leader: st.leader }))
+          yield* nodeLog(
+            Effect.logDebug("forwarded write: proposing").pipe(
+              Effect.annotateLogs({ group: req.group, term: st.term, request_id: req.requestId ?? "", from }),
+            ),
+          )
           return yield* h.propose(req.data).pipe(
+            Effect.tapError((f) =>
+              nodeLog(
+                Effect.logWarning(`forwarded write failed: ${f._tag}`).pipe(
+                  Effect.annotateLogs({
+                    group: req.group,
+                    term: st.term,
+                    request_id: req.requestId ?? "",
+                    from,
+                  }),
+                ),
+              ),
+            ),
             Effect.match({
               onSuccess: (r) => encodeForwardOk(r === null ? null : r.outcome),
               onFailure: encodeForwardFailure,
@@ -253,9 +291,16 @@ export const startNode = (
     const retryMs = Math.max(5, options.tickMs)
     const retryDelay = Duration.millis(retryMs)
 
-    const write = (command: KvCommand, g: GroupId = KV_GROUP) =>
+    let requestSeq = 0
+    const write = (command: KvCommand, g: GroupId = KV_GROUP, requestId?: string) =>
       Effect.gen(function* () {
         const data = encodeCommand(command)
+        // Made only when the write leaves this node, so local writes cost nothing.
+        let id = requestId
+        const idForLogs = () => {
+          id ??= `${options.nodeId}-${(++requestSeq).toString(36)}`
+          return id
+        }
         const start = yield* Clock.currentTimeMillis
         const deadline = start + options.requestTimeoutMs
         // Made only when needed: an error instance captures a stack, too dear for every write.
@@ -272,7 +317,7 @@ export const startNode = (
           const leader = h.view.status.leader
           let attempt: Effect.Effect<KvOutcome | null, WriteFailure>
           if (leader !== null && leader !== options.nodeId) {
-            attempt = forward(leader, g, data, deadline - now)
+            attempt = forward(leader, g, data, deadline - now, idForLogs())
           } else {
             attempt = Effect.map(h.propose(data), (r) => (r === null ? null : r.outcome))
           }
@@ -289,7 +334,14 @@ export const startNode = (
           last = result.left
           // Retry only when the command was certainly not proposed anywhere (a replica that
           // stopped may already have appended it: its outcome is unknown).
-          if (last._tag !== "NotLeader") return yield* Effect.fail(last)
+          if (last._tag !== "NotLeader") {
+            yield* nodeLog(
+              Effect.logWarning(`write failed: ${last._tag}`).pipe(
+                Effect.annotateLogs({ group: g, request_id: idForLogs(), term: h.view.status.term }),
+              ),
+            )
+            return yield* Effect.fail(last)
+          }
           yield* Effect.sleep(retryDelay)
         }
       })
@@ -299,9 +351,23 @@ export const startNode = (
       g: GroupId,
       data: Uint8Array,
       budgetMs: number,
+      requestId: string,
     ): Effect.Effect<KvOutcome | null, WriteFailure> =>
-      transport
-        .request(leader, FORWARD_SERVICE, encodeForwardRequest(g, data), Duration.millis(budgetMs))
+      nodeLog(
+        Effect.logDebug(`forwarding write to the leader ${leader}`).pipe(
+          Effect.annotateLogs({ group: g, request_id: requestId }),
+        ),
+      )
+        .pipe(
+          Effect.zipRight(
+            transport.request(
+              leader,
+              FORWARD_SERVICE,
+              encodeForwardRequest(g, data, requestId),
+              Duration.millis(budgetMs),
+            ),
+          ),
+        )
         .pipe(
           Effect.mapError(
             (e): WriteFailure =>

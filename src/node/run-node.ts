@@ -2,10 +2,11 @@
  * `lattice start`: one node in this process, Raft and forwarding over NATS, the etcd gRPC and
  * HTTP listeners from the configuration, until SIGINT/SIGTERM.
  */
-import { Deferred, Effect } from "effect"
+import { Deferred, Effect, Runtime } from "effect"
 import { startNatsKvService } from "../adapters/nats/service.ts"
 import type { CliIO } from "../cli/framework/types.ts"
 import type { NodeConfig } from "../config/resolve.ts"
+import { loggingLayer } from "../log/logger.ts"
 import { startMetricsListener } from "../metrics/http.ts"
 import { makeNatsTransport } from "../transport/nats.ts"
 import { startListeners } from "./listeners.ts"
@@ -26,10 +27,11 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         waitOnFirstConnect: true,
         connectTimeoutMillis: config.nats.connect_timeout_ms,
       })
-      const node = yield* startNode(nodeOptionsFromConfig(config), transport, (e) =>
-        io.stderr(`group ${e.group}: ${JSON.stringify(e.health)}\n`),
-      )
-      yield* Effect.forkScoped(watchMembership(node, (line) => io.stderr(`${line}\n`)))
+      const node = yield* startNode(nodeOptionsFromConfig(config), transport)
+      // Plain-callback log lines (membership notices, drain steps) go through the same logger.
+      const runtime = yield* Effect.runtime<never>()
+      const logLine = (line: string) => Runtime.runFork(runtime)(Effect.logInfo(line))
+      yield* Effect.forkScoped(watchMembership(node, logLine))
       const listeners = yield* startListeners(node, {
         etcd: config.listeners.etcd,
         http: config.listeners.http,
@@ -37,7 +39,7 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         maxRequestBytes: config.limits.max_request_bytes,
         drainTimeoutMs: config.admin.drain_timeout_seconds * 1000,
         transferTimeoutMs: config.admin.leadership_transfer_timeout_seconds * 1000,
-        log: (line) => io.stderr(`${line}\n`),
+        log: logLine,
       })
       // The NATS request-reply KV service (docs/nats-api.md), on the same NATS servers.
       yield* startNatsKvService({
@@ -72,8 +74,15 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         process.exit(0)
       }, grace * 1000).unref()
       return 0
-    }),
+    }).pipe(Effect.annotateLogs({ node: config.node.id })),
   ).pipe(
+    Effect.provide(
+      loggingLayer({
+        level: config.telemetry.log_level,
+        format: config.telemetry.log_format,
+        write: (line) => io.stderr(`${line}\n`),
+      }),
+    ),
     Effect.catchAll((e) =>
       Effect.sync(() => {
         io.stderr(`lattice start: ${"message" in e ? e.message : String(e)}\n`)

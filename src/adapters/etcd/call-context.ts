@@ -10,6 +10,8 @@ import { EtcdError, GrpcCode } from "./errors.ts"
 /** Metadata / header names (lower case, as gRPC and HTTP/2 send them). */
 export const CLIENT_ID_HEADER = "lattice-client-id"
 export const REQUEST_ID_HEADER = "lattice-request-id"
+/** A client's id for one request, logged on every node the request reaches (docs/logging.md). */
+export const TRACE_HEADER = "x-request-id"
 const MAX_CLIENT_ID_LENGTH = 128
 
 export interface CallContext {
@@ -17,6 +19,8 @@ export interface CallContext {
   readonly idempotency?: IdempotencyKey
   /** Aborts when the client cancels or goes away (long calls: Lock, Campaign). */
   readonly signal?: AbortSignal
+  /** The client's x-request-id, for the logs (src/log/logger.ts); at most 200 characters. */
+  readonly traceId?: string
 }
 
 export const NO_CONTEXT: CallContext = {}
@@ -28,6 +32,11 @@ export const callContextOf = (
   header: (name: string) => string | undefined,
   signal?: AbortSignal,
 ): CallContext => {
+  const trace = header(TRACE_HEADER)
+  if (trace !== undefined) {
+    const rest = callContextOf((name) => (name === TRACE_HEADER ? undefined : header(name)), signal)
+    return { ...rest, traceId: trace.slice(0, 200) }
+  }
   const clientId = header(CLIENT_ID_HEADER)
   const requestId = header(REQUEST_ID_HEADER)
   if (clientId === undefined && requestId === undefined) return signal === undefined ? NO_CONTEXT : { signal }

@@ -7,12 +7,12 @@ import { resolve } from "node:path"
 import { Effect } from "effect"
 import { devNodeOverrides } from "../../config/dev-cluster.ts"
 import { type LoadedConfig, loadConfig } from "../../config/load.ts"
-import { setFlagOverrides } from "../../config/overrides.ts"
+import { namedFlagOverrides, setFlagOverrides } from "../../config/overrides.ts"
 import type { NodeConfig } from "../../config/resolve.ts"
 import { configSummaryLines } from "../../config/summary.ts"
 import { type CliIO, type Command, ExitCode } from "../framework/types.ts"
 import { unbindableListeners } from "../preflight.ts"
-import { CONFIG_FLAG, SET_FLAG } from "./node-flags.ts"
+import { CONFIG_FLAG, LOG_FLAG_PATHS, LOG_FLAGS, SET_FLAG } from "./node-flags.ts"
 import { reportConfigError, usageError } from "./report.ts"
 
 /** Runs an in-process cluster until it stops; returns the exit code. */
@@ -66,9 +66,14 @@ export const makeDevCommand = (runtime: DevClusterRuntime = runDevCluster): Comm
       placeholder: "DIR",
       description: "base data directory (default data/dev)",
     },
+    ...LOG_FLAGS,
     SET_FLAG,
   ],
-  examples: ["lattice dev", "lattice dev --nodes 5 --data-dir /tmp/lattice-dev"],
+  examples: [
+    "lattice dev",
+    "lattice dev --log-level debug --log-format text",
+    "lattice dev --nodes 5 --data-dir /tmp/lattice-dev",
+  ],
   run: (input, io) =>
     Effect.gen(function* () {
       const nodesText = input.string("nodes") ?? "3"
@@ -81,6 +86,9 @@ export const makeDevCommand = (runtime: DevClusterRuntime = runDevCluster): Comm
         )
       const baseDir = resolve(io.cwd, input.string("data-dir") ?? "data/dev")
       const file = input.string("config")
+      const logs = namedFlagOverrides(
+        LOG_FLAG_PATHS.map(([name, path]) => [name, path, input.string(name)] as const),
+      )
       const set = setFlagOverrides(input.list("set"))
       const loaded: LoadedConfig[] = []
       for (const node of devNodeOverrides(count, baseDir)) {
@@ -88,7 +96,10 @@ export const makeDevCommand = (runtime: DevClusterRuntime = runDevCluster): Comm
           yield* loadConfig({
             file: file === undefined ? undefined : resolve(io.cwd, file),
             env: io.env,
-            flags: { overrides: [...node.overrides.overrides, ...set.overrides], issues: set.issues },
+            flags: {
+              overrides: [...node.overrides.overrides, ...logs.overrides, ...set.overrides],
+              issues: [...logs.issues, ...set.issues],
+            },
             cwd: io.cwd,
           }),
         )

@@ -18,6 +18,21 @@ export const SET_FLAG: FlagSpec = {
   description: "set any key, e.g. --set storage.sync_on_write=false",
 }
 
+/** The logging flags, on `start` and `dev` alike. */
+export const LOG_FLAG_PATHS: ReadonlyArray<readonly [string, ReadonlyArray<string>, string, string]> = [
+  ["log-level", ["telemetry", "log_level"], "LEVEL", "debug, info, warn or error (telemetry.log_level)"],
+  ["log-format", ["telemetry", "log_format"], "FORMAT", "json or text (telemetry.log_format)"],
+]
+
+export const LOG_FLAGS: ReadonlyArray<FlagSpec> = LOG_FLAG_PATHS.map(
+  ([name, , placeholder, description]) => ({
+    name,
+    type: "string",
+    placeholder,
+    description,
+  }),
+)
+
 /** Flag name → config path. */
 export const NODE_FLAG_PATHS: ReadonlyArray<readonly [string, ReadonlyArray<string>, string, string]> = [
   ["node-id", ["node", "id"], "ID", "this node's id (node.id)"],
@@ -37,6 +52,7 @@ export const NODE_FLAG_PATHS: ReadonlyArray<readonly [string, ReadonlyArray<stri
     "HOST:PORT",
     "Prometheus listener (telemetry.metrics_bind)",
   ],
+  ...LOG_FLAG_PATHS,
 ]
 
 export const JOIN_FLAG: FlagSpec = {
