@@ -104,7 +104,8 @@ describe("deploy/grafana/lattice.json", () => {
       for (const v of [g.h, g.w, g.x, g.y]) expect(Number.isInteger(v) && v >= 0).toBe(true)
       expect(g.x + g.w).toBeLessThanOrEqual(24)
       if (p.type === "row") continue
-      expect(p.datasource).toEqual({ type: "prometheus", uid: "${datasource}" })
+      // Grafana's template variable, literally.
+      expect(p.datasource).toEqual({ type: "prometheus", uid: ["$", "{datasource}"].join("") })
       expect(p.targets!.length).toBeGreaterThan(0)
       const refIds = p.targets!.map((t) => t.refId)
       expect(new Set(refIds).size).toBe(refIds.length)
