@@ -13,10 +13,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
-import { ClusterClient, type EndpointClient } from "./lib/client.ts"
+import { ClusterClient, type EndpointClient } from "../../src/bench/client.ts"
+import { closedLoop } from "../../src/bench/load.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
-import { closedLoop } from "./lib/load.ts"
 import { killAll } from "./lib/processes.ts"
 import { REPO_ROOT } from "./lib/source-tree.ts"
 

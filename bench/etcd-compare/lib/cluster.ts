@@ -1,5 +1,5 @@
 /** What the benchmark needs from a running 3-node cluster, whichever system it is. */
-import type { ClusterClient } from "./client.ts"
+import type { ClusterClient } from "../../../src/bench/client.ts"
 
 export interface Cluster {
   readonly system: "etcd" | "lattice"

@@ -3,7 +3,7 @@
  * and time from the kill until the first acknowledged put that was issued after the kill.
  * Then restart the node on its old data dir and wait for the cluster to be whole again.
  */
-import type { ClusterClient } from "./client.ts"
+import type { ClusterClient } from "../../../src/bench/client.ts"
 import { type Cluster, findLeader, waitReady } from "./cluster.ts"
 
 export interface FailoverRound {

@@ -1,10 +1,11 @@
 /** Runs every phase against one started cluster, with the shared client. */
+
+import { ClusterClient, type EndpointClient } from "../../../src/bench/client.ts"
+import { closedLoop, type LatencyResult, openLoop, type ThroughputResult } from "../../../src/bench/load.ts"
+import { median } from "../../../src/bench/stats.ts"
 import type { Options } from "./args.ts"
-import { ClusterClient, type EndpointClient } from "./client.ts"
 import { type Cluster, findLeader, waitReady } from "./cluster.ts"
 import { type FailoverRound, measureFailover } from "./failover.ts"
-import { closedLoop, type LatencyResult, openLoop, type ThroughputResult } from "./load.ts"
-import { median } from "./stats.ts"
 
 export interface SystemResult {
   readonly system: string

@@ -4,6 +4,7 @@
  */
 import type { Command } from "../framework/types.ts"
 import { adminCommand } from "./admin.ts"
+import { benchmarkCommand } from "./benchmark.ts"
 import { configCommand } from "./config.ts"
 import { type DevClusterRuntime, makeDevCommand, runDevCluster } from "./dev.ts"
 import { makeStartCommand, type NodeRuntime, runNode } from "./start.ts"
@@ -23,6 +24,7 @@ export const rootCommand = (runtimes: Runtimes = { runNode, runDevCluster }): Co
     makeDevCommand(runtimes.runDevCluster),
     statusCommand,
     adminCommand,
+    benchmarkCommand,
     configCommand,
     versionCommand,
   ],

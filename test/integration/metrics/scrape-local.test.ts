@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { EndpointClient } from "../../../bench/etcd-compare/lib/client.ts"
+import { EndpointClient } from "../../../src/bench/client.ts"
 import { makeTestCluster, put, type TestCluster } from "../node/cluster-support.ts"
 import {
   deployMetrics,

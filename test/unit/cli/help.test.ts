@@ -30,6 +30,7 @@ describe("help", () => {
       "lattice admin remove-node",
       "lattice admin snapshot",
       "lattice admin compact-log",
+      "lattice benchmark",
       "lattice config",
       "lattice config generate",
       "lattice config validate",

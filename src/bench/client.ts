@@ -3,14 +3,14 @@
  * paths, (de)serialized with the generated etcd codecs. One HTTP/2 connection per endpoint.
  */
 import * as grpc from "@grpc/grpc-js"
-import type { MethodDescriptor } from "../../../src/adapters/etcd/proto/descriptor.ts"
+import type { MethodDescriptor } from "../adapters/etcd/proto/descriptor.ts"
 import {
   KVService,
   MaintenanceService,
   type PutRequest,
   type RangeRequest,
   type StatusResponse,
-} from "../../../src/adapters/etcd/proto/etcd.gen.ts"
+} from "../adapters/etcd/proto/etcd.gen.ts"
 
 const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.length)
 
