@@ -136,20 +136,28 @@ export const runWorkload = async (
   }
 }
 
-/** Writes every key once so gets find a value (get and mixed runs). */
+/** Writes every key once so gets find a value (get and mixed runs); `onProgress` gets the count once a second. */
 export const preloadKeys = async (
   client: ClusterClient,
   keys: number,
   valueSize: number,
   concurrency: number,
+  onProgress: (written: number) => void = () => {},
 ) => {
   const value = new Uint8Array(valueSize).fill(0x61)
   let next = 0
+  let written = 0
   const worker = async () => {
     while (next < keys) {
       const i = next++
       await client.pick().put({ key: Buffer.from(`bench/key/${i}`), value })
+      written++
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, keys) }, worker))
+  const ticker = setInterval(() => onProgress(written), 1000)
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, keys) }, worker))
+  } finally {
+    clearInterval(ticker)
+  }
 }

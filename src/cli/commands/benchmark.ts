@@ -142,7 +142,9 @@ const run = (p: Parsed, io: CliIO): Promise<number> => {
     try {
       if (p.workload !== "put") {
         io.stderr(`writing ${p.keys} keys of ${p.valueSize} B so gets find values…\n`)
-        await preloadKeys(client2, p.keys, p.valueSize, p.concurrency)
+        await preloadKeys(client2, p.keys, p.valueSize, p.concurrency, (n) =>
+          io.stderr(`  ${n}/${p.keys} keys written\n`),
+        )
       }
       io.stderr(
         `${p.workload} for ${p.seconds} s, ${p.concurrency} in flight, over ${up.length} endpoint(s)\n`,
