@@ -12,10 +12,10 @@ import {
   type StatusResponse,
 } from "../adapters/etcd/proto/etcd.gen.ts"
 
-const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.length)
+export const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.length)
 
 export class EndpointClient {
-  private readonly client: grpc.Client
+  protected readonly client: grpc.Client
 
   constructor(readonly address: string) {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
@@ -26,7 +26,11 @@ export class EndpointClient {
     })
   }
 
-  private call<Req, Res>(method: MethodDescriptor<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+  protected call<Req, Res>(
+    method: MethodDescriptor<Req, Res>,
+    request: Req,
+    timeoutMs: number,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest<Req, Res>(
         method.path,

@@ -1,10 +1,9 @@
 /**
- * A small etcd gRPC client for lease tests and benches: unary Grant / Put / Range / TimeToLive on
+ * A small etcd gRPC client for lease tests and benches: the bench client with unary Grant and TimeToLive on
  * etcd's own paths with the generated codecs, and a self-reopening LeaseKeepAlive stream (as
  * etcd's clientv3 reopens it after an error).
  */
-import * as grpc from "@grpc/grpc-js"
-import type { MethodDescriptor } from "../../src/adapters/etcd/proto/descriptor.ts"
+import type * as grpc from "@grpc/grpc-js"
 import {
   KVService,
   type LeaseKeepAliveRequest,
@@ -13,39 +12,17 @@ import {
   type PutRequest,
   type RangeRequest,
 } from "../../src/adapters/etcd/proto/etcd.gen.ts"
+import { EndpointClient, toBuffer } from "../../src/bench/client.ts"
 
-const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.length)
-
-export class LeaseClient {
-  private readonly client: grpc.Client
-
-  constructor(readonly address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-      "grpc.initial_reconnect_backoff_ms": 50,
-      "grpc.max_reconnect_backoff_ms": 200,
-    })
-  }
-
-  private call<Req, Res>(method: MethodDescriptor<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest<Req, Res>(
-        method.path,
-        (req) => toBuffer(method.request.encode(req)),
-        (buf) => method.response.decode(buf),
-        request,
-        new grpc.Metadata(),
-        { deadline: new Date(Date.now() + timeoutMs) },
-        (err, res) => (err || res === undefined ? reject(err ?? new Error("empty response")) : resolve(res)),
-      )
-    })
-  }
-
+/** The bench's endpoint client (put, range, status) plus the lease calls. */
+export class LeaseClient extends EndpointClient {
+  // Lease tests run on loaded machines: a longer default deadline than the bench's.
+  override put = (request: PutRequest, timeoutMs = 8000) => this.call(KVService.Put, request, timeoutMs)
+  override range = (request: RangeRequest, timeoutMs = 8000) => this.call(KVService.Range, request, timeoutMs)
   grant = (ttlSeconds: number, timeoutMs = 8000) =>
     this.call(LeaseService.LeaseGrant, { TTL: BigInt(ttlSeconds), ID: 0n }, timeoutMs)
   timeToLive = (id: bigint, timeoutMs = 8000) =>
     this.call(LeaseService.LeaseTimeToLive, { ID: id, keys: false }, timeoutMs)
-  put = (request: PutRequest, timeoutMs = 8000) => this.call(KVService.Put, request, timeoutMs)
-  range = (request: RangeRequest, timeoutMs = 8000) => this.call(KVService.Range, request, timeoutMs)
 
   /**
    * A keep-alive stream that reopens itself; `onResponse` sees every answer (TTL 0: the lease
@@ -84,6 +61,4 @@ export class LeaseClient {
       },
     }
   }
-
-  close = () => this.client.close()
 }
