@@ -204,7 +204,7 @@ export const StorageSection = section(
     sync_on_write: key(
       Bool,
       () => true,
-      "fsync every write before acknowledging it (SQLite synchronous=FULL). false uses synchronous=NORMAL: faster, but a power loss can drop recent acknowledged writes.",
+      "fsync every write before acknowledging it (the Raft log is fdatasync'd after each commit, off the JS thread, before any ack: the guarantee of SQLite synchronous=FULL). false uses synchronous=NORMAL: faster, but a power loss can drop recent acknowledged writes.",
     ),
     db_file: key(NonEmptyString, () => "lattice.db", "SQLite database file, relative to node.data_dir."),
     snapshot_dir: key(NonEmptyString, () => "snapshots", "Snapshot directory, relative to node.data_dir."),

@@ -8,7 +8,7 @@ export const configSummaryLines = (config: NodeConfig): string[] => {
   return [
     `node        ${config.node.id} (cluster "${config.cluster.name}", members: ${members})`,
     `data dir    ${config.node.data_dir}`,
-    `storage     sync_on_write=${config.storage.sync_on_write} (SQLite synchronous=${synchronousMode(config)})`,
+    `storage     sync_on_write=${config.storage.sync_on_write} (${config.storage.sync_on_write ? "Raft log fdatasync'd before every ack" : `SQLite synchronous=${synchronousMode(config)}, no fsync per write`})`,
     `etcd gRPC   ${config.listeners.etcd}${config.tls.etcd ? " (TLS)" : ""}`,
     `http        ${config.listeners.http}${config.tls.http ? " (TLS)" : ""}`,
     `metrics     ${config.telemetry.metrics_enabled ? config.telemetry.metrics_bind : "disabled"}`,
