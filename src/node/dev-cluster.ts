@@ -29,6 +29,8 @@ export const devBanner = (configs: ReadonlyArray<NodeConfig>): string => {
     `  curl -s http://${http}/v3/kv/range -d '{"key":"Zm9v"}'`,
     `  curl -s http://${http}/v1/status`,
     `  curl -s http://${configs[0]?.telemetry.metrics_bind ?? "127.0.0.1:9090"}/metrics | grep ^cluster_`,
+    `  lattice status --endpoints ${configs.map((c) => `http://${c.listeners.http}`).join(",")}`,
+    `  lattice benchmark 10 --endpoints ${etcd}`,
     "Ctrl-C stops the cluster.",
     "",
   ]

@@ -6,11 +6,17 @@ import { Clock, Duration, Effect, Schema } from "effect"
 import { ReadinessReport } from "../../../schemas/readiness.ts"
 import type { NodeStatusReport } from "../../node/status-report.ts"
 import { type Command, ExitCode } from "../framework/types.ts"
-import { ENDPOINTS_FLAG, endpointsOf, parseSeconds } from "./admin-http.ts"
+import {
+  ENDPOINTS_FLAG,
+  endpointsOf,
+  formatOf,
+  locateOrReport,
+  nodeIdArgument,
+  parseSeconds,
+} from "./admin-http.ts"
 import { FORMAT_FLAG, locateLeader, locateNode, NODE_ID_FLAG, requestJson } from "./admin-ops-http.ts"
 import { usageError } from "./report.ts"
 
-const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
 const decodeReadiness = Schema.decodeUnknownOption(ReadinessReport)
 
 export const transferLeadershipCommand: Command = {
@@ -24,13 +30,8 @@ export const transferLeadershipCommand: Command = {
   ],
   run: (input, io) =>
     Effect.gen(function* () {
-      const to = input.args[0]
-      if (to === undefined || !NODE_ID.test(to))
-        return yield* usageError(
-          io,
-          "lattice admin transfer-leadership",
-          "give the voter to lead next, e.g. n2",
-        )
+      const to = yield* nodeIdArgument(input, io, ["transfer-leadership", "the voter to lead next", "n2"])
+      if (typeof to === "number") return to
       const endpoints = endpointsOf(input)
       const located = yield* locateNode(endpoints, undefined)
       if (!located.ok) {
@@ -67,20 +68,12 @@ export const forceElectionCommand: Command = {
   examples: ["lattice admin force-election n3 --endpoints http://10.0.0.3:2378"],
   run: (input, io) =>
     Effect.gen(function* () {
-      const id = input.args[0]
-      if (id === undefined || !NODE_ID.test(id))
-        return yield* usageError(
-          io,
-          "lattice admin force-election",
-          "give the voter that should campaign, e.g. n3",
-        )
-      const located = yield* locateNode(endpointsOf(input), id)
-      if (!located.ok) {
-        io.stderr(`error: ${located.error}\n`)
-        return ExitCode.unavailable
-      }
+      const id = yield* nodeIdArgument(input, io, ["force-election", "the voter that should campaign", "n3"])
+      if (typeof id === "number") return id
+      const node = yield* locateOrReport(io, input, id)
+      if (node === null) return ExitCode.unavailable
       io.stdout(`${id} campaigns…\n`)
-      const a = yield* requestJson(located.node.endpoint, "POST", "/v1/admin/force-election", {}, 60_000)
+      const a = yield* requestJson(node.endpoint, "POST", "/v1/admin/force-election", {}, 60_000)
       if (!a.ok) {
         io.stderr(`error: ${a.error}\n`)
         return ExitCode.failure
@@ -360,13 +353,8 @@ export const clusterStatusCommand: Command = {
   ],
   run: (input, io) =>
     Effect.gen(function* () {
-      const format = input.string("format") ?? "table"
-      if (format !== "table" && format !== "json")
-        return yield* usageError(
-          io,
-          "lattice admin cluster-status",
-          `--format must be table or json, got "${format}"`,
-        )
+      const format = yield* formatOf(input, io, "lattice admin cluster-status")
+      if (typeof format === "number") return format
       const maxLagText = input.string("max-lag-seconds")
       const maxLag = maxLagText === undefined ? null : Number(maxLagText)
       if (maxLag !== null && !(Number.isFinite(maxLag) && maxLag > 0))

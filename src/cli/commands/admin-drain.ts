@@ -6,8 +6,8 @@
 import { Clock, Duration, Effect, Schema } from "effect"
 import { DrainStatus } from "../../../schemas/readiness.ts"
 import { type CliIO, type Command, ExitCode, type ParsedInput } from "../framework/types.ts"
-import { ENDPOINTS_FLAG, endpointsOf, parseSeconds } from "./admin-http.ts"
-import { FORMAT_FLAG, locateNode, NODE_ID_FLAG, requestJson } from "./admin-ops-http.ts"
+import { ENDPOINTS_FLAG, formatOf, locateOrReport, parseSeconds } from "./admin-http.ts"
+import { FORMAT_FLAG, NODE_ID_FLAG, requestJson } from "./admin-ops-http.ts"
 import { usageError } from "./report.ts"
 
 const decodeStatus = Schema.decodeUnknownOption(DrainStatus)
@@ -111,12 +111,9 @@ export const drainCommand: Command = {
       const timeoutS = timeoutOf(input, "120s")
       if (timeoutS === null)
         return yield* usageError(io, "lattice admin drain", "--timeout must be a duration such as 120s or 2m")
-      const located = yield* locateNode(endpointsOf(input), input.string("node-id"))
-      if (!located.ok) {
-        io.stderr(`error: ${located.error}\n`)
-        return ExitCode.unavailable
-      }
-      const { endpoint, report } = located.node
+      const located = yield* locateOrReport(io, input, input.string("node-id"))
+      if (located === null) return ExitCode.unavailable
+      const { endpoint, report } = located
       if (input.bool("cancel")) {
         const a = yield* requestJson(endpoint, "POST", "/v1/admin/drain/cancel", {}, 30_000)
         if (!a.ok) {
@@ -161,19 +158,11 @@ export const drainStatusCommand: Command = {
   examples: ["lattice admin drain-status", "lattice admin drain-status --node-id n1 --format json"],
   run: (input, io) =>
     Effect.gen(function* () {
-      const format = input.string("format") ?? "table"
-      if (format !== "table" && format !== "json")
-        return yield* usageError(
-          io,
-          "lattice admin drain-status",
-          `--format must be table or json, got "${format}"`,
-        )
-      const located = yield* locateNode(endpointsOf(input), input.string("node-id"))
-      if (!located.ok) {
-        io.stderr(`error: ${located.error}\n`)
-        return ExitCode.unavailable
-      }
-      const got = yield* getStatus(located.node.endpoint)
+      const format = yield* formatOf(input, io, "lattice admin drain-status")
+      if (typeof format === "number") return format
+      const located = yield* locateOrReport(io, input, input.string("node-id"))
+      if (located === null) return ExitCode.unavailable
+      const got = yield* getStatus(located.endpoint)
       if (!got.ok) {
         io.stderr(`error: ${got.error}\n`)
         return ExitCode.unavailable
@@ -214,12 +203,9 @@ export const shutdownCommand: Command = {
           "lattice admin shutdown",
           "--timeout must be a duration such as 120s or 2m",
         )
-      const located = yield* locateNode(endpointsOf(input), input.string("node-id"))
-      if (!located.ok) {
-        io.stderr(`error: ${located.error}\n`)
-        return ExitCode.unavailable
-      }
-      const { endpoint, report } = located.node
+      const located = yield* locateOrReport(io, input, input.string("node-id"))
+      if (located === null) return ExitCode.unavailable
+      const { endpoint, report } = located
       const graceful = input.bool("graceful")
       const a = yield* requestJson(endpoint, "POST", `/v1/admin/shutdown?graceful=${graceful}`, {}, 10_000)
       if (!a.ok) {

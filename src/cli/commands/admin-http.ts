@@ -1,7 +1,14 @@
-/** What the `lattice admin` verbs share: the --endpoints flag and a JSON POST to the admin API. */
+/**
+ * What the `lattice admin` verbs share: the --endpoints flag, the NODE argument, finding the node
+ * among the endpoints and a JSON POST to the admin API, each printing its error the same way.
+ */
 import { Effect } from "effect"
-import type { FlagSpec, ParsedInput } from "../framework/types.ts"
+import type { CliIO, FlagSpec, ParsedInput } from "../framework/types.ts"
+import { type Located, locateNode } from "./admin-ops-http.ts"
+import { usageError } from "./report.ts"
 import { DEFAULT_ENDPOINT, normalize } from "./status.ts"
+
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 export const ENDPOINTS_FLAG: FlagSpec = {
   name: "endpoints",
@@ -68,4 +75,58 @@ export const parseSeconds = (text: string): number | null => {
   if (m === null) return null
   const n = Number(m[1])
   return m[2] === "ms" ? n / 1000 : m[2] === "m" ? n * 60 : n
+}
+
+/**
+ * The node id in the first argument of `lattice admin VERB`, or the exit code of the usage error
+ * printed when it is missing or not an id (`what`: "the node's id"; `example`: "lattice admin snapshot n1").
+ */
+export const nodeIdArgument = (
+  input: ParsedInput,
+  io: CliIO,
+  [verb, what, example]: readonly [verb: string, what: string, example: string],
+): Effect.Effect<string | number> => {
+  const id = input.args[0]
+  return id !== undefined && NODE_ID.test(id)
+    ? Effect.succeed(id)
+    : usageError(io, `lattice admin ${verb}`, `give ${what}, e.g. ${example}`)
+}
+
+/** The endpoint serving node `id` (the first reachable one when undefined), or null once the error is printed. */
+export const locateOrReport = (
+  io: CliIO,
+  input: ParsedInput,
+  id: string | undefined,
+): Effect.Effect<Located | null> =>
+  Effect.map(locateNode(endpointsOf(input), id), (located) => {
+    if (located.ok) return located.node
+    io.stderr(`error: ${located.error}\n`)
+    return null
+  })
+
+/** postAdmin through --endpoints; on failure prints `error: <what>: <why>` and gives null. */
+export const adminCall = (
+  io: CliIO,
+  input: ParsedInput,
+  what: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Effect.Effect<Record<string, unknown> | null> =>
+  Effect.map(postAdmin(endpointsOf(input), path, body, timeoutMs), (answer) => {
+    if (answer.ok) return answer.body
+    io.stderr(`error: ${what}: ${answer.error}\n`)
+    return null
+  })
+
+/** --format table|json, or the exit code of the usage error printed for another value. */
+export const formatOf = (
+  input: ParsedInput,
+  io: CliIO,
+  command: string,
+): Effect.Effect<"table" | "json" | number> => {
+  const format = input.string("format") ?? "table"
+  return format === "table" || format === "json"
+    ? Effect.succeed(format)
+    : usageError(io, command, `--format must be table or json, got "${format}"`)
 }

@@ -1,10 +1,8 @@
 /** `lattice admin snapshot NODE` and `lattice admin compact-log NODE KEEP` (operations manual). */
 import { Effect } from "effect"
 import { type CliIO, type Command, ExitCode } from "../framework/types.ts"
-import { ENDPOINTS_FLAG, endpointsOf, postAdmin } from "./admin-http.ts"
+import { adminCall, ENDPOINTS_FLAG, nodeIdArgument } from "./admin-http.ts"
 import { usageError } from "./report.ts"
-
-const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 const printReport = (io: CliIO, verb: string, body: Record<string, unknown>): void => {
   io.stdout(
@@ -29,20 +27,16 @@ export const snapshotCommand: Command = {
   examples: ["lattice admin snapshot n1", "for node in n1 n2 n3; do lattice admin snapshot $node; done"],
   run: (input, io) =>
     Effect.gen(function* () {
-      const node = input.args[0]
-      if (node === undefined || !NODE_ID.test(node))
-        return yield* usageError(
-          io,
-          "lattice admin snapshot",
-          "give the node's id, e.g. lattice admin snapshot n1",
-        )
+      const node = yield* nodeIdArgument(input, io, [
+        "snapshot",
+        "the node's id",
+        "lattice admin snapshot n1",
+      ])
+      if (typeof node === "number") return node
       io.stdout(`snapshot: asking node ${node}...\n`)
-      const answer = yield* postAdmin(endpointsOf(input), "/v1/admin/snapshot", { node }, 120_000)
-      if (!answer.ok) {
-        io.stderr(`error: snapshot ${node}: ${answer.error}\n`)
-        return ExitCode.failure
-      }
-      printReport(io, "snapshot", answer.body)
+      const answer = yield* adminCall(io, input, `snapshot ${node}`, "/v1/admin/snapshot", { node }, 120_000)
+      if (answer === null) return ExitCode.failure
+      printReport(io, "snapshot", answer)
       return ExitCode.ok
     }),
 }
@@ -62,13 +56,13 @@ export const compactLogCommand: Command = {
   examples: ["lattice admin compact-log n1 100000", "lattice admin compact-log n1 50000   # disk full"],
   run: (input, io) =>
     Effect.gen(function* () {
-      const [node, keepText] = input.args
-      if (node === undefined || !NODE_ID.test(node))
-        return yield* usageError(
-          io,
-          "lattice admin compact-log",
-          "give the node's id, e.g. lattice admin compact-log n1 100000",
-        )
+      const node = yield* nodeIdArgument(input, io, [
+        "compact-log",
+        "the node's id",
+        "lattice admin compact-log n1 100000",
+      ])
+      if (typeof node === "number") return node
+      const keepText = input.args[1]
       const keep = Number(keepText)
       if (keepText === undefined || !Number.isSafeInteger(keep) || keep < 0)
         return yield* usageError(
@@ -77,12 +71,16 @@ export const compactLogCommand: Command = {
           `KEEP must be a whole number of entries >= 0, got ${keepText === undefined ? "nothing" : `"${keepText}"`}`,
         )
       io.stdout(`compact-log: asking node ${node} to snapshot and keep ${keep} entries...\n`)
-      const answer = yield* postAdmin(endpointsOf(input), "/v1/admin/compact-log", { node, keep }, 120_000)
-      if (!answer.ok) {
-        io.stderr(`error: compact-log ${node}: ${answer.error}\n`)
-        return ExitCode.failure
-      }
-      printReport(io, "compact-log", answer.body)
+      const answer = yield* adminCall(
+        io,
+        input,
+        `compact-log ${node}`,
+        "/v1/admin/compact-log",
+        { node, keep },
+        120_000,
+      )
+      if (answer === null) return ExitCode.failure
+      printReport(io, "compact-log", answer)
       return ExitCode.ok
     }),
 }

@@ -7,11 +7,9 @@
  */
 import { Clock, Duration, Effect } from "effect"
 import { type Command, ExitCode } from "../framework/types.ts"
-import { ENDPOINTS_FLAG, endpointsOf, parseSeconds, postAdmin } from "./admin-http.ts"
+import { adminCall, ENDPOINTS_FLAG, endpointsOf, nodeIdArgument, parseSeconds } from "./admin-http.ts"
 import { usageError } from "./report.ts"
 import { fetchStatus } from "./status.ts"
-
-const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 const TIMEOUT_FLAG = {
   name: "timeout",
@@ -57,13 +55,12 @@ export const addNodeCommand: Command = {
   ],
   run: (input, io) =>
     Effect.gen(function* () {
-      const id = input.args[0]
-      if (id === undefined || !NODE_ID.test(id))
-        return yield* usageError(
-          io,
-          "lattice admin add-node",
-          "give the new node's id, e.g. lattice admin add-node n4",
-        )
+      const id = yield* nodeIdArgument(input, io, [
+        "add-node",
+        "the new node's id",
+        "lattice admin add-node n4",
+      ])
+      if (typeof id === "number") return id
       const timeoutS = parseSeconds(input.string("timeout") ?? "300s")
       if (timeoutS === null)
         return yield* usageError(
@@ -72,12 +69,9 @@ export const addNodeCommand: Command = {
           "--timeout must be a duration such as 300s or 5m",
         )
       const endpoints = endpointsOf(input)
-      const answer = yield* postAdmin(endpoints, "/v1/admin/add-node", { node: id }, 30_000)
-      if (!answer.ok) {
-        io.stderr(`error: add-node ${id}: ${answer.error}\n`)
-        return ExitCode.failure
-      }
-      const outcome = answer.body.outcome
+      const answer = yield* adminCall(io, input, `add-node ${id}`, "/v1/admin/add-node", { node: id }, 30_000)
+      if (answer === null) return ExitCode.failure
+      const outcome = answer.outcome
       if (outcome === "already-voter") {
         io.stdout(`node ${id} is already a voter\n`)
         return ExitCode.ok
@@ -127,19 +121,22 @@ export const removeNodeCommand: Command = {
   examples: ["lattice admin remove-node n3 --endpoints http://10.0.0.1:2378"],
   run: (input, io) =>
     Effect.gen(function* () {
-      const id = input.args[0]
-      if (id === undefined || !NODE_ID.test(id))
-        return yield* usageError(
-          io,
-          "lattice admin remove-node",
-          "give the node's id, e.g. lattice admin remove-node n3",
-        )
-      const answer = yield* postAdmin(endpointsOf(input), "/v1/admin/remove-node", { node: id }, 30_000)
-      if (!answer.ok) {
-        io.stderr(`error: remove-node ${id}: ${answer.error}\n`)
-        return ExitCode.failure
-      }
-      const conf = answer.body.conf as { voters?: string[]; learners?: string[] } | null
+      const id = yield* nodeIdArgument(input, io, [
+        "remove-node",
+        "the node's id",
+        "lattice admin remove-node n3",
+      ])
+      if (typeof id === "number") return id
+      const answer = yield* adminCall(
+        io,
+        input,
+        `remove-node ${id}`,
+        "/v1/admin/remove-node",
+        { node: id },
+        30_000,
+      )
+      if (answer === null) return ExitCode.failure
+      const conf = answer.conf as { voters?: string[]; learners?: string[] } | null
       io.stdout(
         `node ${id} removed; voters now: ${(conf?.voters ?? []).join(", ") || "?"}${
           (conf?.learners ?? []).length > 0 ? `; learners: ${conf?.learners?.join(", ")}` : ""

@@ -43,6 +43,7 @@ describe.skipIf(!free || !hasEtcdctl)("lattice dev", () => {
       expect(await proc.exited).toBe(0)
       const out = await new Response(proc.stdout).text()
       expect(out).toContain("etcdctl --endpoints=127.0.0.1:2379,127.0.0.1:2479,127.0.0.1:2579")
+      expect(out).toContain("lattice benchmark 10 --endpoints 127.0.0.1:2379,127.0.0.1:2479,127.0.0.1:2579")
       expect(out).toContain("lattice dev: stopped")
     } finally {
       proc.kill("SIGKILL")
