@@ -11,7 +11,9 @@
  *    `cacheMaxAgeMs` ago (cache_age_seconds counts from that confirmation);
  *  - can_serve_reads: the latest probe succeeded, at most `cacheMaxAgeMs` ago;
  *  - adapters_ready: the client listeners are up and the drain gate is open.
- * A draining node is never ready.
+ * A draining node is never ready, nor one whose KV hash is the minority one in a divergence
+ * check (src/node/divergence-check.ts): both show only in the verbose text, the JSON keeps the
+ * HA guide's conditions.
  */
 import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
@@ -30,6 +32,8 @@ export interface ReadinessDeps {
   readonly gate: RequestGate
   /** Whether the client listeners are up. */
   readonly adaptersUp: () => boolean
+  /** Why this node's state is suspected to have diverged from the other members', or null. */
+  readonly divergence?: () => string | null
   readonly probeIntervalMs: number
   readonly probeTimeoutMs: number
   readonly cacheMaxAgeMs: number
@@ -37,8 +41,8 @@ export interface ReadinessDeps {
 
 export interface ReadinessEvaluation {
   readonly report: ReadinessReport
-  /** Why each failing condition fails (absent when it holds), plus "draining" while draining. */
-  readonly failures: Readonly<Partial<Record<ReadinessConditionName | "draining", string>>>
+  /** Why each failing condition fails (absent when it holds), plus "draining" and "divergence". */
+  readonly failures: Readonly<Partial<Record<ReadinessConditionName | "draining" | "divergence", string>>>
 }
 
 export interface Readiness {
@@ -93,7 +97,7 @@ export const startReadiness = (deps: ReadinessDeps): Effect.Effect<Readiness, ne
       const now = yield* Clock.currentTimeMillis
       const h = deps.group()
       const st = h?.view.status
-      const failures: Partial<Record<ReadinessConditionName | "draining", string>> = {}
+      const failures: Partial<Record<ReadinessConditionName | "draining" | "divergence", string>> = {}
       const conf = st?.conf ?? { voters: [], learners: [], votersOutgoing: [] }
       const manifest = {
         cluster: deps.clusterName,
@@ -122,6 +126,8 @@ export const startReadiness = (deps: ReadinessDeps): Effect.Effect<Readiness, ne
       if (!deps.adaptersUp()) failures.adapters_ready = "the client listeners are not up yet"
       else if (!deps.gate.accepting) failures.adapters_ready = "draining: new client requests are refused"
       if (deps.gate.draining) failures.draining = "the node is draining"
+      const diverged = deps.divergence?.() ?? null
+      if (diverged !== null) failures.divergence = diverged
       const conditions = Object.fromEntries(CONDITIONS.map((c) => [c, failures[c] === undefined])) as Record<
         ReadinessConditionName,
         boolean
@@ -159,6 +165,11 @@ export const verboseText = (evaluation: ReadinessEvaluation): string => {
     evaluation.failures.draining === undefined
       ? "[+]not_draining ok"
       : `[-]not_draining failed: ${evaluation.failures.draining}`,
+  )
+  lines.push(
+    evaluation.failures.divergence === undefined
+      ? "[+]no_divergence ok"
+      : `[-]no_divergence failed: ${evaluation.failures.divergence}`,
   )
   lines.push(evaluation.report.ready ? "readyz check passed" : "readyz check failed")
   return `${lines.join("\n")}\n`

@@ -253,6 +253,11 @@ export const ConsensusSection = section(
       () => true,
       "Serve serializable (snapshot-only) reads from this node's local state when it is a follower or learner: fast, possibly stale. When false they take the linearizable path (ReadIndex) on every node but the leader.",
     ),
+    divergence_check_interval_seconds: key(
+      NonNegativeInt,
+      () => 60,
+      "Seconds between divergence checks: each node compares its KV hash at its current revision with every other member's at the same revision (etcd's corruption check). A mismatch counts in lattice_errors_divergences, is logged as STATE DIVERGENCE DETECTED and fails the minority node's readiness. 0 turns the check off.",
+    ),
   },
   "Raft consensus.",
 )

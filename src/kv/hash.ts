@@ -3,7 +3,7 @@
  * the logical MVCC rows up to a revision, with the compaction revision.
  */
 import { type HashKVResponse, KvError } from "../../schemas/kv.ts"
-import type { SqliteDatabase } from "../storage/driver.ts"
+import type { SqliteDatabase, SqlRow } from "../storage/driver.ts"
 import { BinaryWriter } from "./binary.ts"
 import { crc32 } from "./crc32.ts"
 import { logicalRows } from "./logical-rows.ts"
@@ -20,8 +20,13 @@ export const hashKv = (
   if (revision > meta.revision) return new KvError("FutureRev")
   const upto = revision > 0 ? revision : meta.revision
   let h = 0
-  for (const r of logicalRows(db, t, meta.compactRev, upto)) {
-    const w = new BinaryWriter(64)
+  for (const r of logicalRows(db, t, meta.compactRev, upto)) h = hashRow(r, h)
+  return { header: { revision: meta.revision }, hash: h, compactRevision: meta.compactRev }
+}
+
+const hashRow = (r: SqlRow, h: number): number =>
+  crc32(
+    new BinaryWriter(64)
       .int(Number(r.tenant))
       .bytes(r.key as Uint8Array)
       .int(Number(r.rev))
@@ -29,9 +34,46 @@ export const hashKv = (
       .int(Number(r.version))
       .int(Number(r.lease))
       .bytes(r.value as Uint8Array)
-    h = crc32(w.finish(), h)
+      .finish(),
+    h,
+  )
+
+/** A HashKV answer at a known revision: the same hash `hashKv` gives for that revision. */
+export interface HashAt {
+  readonly revision: number
+  readonly compactRevision: number
+  readonly hash: number
+}
+
+/**
+ * `hashKv` at `revision` (0: the current one) over a connection of its own, in one read
+ * transaction (one consistent snapshot of the file), yielding every `chunk` rows so the caller can
+ * let other work run: divergence checks hash large stores without holding the event loop.
+ */
+export function* hashKvSteps(
+  db: SqliteDatabase,
+  t: KvTables,
+  revision: number,
+  chunk: number,
+): Generator<void, HashAt | KvError> {
+  db.exec("BEGIN")
+  try {
+    const st = db.prepare(`SELECT revision, compact_rev FROM ${t.state} WHERE id = 0`).get()
+    const current = Number(st?.revision ?? 1)
+    const compactRev = Number(st?.compact_rev ?? -1)
+    if (revision > 0 && revision <= compactRev) return new KvError("Compacted")
+    if (revision > current) return new KvError("FutureRev")
+    const upto = revision > 0 ? revision : current
+    let h = 0
+    let n = 0
+    for (const r of logicalRows(db, t, compactRev, upto)) {
+      h = hashRow(r, h)
+      if (++n % chunk === 0) yield
+    }
+    return { revision: upto, compactRevision: compactRev, hash: h }
+  } finally {
+    db.exec("COMMIT")
   }
-  return { header: { revision: meta.revision }, hash: h, compactRevision: meta.compactRev }
 }
 
 /** The whole replicated state: MVCC rows, revisions, tick, clock, tenants, idempotency records, leases. */

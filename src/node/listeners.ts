@@ -89,6 +89,7 @@ export const startListeners = (
       barrier: node.barrier(),
       gate,
       adaptersUp: () => adaptersUp,
+      divergence: () => node.divergence.suspected(),
       probeIntervalMs: options.readinessProbeMs ?? 1000,
       probeTimeoutMs: Math.min(node.options.requestTimeoutMs, 2000),
       cacheMaxAgeMs: options.readinessMaxAgeMs ?? 5000,

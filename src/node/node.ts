@@ -30,6 +30,7 @@ import { LogStore } from "../storage/log-store.ts"
 import { BunSqliteDriverLive, openDatabase, StorageError } from "../storage/service.ts"
 import { walSyncer } from "../storage/wal-sync.ts"
 import type { TransportShape } from "../transport/transport.ts"
+import { type DivergenceChecker, startDivergenceChecker } from "./divergence-check.ts"
 import {
   decodeForwardReply,
   decodeForwardRequest,
@@ -77,6 +78,8 @@ export interface LatticeNode {
   readonly liveness: PeerLiveness
   /** A group's watch engine (it outlives replica restarts); `cancelAll` is what a drain calls. */
   readonly watchHub: (group?: GroupId) => WatchHub | undefined
+  /** The periodic KV-hash comparison with the other members (divergence-check.ts). */
+  readonly divergence: DivergenceChecker
 }
 
 const settingsOf = (o: NodeOptions): GroupSettings => ({
@@ -288,6 +291,24 @@ export const startNode = (
     yield* serveConfChanges(transport, supervisor.handle).pipe(Effect.orDie)
     yield* serveLogMaintenance(transport, { group, logStore: store, options }).pipe(Effect.orDie)
 
+    // Hashing for the divergence check reads its own connection, in its own read transactions.
+    const hashDbs = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()
+    for (const g of groups) hashDbs.set(g, yield* openDatabase(kvDbPath(g), { ...kvOpen, readonly: true }))
+    const divergence = yield* startDivergenceChecker({
+      nodeId: options.nodeId,
+      dataDir: options.dataDir,
+      transport,
+      groups,
+      membersOf: (g) => {
+        const conf = group(g)?.view.status.conf
+        return conf === undefined ? null : [...new Set([...conf.voters, ...conf.learners])]
+      },
+      hashDb: (g) => hashDbs.get(g)!,
+      metrics,
+      intervalMs: options.divergenceCheckIntervalMs ?? 0,
+      requestTimeoutMs: options.requestTimeoutMs,
+    })
+
     const retryMs = Math.max(5, options.tickMs)
     const retryDelay = Duration.millis(retryMs)
 
@@ -441,6 +462,7 @@ export const startNode = (
       metrics,
       liveness,
       watchHub: (g: GroupId = KV_GROUP) => hubs.get(g),
+      divergence,
     } satisfies LatticeNode
     observeNode(metrics, node)
     return node

@@ -41,6 +41,8 @@ export interface NodeOptions {
   readonly peerUrls: Readonly<Record<NodeId, readonly string[]>>
   /** Period of watch progress notifications (etcd's 10 minutes when absent). */
   readonly watchProgressIntervalMs?: number
+  /** Period of the KV-hash comparison between members (`[consensus] divergence_check_interval_seconds`); 0 or absent: off. */
+  readonly divergenceCheckIntervalMs?: number
 }
 
 export const nodeOptionsFromConfig = (
@@ -71,6 +73,7 @@ export const nodeOptionsFromConfig = (
     requestTimeoutMs: config.limits.request_timeout_ms,
     snapshotInterval: config.storage.snapshot_interval,
     keepEntries: config.consensus.snapshot_keep_entries,
+    divergenceCheckIntervalMs: config.consensus.divergence_check_interval_seconds * 1000,
     mailboxCapacity: 8192,
     clientUrls: urls.clientUrls ?? { [self]: [`http://${config.listeners.etcd}`] },
     peerUrls: urls.peerUrls ?? peerUrls,

@@ -135,6 +135,7 @@ describe("config sections", () => {
       pre_vote: false,
       check_quorum: false,
       snapshot_only_reads: true,
+      divergence_check_interval_seconds: 60,
     })
     expect(config.performance).toEqual({
       batch_size: 500,
