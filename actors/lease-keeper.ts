@@ -2,7 +2,8 @@
  * LeaseKeeper: one per group on every replica; it acts only while its replica leads.
  *  - Time: it proposes `tick` entries carrying the committed clock (ms). The clock continues from
  *    the last committed value the leader has applied, advanced by the leader's own monotonic
- *    clock, so a new leader neither resets remaining TTLs nor jumps them forward; followers never
+ *    clock (src/kv/lease/leader-clock.ts, which the simulator runs under faults too), so a new
+ *    leader neither resets remaining TTLs nor jumps them forward; followers never
  *    expire anything on their own. Applying a tick expires the leases now due (bounded per tick).
  *    Ticks go straight to the replica's mailbox, ahead of the proposal batcher's queue, so
  *    expiry is not starved by write load. With no lease in the table it ticks only every
@@ -15,6 +16,7 @@ import { Clock, Deferred, Duration, Effect, Queue } from "effect"
 import type { KvOutcome } from "../schemas/kv.ts"
 import type { GroupId } from "../schemas/raft.ts"
 import { decodeCommand, encodeCommand } from "../src/kv/codec.ts"
+import { followCommitted, type LeaderClock, nextTick } from "../src/kv/lease/leader-clock.ts"
 import type { ApplyResult, KvStateMachine } from "../src/kv/state-machine.ts"
 import type { RequestFailure } from "./errors.ts"
 import type { ReplicaInput } from "./mailbox.ts"
@@ -109,8 +111,8 @@ export const makeLeaseKeeper = (deps: LeaseKeeperDeps): Effect.Effect<LeaseKeepe
       }
     })
 
-    // The clock while leading: committed value `base` observed at local time `since`.
-    let leading: { term: number; base: number; since: number; tick: number } | null = null
+    // The clock while leading (src/kv/lease/leader-clock.ts); null while following.
+    let leading: LeaderClock | null = null
     let lastTickAt = Number.NEGATIVE_INFINITY
     let inFlight: ProposalResult | null = null
 
@@ -121,21 +123,15 @@ export const makeLeaseKeeper = (deps: LeaseKeeperDeps): Effect.Effect<LeaseKeepe
         return
       }
       const now = yield* monotonicMs
-      if (leading === null || leading.term !== st.term) {
-        leading = { term: st.term, base: deps.sm.committedMs, since: now, tick: deps.sm.tick }
-      }
-      // Entries of the previous leader may apply after we took over: continue from them.
-      if (deps.sm.committedMs > leading.base + (now - leading.since)) {
-        leading.base = deps.sm.committedMs
-        leading.since = now
-      }
+      const committed = { ms: deps.sm.committedMs, tick: deps.sm.tick }
+      leading = followCommitted(leading, st.term, committed, now)
       if (inFlight !== null && !(yield* Deferred.isDone(inFlight))) return
       const interval = deps.sm.leaseCount() > 0 ? deps.tickMs : deps.idleTickMs
       if (now - lastTickAt < interval) return
       lastTickAt = now
-      leading.tick = Math.max(leading.tick, deps.sm.tick) + 1
-      const ms = leading.base + (now - leading.since)
-      inFlight = yield* propose(encodeCommand({ type: "tick", tick: leading.tick, ms }))
+      const [clock, tick] = nextTick(leading, committed, now)
+      leading = clock
+      inFlight = yield* propose(encodeCommand({ type: "tick", ...tick }))
     })
 
     const run = Effect.zipRight(

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test"
 import type { RaftConfig } from "../../src/raft/api.ts"
 import { profiles } from "./profiles.ts"
+import type { LeaseBug } from "./register-machine.ts"
 import { formatFailure } from "./runner.ts"
 import { runSimulation } from "./simulation.ts"
 
@@ -55,4 +56,33 @@ describe("a storage that forgets votes is detected", () => {
     expect(result.violation?.invariant).toBe("electionSafety")
     expect(runSimulation({ seed: 1, profile: profiles.doubleVote! }).violation).toBeNull()
   })
+})
+
+describe("broken lease handling is detected", () => {
+  const leaseCases: { bug: LeaseBug; expect: string }[] = [
+    { bug: "expireEarly", expect: "before its TTL" },
+    { bug: "splitExpiry", expect: "in one revision" },
+    { bug: "clockFromUptime", expect: "ahead of real time" },
+  ]
+  for (const { bug, expect: message } of leaseCases) {
+    test(`${bug} fails the lease checks, with a replay command`, () => {
+      let caught: ReturnType<typeof runSimulation> | null = null
+      for (let seed = 1; seed <= 2 * maxSeeds && caught === null; seed += 2) {
+        const result = runSimulation({ seed, profile: profiles.crashes!, leaseBug: bug })
+        if (result.violation) caught = result
+      }
+      expect(caught).not.toBeNull()
+      expect(caught!.violation!.invariant).toBe("lease")
+      expect(caught!.violation!.detail).toContain(message)
+      const report = formatFailure(caught!, { profile: "crashes", leaseBug: bug }, 4)
+      expect(report).toContain(
+        `replay: bun test/sim/main.ts --seeds 1 --seed-start ${caught!.seed} --profile crashes --lease-bug ${bug}`,
+      )
+      console.log(`${bug}: ${report}`)
+      const clean = runSimulation({ seed: caught!.seed, profile: profiles.crashes! })
+      expect(clean.violation).toBeNull()
+      expect(clean.stats.leasesExpired).toBeGreaterThan(0)
+      expect(clean.stats.lockEpochs).toBeGreaterThan(0)
+    })
+  }
 })

@@ -19,6 +19,8 @@ export type InvariantName =
   | "liveness"
   | "linearizability"
   | "watch"
+  | "lease"
+  | "lock"
 
 export class Violation extends Error {
   constructor(

@@ -1,7 +1,9 @@
 /**
- * The simulator's command line: `bun test/sim/main.ts --seeds N --seed-start S [--profile P] [--verbose]`.
+ * The simulator's command line:
+ * `bun test/sim/main.ts --seeds N --seed-start S [--profile P] [--inject-bug B] [--lease-bug B] [--verbose]`.
  * Prints one line per failing seed (with the command that replays it), then `N passed, N failed`.
  */
+import type { LeaseBug } from "./register-machine.ts"
 import { formatFailure, runSeeds, unknownTooOften } from "./runner.ts"
 
 const args = process.argv.slice(2)
@@ -14,10 +16,11 @@ const seeds = Number(flag("seeds") ?? 100)
 const seedStart = Number(flag("seed-start") ?? 1)
 const profile = flag("profile")
 const bug = flag("inject-bug") as "commitPreviousTerm" | "sendBeforePersist" | undefined
+const leaseBug = flag("lease-bug") as LeaseBug | undefined
 const verbose = args.includes("--verbose")
 
-const summary = runSeeds({ seeds, seedStart, profile, injectBug: bug, verbose }, (result) => {
-  if (result.violation) console.log(formatFailure(result, { profile, injectBug: bug }))
+const summary = runSeeds({ seeds, seedStart, profile, injectBug: bug, leaseBug, verbose }, (result) => {
+  if (result.violation) console.log(formatFailure(result, { profile, injectBug: bug, leaseBug }))
   else if (verbose) console.log(`seed ${result.seed} (${result.profile}) ok: ${JSON.stringify(result.stats)}`)
 })
 console.log(

@@ -1,6 +1,7 @@
 /** Runs ranges of seeds and formats failures with the exact command that replays them. */
 import type { RaftConfig } from "../../src/raft/api.ts"
 import { type Profile, profileForSeed, profiles } from "./profiles.ts"
+import type { LeaseBug } from "./register-machine.ts"
 import { runSimulation, type SimResult } from "./simulation.ts"
 
 export interface SeedRange {
@@ -8,6 +9,8 @@ export interface SeedRange {
   readonly seedStart: number
   readonly profile?: string | undefined
   readonly injectBug?: RaftConfig["injectBug"] | undefined
+  /** TEST ONLY: broken lease handling (register-machine.ts). */
+  readonly leaseBug?: LeaseBug | undefined
   readonly verbose?: boolean
 }
 
@@ -46,6 +49,7 @@ export const runSeeds = (range: SeedRange, onResult?: (r: SimResult) => void): S
       profile: resolveProfile(range.profile, seed),
       verbose: range.verbose ?? false,
       ...(range.injectBug ? { injectBug: range.injectBug } : {}),
+      ...(range.leaseBug ? { leaseBug: range.leaseBug } : {}),
     })
     summary.ops += result.stats.ops
     summary.indeterminate += result.stats.indeterminate
@@ -63,19 +67,20 @@ export const runSeeds = (range: SeedRange, onResult?: (r: SimResult) => void): S
 
 export const replayCommand = (
   seed: number,
-  opts: { profile?: string | undefined; injectBug?: string | undefined },
+  opts: { profile?: string | undefined; injectBug?: string | undefined; leaseBug?: string | undefined },
 ) =>
   [
     "bun test/sim/main.ts --seeds 1 --seed-start",
     String(seed),
     ...(opts.profile ? ["--profile", opts.profile] : []),
     ...(opts.injectBug ? ["--inject-bug", opts.injectBug] : []),
+    ...(opts.leaseBug ? ["--lease-bug", opts.leaseBug] : []),
     "--verbose",
   ].join(" ")
 
 export const formatFailure = (
   r: SimResult,
-  opts: { profile?: string | undefined; injectBug?: string | undefined },
+  opts: { profile?: string | undefined; injectBug?: string | undefined; leaseBug?: string | undefined },
   tail = 15,
 ): string => {
   const [headline, ...details] = r.violation!.detail.split("\n")

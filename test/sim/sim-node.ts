@@ -4,31 +4,42 @@
  * and the register state machine. Clients' requests are served here (propose / ReadIndex).
  */
 import type { ConfChange, ConfState, NodeId } from "../../schemas/raft.ts"
+import { followCommitted, type LeaderClock, nextTick } from "../../src/kv/lease/leader-clock.ts"
 import type { Input, RaftConfig, Ready, SoftState } from "../../src/raft/api.ts"
 import { initRaft, step } from "../../src/raft/index.ts"
 import type { Message } from "../../src/raft/messages.ts"
 import type { KvInput, KvOutput } from "../support/linearizability-kv.ts"
 import { applyChange, decodeConf } from "./conf-tracker.ts"
 import { type InvariantChecker, Violation } from "./invariants.ts"
+import type { LeaseInput } from "./lease-clients.ts"
+import type { LeaseOracle } from "./lease-oracle.ts"
 import { ContractError, LogImage } from "./log-image.ts"
-import { encodeCommand, type RegisterEvent, RegisterMachine } from "./register-machine.ts"
+import {
+  type ApplyResult,
+  encodeCommand,
+  type LeaseBug,
+  type MachineCommand,
+  type RegisterEvent,
+  RegisterMachine,
+} from "./register-machine.ts"
 
 type RaftState = ReturnType<typeof initRaft>
 
 export interface ClientRequest {
   readonly reqId: number
   readonly client: number
-  readonly input: KvInput
+  readonly input: KvInput | LeaseInput
   readonly clientOpId: string
 }
 
 export type NodeResponse =
-  | { readonly kind: "ok"; readonly output: KvOutput }
+  | { readonly kind: "ok"; readonly output: KvOutput | ApplyResult }
   /** Definitely not applied (rejected, or the entry lost its slot): the client may retry. */
   | { readonly kind: "retry"; readonly leader: NodeId | null; readonly reason: string }
 
 export interface NodeWatchListener {
-  applied(node: SimNode, event: RegisterEvent): void
+  /** The node applied one revision (a lease's deletions are several events). */
+  applied(node: SimNode, events: readonly RegisterEvent[]): void
   /** The node's state machine was replaced (a snapshot install). */
   restored(node: SimNode): void
   /** The node crashed: its watch streams are gone. */
@@ -52,7 +63,16 @@ export interface NodeHost {
   /** Hears what watch clients attached to a node see (watch-clients.ts). */
   readonly watches?: NodeWatchListener
   /** The cluster's change history, shared by every replica's state machine. */
-  readonly changeLog?: RegisterEvent[]
+  readonly changeLog?: RegisterEvent[][]
+  /**
+   * Leases are on: the leader proposes tick entries (src/kv/lease/leader-clock.ts, as the
+   * LeaseKeeper does) and every applied entry is reported to the lease checks.
+   */
+  readonly leases?: LeaseOracle
+  /** TEST ONLY: broken lease handling, to prove the lease checks fail. */
+  readonly leaseBug?: LeaseBug | undefined
+  /** Virtual time (tick entries carry their proposal time, for the clock checks). */
+  readonly now: number
   /**
    * The state machine is durable (applied in the same transaction as the log, as the SQLite KV
    * does): it survives a crash and the core is restarted with `applied`, instead of replaying.
@@ -69,6 +89,10 @@ const isLeaderReplication = (m: Message, self: NodeId): boolean =>
   m.from === self && (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot")
 
 const maxFlushRounds = 1000
+
+/** The leader's tick interval on its own clock while leases exist, and while there are none. */
+const leaseTickMs = 30
+const idleLeaseTickMs = 200
 
 /** TEST ONLY: deliberately broken caller behaviour, to prove the end-to-end checks can fail. */
 export type CallerBug = "staleReads" | "forgetVote"
@@ -118,6 +142,12 @@ export class SimNode {
   private waitingReads: { index: number; request: ClientRequest }[] = []
   readonly confProposals = new Set<number>()
   private batch: { id: number; data: Uint8Array }[] = []
+  /** Local ticks in this life: the node's monotonic clock is `localTicks × 10` ms. */
+  private localTicks = 0
+  private leaderClock: LeaderClock | null = null
+  private lastLeaseTickAt = Number.NEGATIVE_INFINITY
+  /** The tick entry in flight: its proposal handle, then its log index once appended. */
+  private tickInFlight: { handle: number; index: number | null } | null = null
 
   constructor(
     readonly id: NodeId,
@@ -130,7 +160,7 @@ export class SimNode {
     this.durable = new LogImage(bootstrapConf)
     this.live = this.durable.reloaded()
     this.conf = bootstrapConf
-    this.machine = new RegisterMachine(host.changeLog)
+    this.machine = new RegisterMachine(host.changeLog, host.leaseBug)
   }
 
   get role(): SoftState["role"] {
@@ -158,7 +188,7 @@ export class SimNode {
     const snap = this.durable.snapshot
     if (!this.host.durableMachine || this.incarnation === 0) {
       // A volatile state machine restarts from the durable snapshot; the core re-hands the rest.
-      this.machine = new RegisterMachine(this.host.changeLog)
+      this.machine = new RegisterMachine(this.host.changeLog, this.host.leaseBug)
       if (snap) this.machine.restore(snap.data, snap.meta.index)
       this.conf = snap ? snap.meta.conf : this.durable.bootstrapConf
       this.lastSnapshotIndex = snap?.meta.index ?? 0
@@ -171,6 +201,8 @@ export class SimNode {
     this.raft = initRaft({ ...this.config, seed }, persisted)
     this.live = this.durable.reloaded()
     this.soft = { role: "follower", leader: null, term: persisted.hardState.term }
+    this.localTicks = 0
+    this.lastLeaseTickAt = Number.NEGATIVE_INFINITY
     this.alive = true
     this.host.checker.onDurableCommit(this.id, persisted.hardState.commit)
   }
@@ -190,11 +222,39 @@ export class SimNode {
     this.waitingReads = []
     this.confProposals.clear()
     this.batch = []
+    this.leaderClock = null
+    this.tickInFlight = null
     this.soft = { role: "follower", leader: null, term: this.soft.term }
   }
 
   tick(): void {
+    this.localTicks++
     this.stepIn({ type: "tick" })
+    if (this.host.leases) this.leaseTick()
+  }
+
+  /** The LeaseKeeper's tick round: only the leader proposes the committed clock, one at a time. */
+  private leaseTick(): void {
+    if (!this.alive || this.soft.role !== "leader") {
+      this.leaderClock = null
+      return
+    }
+    const now = this.localTicks * 10
+    const committed = { ms: this.machine.clockMs, tick: this.machine.tick }
+    this.leaderClock = followCommitted(this.leaderClock, this.soft.term, committed, now)
+    // TEST ONLY (leaseBug "clockFromUptime"): the clock restarts from this node's own uptime.
+    if (this.host.leaseBug === "clockFromUptime")
+      this.leaderClock = { ...this.leaderClock, base: 0, since: 0 }
+    if (this.tickInFlight !== null) return
+    const interval = this.machine.leaseCount > 0 ? leaseTickMs : idleLeaseTickMs
+    if (now - this.lastLeaseTickAt < interval) return
+    this.lastLeaseTickAt = now
+    const [clock, tick] = nextTick(this.leaderClock, committed, now)
+    this.leaderClock = clock
+    const handle = this.nextHandle++
+    this.tickInFlight = { handle, index: null }
+    const data = encodeCommand({ op: "tick", ...tick, proposedAt: this.host.now, clientOpId: "" })
+    this.stepIn({ type: "propose", id: handle, data })
   }
 
   receive(message: Message): void {
@@ -224,13 +284,17 @@ export class SimNode {
     }
     const input = request.input
     this.proposals.set(id, request)
-    const data = encodeCommand({
-      op: input.op,
-      key: input.key,
-      value: input.value,
-      expected: input.op === "cas" ? input.expected : null,
-      clientOpId: request.clientOpId,
-    })
+    const command: MachineCommand =
+      input.op === "write" || input.op === "cas"
+        ? {
+            op: input.op,
+            key: input.key,
+            value: input.value,
+            expected: input.op === "cas" ? input.expected : null,
+            clientOpId: request.clientOpId,
+          }
+        : { ...input, clientOpId: request.clientOpId }
+    const data = encodeCommand(command)
     if (!this.host.batchProposals) {
       this.stepIn({ type: "propose", id, data })
       return
@@ -285,6 +349,10 @@ export class SimNode {
       if (before.role !== this.soft.role || before.term !== this.soft.term)
         this.host.trace(`${this.id} ${this.soft.role} term ${this.soft.term} (last ${this.live.lastIndex})`)
       if (this.soft.role === "leader") checker.onLeader(this.id, this.soft.term, this.live)
+      else {
+        this.leaderClock = null
+        this.tickInFlight = null
+      }
     }
     if (ready.hardState) {
       const commit = ready.hardState.commit
@@ -350,6 +418,11 @@ export class SimNode {
   }
 
   private onProposal(p: Ready["proposals"][number]): void {
+    if (this.tickInFlight?.handle === p.id) {
+      if (p.kind === "appended") this.tickInFlight.index = p.index
+      else this.tickInFlight = null
+      return
+    }
     const request = this.proposals.get(p.id)
     if (request === undefined) return
     this.proposals.delete(p.id)
@@ -375,7 +448,7 @@ export class SimNode {
       else
         this.host.reply(w.request, {
           kind: "ok",
-          output: { op: "read", value: this.machine.read(w.request.input.key) },
+          output: { op: "read", value: this.machine.read((w.request.input as KvInput).key) },
         })
     }
     this.waitingReads = still
@@ -398,13 +471,14 @@ export class SimNode {
         `${this.id} is handed committed entry ${entry.index} after applying ${this.machine.appliedIndex}`,
       )
     this.host.checker.onApply(this.id, entry)
+    if (this.tickInFlight?.index != null && entry.index >= this.tickInFlight.index) this.tickInFlight = null
     const waiting = this.appended.get(entry.index)
     this.appended.delete(entry.index)
     if (entry.type === "normal") {
       const before = this.machine.revision
-      const { cmd, result } = this.machine.applyCommand(entry)
-      if (this.machine.revision !== before)
-        this.host.watches?.applied(this, this.machine.historyFrom(this.machine.revision)[0]!)
+      const { cmd, result, lease } = this.machine.applyCommand(entry)
+      this.host.leases?.onApply(this.id, entry.index, cmd, result, lease)
+      if (this.machine.revision !== before) this.host.watches?.applied(this, this.machine.lastRevision())
       if (waiting) {
         const mine = waiting.term === entry.term && cmd.clientOpId === waiting.request.clientOpId
         this.host.reply(

@@ -11,15 +11,17 @@
 import type { ConfChange, ConfState, NodeId } from "../../schemas/raft.ts"
 import type { RaftConfig } from "../../src/raft/api.ts"
 import type { Message } from "../../src/raft/messages.ts"
-import { checkKvHistory, type KvOperation } from "../support/linearizability-kv.ts"
+import { checkKvHistory, type KvOperation, type KvOutput } from "../support/linearizability-kv.ts"
 import { runChaos } from "./chaos.ts"
 import { opDeadline, readAttemptTimeout, SimClient, writeAttemptTimeout } from "./clients.ts"
 import { EventQueue } from "./event-queue.ts"
 import { InvariantChecker, Violation } from "./invariants.ts"
+import { LEASE_CLIENT_BASE, type LeaseClientHost, SimLeaseClients } from "./lease-clients.ts"
+import { LeaseOracle } from "./lease-oracle.ts"
 import { Network } from "./network.ts"
 import { Prng } from "./prng.ts"
 import type { Profile } from "./profiles.ts"
-import type { RegisterEvent } from "./register-machine.ts"
+import type { LeaseBug, RegisterEvent } from "./register-machine.ts"
 import { type Scenario, scenarios } from "./scenarios.ts"
 import { type CallerBug, type ClientRequest, type NodeHost, type NodeResponse, SimNode } from "./sim-node.ts"
 import { SimWatchClients } from "./watch-clients.ts"
@@ -39,6 +41,14 @@ export interface SimOptions {
   readonly leaderSendsEarly?: boolean
   /** A scripted fault schedule run instead of (or with) the profile's chaos. */
   readonly script?: (sim: Simulation) => void
+  /**
+   * Lease and lock clients, with the leader's tick entries and the lease checks
+   * (lease-oracle.ts). Default: on for the odd seeds of the chaos profiles, off for the scripted
+   * scenarios (whose schedules count on an exact log).
+   */
+  readonly leases?: boolean
+  /** TEST ONLY: broken lease handling (register-machine.ts), to prove the lease checks fail. */
+  readonly leaseBug?: LeaseBug
 }
 
 export interface SimStats {
@@ -57,6 +67,11 @@ export interface SimStats {
   /** Events delivered to the simulated watch clients, and their reconnects to another node. */
   watchEvents: number
   watchReattaches: number
+  /** Lease client operations completed, leases expired by ticks and revoked, lock epochs held. */
+  leaseOps: number
+  leasesExpired: number
+  leasesRevoked: number
+  lockEpochs: number
 }
 
 export interface SimResult {
@@ -101,7 +116,7 @@ export class Simulation implements NodeHost {
   readonly faultEnd: number
   healed = false
   private leaderFoundAt: number | null = null
-  private stopClientsAt = Infinity
+  stopClientsAt = Infinity
   private readonly queue = new EventQueue<SimEvent>()
   private readonly clients: SimClient[] = []
   /** Keys the clients use (scripts probe them). */
@@ -119,6 +134,7 @@ export class Simulation implements NodeHost {
   readonly callerBug: CallerBug | undefined
   readonly durableMachine: boolean
   readonly batchProposals: boolean
+  readonly leaseBug: LeaseBug | undefined
   readonly stats: SimStats = {
     ops: 0,
     indeterminate: 0,
@@ -134,13 +150,20 @@ export class Simulation implements NodeHost {
     linearizability: "skipped",
     watchEvents: 0,
     watchReattaches: 0,
+    leaseOps: 0,
+    leasesExpired: 0,
+    leasesRevoked: 0,
+    lockEpochs: 0,
   }
 
   private readonly scenario: Scenario | undefined
   /** Watch clients following every node's applied changes (watch-clients.ts). */
   watches: SimWatchClients | undefined
   /** The change history every replica's register machine shares (register-machine.ts). */
-  readonly changeLog: RegisterEvent[] = []
+  readonly changeLog: RegisterEvent[][] = []
+  /** The lease checks and the lease/lock clients (when leases are on). */
+  readonly leases: LeaseOracle | undefined
+  private readonly leaseClients: SimLeaseClients | undefined
 
   constructor(readonly options: SimOptions) {
     this.rng = new Prng(options.seed)
@@ -151,6 +174,7 @@ export class Simulation implements NodeHost {
     this.snapshotEvery = this.rng.int(4, 30)
     this.keepEntries = this.rng.int(0, 8)
     this.callerBug = options.callerBug
+    this.leaseBug = options.leaseBug
     this.durableMachine = this.rng.chance(0.5)
     this.batchProposals = this.rng.chance(0.5)
     this.leaderSendsEarly =
@@ -161,6 +185,31 @@ export class Simulation implements NodeHost {
     for (const id of voters) this.addNode(id)
     this.keys = ["x", "y", "z"].slice(0, this.rng.int(1, 3))
     this.watches = new SimWatchClients(this, this.keys)
+    // Leases run in the odd seeds of the chaos profiles (their tick entries and clients add about
+    // a third to a run's messages; every other seed keeps the sweep's time down).
+    if (options.leases ?? (this.scenario === undefined && options.seed % 2 === 1)) {
+      const oracle = new LeaseOracle(this)
+      this.leases = oracle
+      const sim = this
+      const host: LeaseClientHost = {
+        rng: this.rng,
+        oracle,
+        get now() {
+          return sim.now
+        },
+        get stopClientsAt() {
+          return sim.stopClientsAt
+        },
+        after: (delay, run) => this.after(delay, run),
+        memberNodes: () => this.memberNodes(),
+        node: (id) => this.nodes.get(id),
+        deliverRequest: (node, request) =>
+          this.at(this.now + this.rng.int(1, 3), { kind: "request", node, request }),
+        requireProgress: (call, what) => this.requireProgress(call, what),
+        trace: (line) => this.trace(line),
+      }
+      this.leaseClients = new SimLeaseClients(host, 1, 2)
+    }
     for (let c = 0; c < (options.clients ?? 5); c++) {
       this.clients.push(new SimClient(c, this.keys))
       this.at(this.rng.int(0, 50), { kind: "clientNext", client: c })
@@ -168,6 +217,12 @@ export class Simulation implements NodeHost {
   }
 
   // ---- NodeHost ----
+
+  /** Node clocks run at 10 local ms per tick interval (skewed per node). */
+  clockRates(): { max: number; min: number } {
+    const rates = [...this.nodes.values()].map((n) => tickMs / n.tickInterval)
+    return { max: Math.max(...rates), min: Math.min(...rates) }
+  }
 
   send(message: Message): void {
     this.stats.messages++
@@ -326,6 +381,7 @@ export class Simulation implements NodeHost {
     try {
       this.at(0, { kind: "action", run: () => runChaos(this) })
       this.at(0, { kind: "action", run: () => this.watches?.start() })
+      this.at(0, { kind: "action", run: () => this.leaseClients?.start() })
       this.options.script?.(this)
       this.scenario?.script(this)
       this.at(this.faultEnd, { kind: "action", run: () => this.heal() })
@@ -349,6 +405,7 @@ export class Simulation implements NodeHost {
         throw new Violation("liveness", `no leader within ${leaderBound} ms after healing`)
       this.checkHistory()
       this.watches?.check([...this.nodes.values()])
+      this.leases?.checkProgress(this.leaderFoundAt + settleMs, Math.min(this.now, this.stopClientsAt))
     } catch (e) {
       if (!(e instanceof Violation)) throw e
       violation = e
@@ -359,6 +416,10 @@ export class Simulation implements NodeHost {
     this.stats.elections = this.checker.leaderCount()
     this.stats.watchEvents = this.watches?.events ?? 0
     this.stats.watchReattaches = this.watches?.reattaches ?? 0
+    this.stats.leaseOps = this.leaseClients?.ops ?? 0
+    this.stats.leasesExpired = this.leases?.expired ?? 0
+    this.stats.leasesRevoked = this.leases?.revoked ?? 0
+    this.stats.lockEpochs = this.leaseClients?.lockEpochs ?? 0
     return {
       seed: this.options.seed,
       profile: this.options.profile.name,
@@ -474,11 +535,15 @@ export class Simulation implements NodeHost {
   }
 
   private onResponse(clientId: number, reqId: number, response: NodeResponse): void {
+    if (clientId >= LEASE_CLIENT_BASE) {
+      this.leaseClients?.onResponse(clientId, reqId, response)
+      return
+    }
     const client = this.clients[clientId]!
     const op = client.op
     if (op === null || op.reqId !== reqId) return
     if (response.kind === "ok") {
-      this.record(client, response.output)
+      this.record(client, response.output as KvOutput)
       return
     }
     client.leaderHint = response.leader
@@ -506,7 +571,7 @@ export class Simulation implements NodeHost {
   }
 
   /** After healing and a settle period, every operation must complete. */
-  private requireProgress(call: number, what: string): void {
+  requireProgress(call: number, what: string): void {
     if (this.leaderFoundAt !== null && call >= this.leaderFoundAt + settleMs)
       throw new Violation("liveness", `${what}, called at ${call}, after the cluster healed`)
   }

@@ -106,16 +106,19 @@ export class SimWatchClients implements NodeWatchListener {
     w.current.push({
       kind: "events",
       revision,
-      events: events.map((e) => ({ type: "put", key: e.key, value: e.value, modRevision: e.revision })),
+      events: events.map((e) => ({ type: e.type, key: e.key, value: e.value, modRevision: e.revision })),
     })
     w.last = Math.max(w.last, ...events.map((e) => e.revision))
     this.events += events.length
   }
 
-  applied(node: SimNode, event: RegisterEvent): void {
+  applied(node: SimNode, events: readonly RegisterEvent[]): void {
+    const revision = events[0]?.revision ?? 0
     for (const w of this.watchers) {
-      if (w.node !== node || event.revision <= w.last || event.revision < w.start) continue
-      if (matches(w.spec, event.key)) this.deliver(w, event.revision, [event])
+      if (w.node !== node || revision <= w.last || revision < w.start) continue
+      // One revision, one response (a lease's deletions arrive together: atomic).
+      const mine = events.filter((e) => matches(w.spec, e.key))
+      if (mine.length > 0) this.deliver(w, revision, mine)
     }
   }
 
@@ -146,12 +149,7 @@ export class SimWatchClients implements NodeWatchListener {
       const h = n.historyFrom(1)
       if (h.length > history.length) history = h
     }
-    const committed = history.map((e) => ({
-      revision: e.revision,
-      type: "put" as const,
-      key: e.key,
-      value: e.value,
-    }))
+    const committed = history.map((e) => ({ revision: e.revision, type: e.type, key: e.key, value: e.value }))
     for (const w of this.watchers) {
       const sessions = [
         ...w.sessions,
