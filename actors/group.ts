@@ -25,7 +25,7 @@ import type { ApplyTask, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { makeProposalBatcher } from "./proposal-batcher.ts"
 import { runRaftReplica } from "./raft-replica.ts"
 import { makeReadIndexBatcher } from "./read-index-batcher.ts"
-import type { ReplicaView } from "./replica-view.ts"
+import { ChangeSignal, type ReplicaView } from "./replica-view.ts"
 import { decodeKvSnapshot } from "./snapshot-data.ts"
 import { AppliedWatch, ProposalWaiters } from "./waiters.ts"
 
@@ -129,6 +129,7 @@ export const runGroup = (
         self: settings.self,
         status: status(state),
         leaderChanges: 0,
+        leaderChanged: new ChangeSignal(),
         droppedMessages: 0,
         cycles: 0,
       }

@@ -310,7 +310,9 @@ export const runRaftReplica = (
       if (core !== null) readys.push(stepCore(core))
     }
     yield* process(readys)
+    const leaderBefore = deps.view.status.leader
     deps.view.status = status(s)
+    if (deps.view.status.leader !== leaderBefore) deps.view.leaderChanged.fire()
     deps.view.cycles++
   })
 

@@ -228,7 +228,12 @@ export const ConsensusSection = section(
     election_ticks: key(
       PositiveInt,
       () => 10,
-      "Ticks without a leader before a follower campaigns (randomized up to twice this). Must exceed heartbeat_ticks.",
+      "Ticks without hearing from a leader before a follower campaigns: the shortest election timeout, what keeps a slow leader (load, fsync stalls) from being deposed. Must exceed heartbeat_ticks; 10x is usual.",
+    ),
+    election_jitter_ticks: key(
+      PositiveInt,
+      () => 5,
+      "Width of the election timeout's randomization: a follower campaigns after election_ticks plus 0 to election_jitter_ticks - 1 ticks (defaults: 500-700 ms), so followers rarely campaign together. Narrower means faster failover; wider, fewer split votes.",
     ),
     heartbeat_ticks: key(PositiveInt, () => 1, "Ticks between leader heartbeats."),
     max_entries_per_append: key(
@@ -314,7 +319,7 @@ export const AdminSection = section(
     shutdown_grace_period_seconds: key(
       NonNegativeInt,
       () => 5,
-      "After drain, how long to wait for connections to close before the process exits.",
+      "How long a SIGTERM/SIGINT shutdown drain may take (a leader hands over first), and then how long closing connections may take before the process exits anyway.",
     ),
   },
   "Drain, leadership transfer and shutdown.",

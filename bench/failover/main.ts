@@ -90,7 +90,7 @@ const run = async (system: "lattice" | "etcd"): Promise<Summary> => {
     const rs = await measureFailover(cluster, client, rounds, new Uint8Array(256))
     for (const [i, r] of rs.entries())
       console.log(
-        `  round ${i + 1}: killed node ${r.killedNode + 1}, ${r.failoverMs === null ? "no ack in 15 s" : `${r.failoverMs.toFixed(0)} ms`}${r.error === undefined ? "" : ` (${r.error})`}`,
+        `  round ${i + 1}: killed node ${r.killedNode + 1}${r.killedAt === undefined ? "" : ` at ${r.killedAt}`}, ${r.failoverMs === null ? "no ack in 15 s" : `${r.failoverMs.toFixed(0)} ms`}${r.error === undefined ? "" : ` (${r.error})`}`,
       )
     return summarize(rs)
   } finally {

@@ -13,7 +13,7 @@ export const configSummaryLines = (config: NodeConfig): string[] => {
     `http        ${config.listeners.http}${config.tls.http ? " (TLS)" : ""}`,
     `metrics     ${config.telemetry.metrics_enabled ? config.telemetry.metrics_bind : "disabled"}`,
     `nats        ${config.nats.urls.join(", ")}`,
-    `consensus   tick ${config.consensus.tick_ms} ms, election ${config.consensus.election_ticks} ticks, heartbeat ${config.consensus.heartbeat_ticks} ticks`,
+    `consensus   tick ${config.consensus.tick_ms} ms, election ${config.consensus.election_ticks}+${config.consensus.election_jitter_ticks} ticks, heartbeat ${config.consensus.heartbeat_ticks} ticks`,
     `sharding    ${config.sharding.kpg_count} key partition groups`,
   ]
 }

@@ -94,6 +94,7 @@ const settingsOf = (o: NodeOptions): GroupSettings => ({
   tickMs: o.tickMs,
   raft: {
     electionTicks: o.electionTicks,
+    ...(o.electionJitterTicks === undefined ? {} : { electionJitterTicks: o.electionJitterTicks }),
     heartbeatTicks: o.heartbeatTicks,
     preVote: o.preVote,
     checkQuorum: o.checkQuorum,
@@ -311,6 +312,15 @@ export const startNode = (
 
     const retryMs = Math.max(5, options.tickMs)
     const retryDelay = Duration.millis(retryMs)
+    // A write that found no usable leader waits for the replica to see a new one (woken by the
+    // view's signal: no retry storm against a dead leader while the election runs), re-checking
+    // at least every half election timeout in case the leader it tried was alive after all.
+    const leaderWait = Duration.millis(Math.max(retryMs, (options.electionTicks * options.tickMs) / 2))
+    const awaitLeaderChange = (h: GroupHandle, tried: NodeId | null) =>
+      Effect.suspend(() => (h.view.status.leader !== tried ? Effect.void : h.view.leaderChanged.next)).pipe(
+        Effect.timeout(leaderWait),
+        Effect.ignore,
+      )
 
     let requestSeq = 0
     const write = (command: KvCommand, g: GroupId = KV_GROUP, requestId?: string) =>
@@ -363,7 +373,7 @@ export const startNode = (
             )
             return yield* Effect.fail(last)
           }
-          yield* Effect.sleep(retryDelay)
+          yield* awaitLeaderChange(h, leader)
         }
       })
 

@@ -23,6 +23,8 @@ export interface NodeOptions {
   readonly synchronous: SynchronousMode
   readonly tickMs: number
   readonly electionTicks: number
+  /** Width of the election timeout's randomization (`[consensus] election_jitter_ticks`); absent: electionTicks. */
+  readonly electionJitterTicks?: number
   readonly heartbeatTicks: number
   readonly preVote: boolean
   readonly checkQuorum: boolean
@@ -63,6 +65,7 @@ export const nodeOptionsFromConfig = (
     synchronous: synchronousMode(config),
     tickMs: config.consensus.tick_ms,
     electionTicks: config.consensus.election_ticks,
+    electionJitterTicks: config.consensus.election_jitter_ticks,
     heartbeatTicks: config.consensus.heartbeat_ticks,
     preVote: config.consensus.pre_vote,
     checkQuorum: config.consensus.check_quorum,

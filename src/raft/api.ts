@@ -26,8 +26,13 @@ import type {
 export interface RaftConfig {
   readonly group: GroupId
   readonly id: NodeId
-  /** Ticks without hearing from a leader before a follower campaigns; randomized in [t, 2t). */
+  /**
+   * Ticks without hearing from a leader before a follower campaigns; randomized in
+   * [t, t + electionJitterTicks).
+   */
   readonly electionTicks: number
+  /** Width of the randomization added to electionTicks (≥ 1). Defaults to electionTicks: [t, 2t). */
+  readonly electionJitterTicks?: number
   /** Ticks between leader heartbeats. Must be < electionTicks. */
   readonly heartbeatTicks: number
   readonly preVote: boolean

@@ -9,10 +9,17 @@ const resolveConfig = (config: RaftConfig): ResolvedConfig => {
   if (!(config.heartbeatTicks > 0 && config.heartbeatTicks < config.electionTicks)) {
     throw new Error("raft: need 0 < heartbeatTicks < electionTicks")
   }
+  if (config.electionJitterTicks !== undefined && !(config.electionJitterTicks >= 1)) {
+    throw new Error("raft: need electionJitterTicks >= 1")
+  }
   if (config.maxEntriesPerAppend < 1 || config.maxInflightAppends < 1) {
     throw new Error("raft: maxEntriesPerAppend and maxInflightAppends must be >= 1")
   }
-  return { ...config, transferTimeoutTicks: config.transferTimeoutTicks ?? config.electionTicks }
+  return {
+    ...config,
+    transferTimeoutTicks: config.transferTimeoutTicks ?? config.electionTicks,
+    electionJitterTicks: config.electionJitterTicks ?? config.electionTicks,
+  }
 }
 
 export const initRaft = (config: RaftConfig, persisted: PersistedState): RaftState => {

@@ -36,6 +36,7 @@ export interface Outbox {
 
 export interface ResolvedConfig extends RaftConfig {
   readonly transferTimeoutTicks: number
+  readonly electionJitterTicks: number
 }
 
 export interface RaftState {

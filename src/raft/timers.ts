@@ -1,10 +1,14 @@
-/** Election timer: randomized in [electionTicks, 2*electionTicks) from the PRNG in the state. */
+/**
+ * Election timer: randomized in [electionTicks, electionTicks + electionJitterTicks) from the PRNG
+ * in the state. The lower bound is what keeps a slow leader from being deposed; the width spreads
+ * the followers' campaigns apart (a narrower one shortens the worst failover).
+ */
 import { nextInt } from "./prng.ts"
 import type { RaftState } from "./state.ts"
 
 export const resetElectionTimer = (s: RaftState): void => {
   s.electionElapsed = 0
-  const [rng, extra] = nextInt(s.rng, s.config.electionTicks)
+  const [rng, extra] = nextInt(s.rng, s.config.electionJitterTicks)
   s.rng = rng
   s.randomizedElectionTimeout = s.config.electionTicks + extra
 }

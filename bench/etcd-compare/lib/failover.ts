@@ -12,6 +12,8 @@ export interface FailoverRound {
   readonly error?: string
   /** ms from SIGKILL to the first ack of a put issued after it; null when none came in time. */
   readonly failoverMs: number | null
+  /** Wall-clock time of the kill (ISO), to line up with the nodes' logs. */
+  readonly killedAt?: string
 }
 
 const WRITE_INTERVAL_MS = 5
@@ -69,6 +71,7 @@ const oneRound = async (
   const writing = writer()
   await Bun.sleep(1000)
   killAt = performance.now()
+  const killedAt = new Date().toISOString()
   await cluster.crash(leader)
   const deadline = killAt + ROUND_LIMIT_MS
   while (firstAckAfterKill === null && performance.now() < deadline) await Bun.sleep(5)
@@ -81,11 +84,11 @@ const oneRound = async (
     await cluster.restart(leader)
     await waitReady(client, `${cluster.system} after restarting node ${leader}`)
   } catch (error) {
-    return { killedNode: leader, failoverMs, error: String(error) }
+    return { killedNode: leader, failoverMs, killedAt, error: String(error) }
   }
   // Let the restarted node catch up before the next round picks a leader.
   await Bun.sleep(1000)
-  return { killedNode: leader, failoverMs }
+  return { killedNode: leader, failoverMs, killedAt }
 }
 
 export const measureFailover = async (

@@ -128,6 +128,7 @@ describe("config sections", () => {
     expect(config.consensus).toEqual({
       tick_ms: 50,
       election_ticks: 20,
+      election_jitter_ticks: 5,
       heartbeat_ticks: 2,
       max_entries_per_append: 500,
       max_inflight: 64,
