@@ -12,6 +12,8 @@
  *     takes no part in quorums or elections);
  *  7. drained: ready for `lattice admin shutdown --graceful`.
  * Cancelling reopens the gate and, if the node was already demoted, promotes it back to voter.
+ * A shutdown drain (SIGTERM, `startForShutdown`) skips step 6: the process is about to stop and
+ * restart as it was, so the membership stays as it is.
  */
 import { Clock, Deferred, Duration, Effect, FiberHandle, type Scope } from "effect"
 import type { ConfChange } from "../schemas/raft.ts"
@@ -62,6 +64,8 @@ export interface DrainMetrics {
 export interface DrainController {
   /** Starts a drain; fails with DrainConflict if one is running or done. */
   readonly start: Effect.Effect<DrainStatus, DrainConflict>
+  /** Starts a drain that keeps the node a voter (steps 1–5, then drained): the SIGTERM path. */
+  readonly startForShutdown: Effect.Effect<DrainStatus, DrainConflict>
   /** Cancels a running (or finished) drain and reopens the node. */
   readonly cancel: Effect.Effect<DrainStatus, DrainConflict>
   readonly status: Effect.Effect<DrainStatus>
@@ -216,45 +220,60 @@ export const makeDrainController = (deps: DrainDeps): Effect.Effect<DrainControl
       return { status: "done", detail: "now a learner: it keeps the log but does not vote" } as const
     })
 
-    const workflow = Effect.gen(function* () {
-      yield* runStep(
-        0,
-        Effect.sync(() => {
-          deps.gate.draining = true
-          return { status: "done", detail: "readiness reports 503" } as const
-        }),
+    const workflow = (forShutdown: boolean) =>
+      Effect.gen(function* () {
+        yield* runStep(
+          0,
+          Effect.sync(() => {
+            deps.gate.draining = true
+            return { status: "done", detail: "readiness reports 503" } as const
+          }),
+        )
+        yield* runStep(
+          1,
+          Effect.sync(() => {
+            deps.gate.accepting = false
+            return {
+              status: "done",
+              detail: "new client requests get UNAVAILABLE (retry elsewhere)",
+            } as const
+          }),
+        )
+        yield* runStep(2, waitInflight)
+        yield* runStep(3, cancelWatches)
+        yield* runStep(4, transfer)
+        yield* runStep(
+          5,
+          forShutdown
+            ? Effect.succeed({
+                status: "skipped",
+                detail: "shutting down: the node stays a voter and rejoins as one when restarted",
+              } as const)
+            : becomeObserver,
+        )
+        yield* runStep(
+          6,
+          Effect.succeed({
+            status: "done",
+            detail: forShutdown ? "stopping the process" : "ready for lattice admin shutdown --graceful",
+          }),
+        )
+        state = "drained"
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.sync(() => {
+            state = "failed"
+            error = e
+          }),
+        ),
+        Effect.onInterrupt(() => undo),
+        Effect.ensuring(
+          Effect.gen(function* () {
+            endedAt = yield* Clock.currentTimeMillis
+            yield* Deferred.succeed(ended, undefined)
+          }),
+        ),
       )
-      yield* runStep(
-        1,
-        Effect.sync(() => {
-          deps.gate.accepting = false
-          return { status: "done", detail: "new client requests get UNAVAILABLE (retry elsewhere)" } as const
-        }),
-      )
-      yield* runStep(2, waitInflight)
-      yield* runStep(3, cancelWatches)
-      yield* runStep(4, transfer)
-      yield* runStep(5, becomeObserver)
-      yield* runStep(
-        6,
-        Effect.succeed({ status: "done", detail: "ready for lattice admin shutdown --graceful" }),
-      )
-      state = "drained"
-    }).pipe(
-      Effect.catchAll((e) =>
-        Effect.sync(() => {
-          state = "failed"
-          error = e
-        }),
-      ),
-      Effect.onInterrupt(() => undo),
-      Effect.ensuring(
-        Effect.gen(function* () {
-          endedAt = yield* Clock.currentTimeMillis
-          yield* Deferred.succeed(ended, undefined)
-        }),
-      ),
-    )
 
     /** After a cancel: the node serves again, as a voter if the drain had demoted it. */
     const undo = Effect.gen(function* () {
@@ -278,26 +297,27 @@ export const makeDrainController = (deps: DrainDeps): Effect.Effect<DrainControl
       log(`drain ${deps.nodeId}: cancelled${error === null ? "" : `: ${error}`}`)
     })
 
-    const start = Effect.gen(function* () {
-      if (state === "running" || state === "drained")
-        return yield* Effect.fail(
-          new DrainConflict(
-            state === "running"
-              ? `node ${deps.nodeId} is already draining; see lattice admin drain-status`
-              : `node ${deps.nodeId} is already drained; restart it, or cancel with lattice admin drain --cancel`,
-          ),
-        )
-      steps = fresh()
-      current = -1
-      error = null
-      endedAt = null
-      state = "running"
-      started++
-      startedAt = yield* Clock.currentTimeMillis
-      ended = yield* Deferred.make<void>()
-      yield* FiberHandle.run(handle, workflow)
-      return yield* status
-    })
+    const startWith = (forShutdown: boolean) =>
+      Effect.gen(function* () {
+        if (state === "running" || state === "drained")
+          return yield* Effect.fail(
+            new DrainConflict(
+              state === "running"
+                ? `node ${deps.nodeId} is already draining; see lattice admin drain-status`
+                : `node ${deps.nodeId} is already drained; restart it, or cancel with lattice admin drain --cancel`,
+            ),
+          )
+        steps = fresh()
+        current = -1
+        error = null
+        endedAt = null
+        state = "running"
+        started++
+        startedAt = yield* Clock.currentTimeMillis
+        ended = yield* Deferred.make<void>()
+        yield* FiberHandle.run(handle, workflow(forShutdown))
+        return yield* status
+      })
 
     const cancel = Effect.gen(function* () {
       if (state === "idle" || state === "cancelled")
@@ -325,7 +345,8 @@ export const makeDrainController = (deps: DrainDeps): Effect.Effect<DrainControl
     })
 
     return {
-      start,
+      start: startWith(false),
+      startForShutdown: startWith(true),
       cancel,
       status,
       awaitEnd: Effect.suspend(() => Deferred.await(ended)).pipe(Effect.zipRight(status)),

@@ -1,8 +1,11 @@
 /**
  * `lattice start`: one node in this process, Raft and forwarding over NATS, the etcd gRPC and
- * HTTP listeners from the configuration, until SIGINT/SIGTERM.
+ * HTTP listeners from the configuration, until SIGINT/SIGTERM or `lattice admin shutdown`.
+ * A signal stops the node gracefully: a shutdown drain (a leader hands over first) bounded by
+ * `[admin] shutdown_grace_period_seconds`, then exit 0; a second signal exits at once.
  */
-import { Deferred, Effect, Runtime } from "effect"
+import { Deferred, Duration, Effect, Option, Runtime } from "effect"
+import type { DrainController } from "../../actors/drain.ts"
 import { startNatsKvService } from "../adapters/nats/service.ts"
 import type { CliIO } from "../cli/framework/types.ts"
 import type { NodeConfig } from "../config/resolve.ts"
@@ -13,7 +16,7 @@ import { startListeners } from "./listeners.ts"
 import { watchMembership } from "./membership-notice.ts"
 import { startNode } from "./node.ts"
 import { nodeOptionsFromConfig } from "./options.ts"
-import { shutdownSignal } from "./shutdown-signal.ts"
+import { exitOnNextSignal, shutdownSignal } from "./shutdown-signal.ts"
 
 export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
   Effect.scoped(
@@ -58,15 +61,24 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
       io.stdout(
         `lattice: node ${self} running (etcd gRPC port ${listeners.etcdPort}, http port ${listeners.httpPort}, ${metricsText}, NATS ${config.nats.urls.join(",")})\n`,
       )
-      const reason = yield* Effect.raceFirst(
-        shutdownSignal,
-        Effect.map(Deferred.await(listeners.shutdownRequested), (mode) => `admin shutdown (${mode})`),
+      const grace = config.admin.shutdown_grace_period_seconds
+      const stop = yield* Effect.raceFirst(
+        Effect.map(shutdownSignal, (signal) => ({ signal })),
+        Effect.map(Deferred.await(listeners.shutdownRequested), (mode) => ({ mode })),
       )
-      io.stdout(`lattice: ${reason}, stopping node ${self}\n`)
+      if ("signal" in stop) {
+        yield* exitOnNextSignal(io.stdout)
+        io.stdout(
+          `lattice: ${stop.signal}: draining node ${self} before stopping (at most ${grace} s; ${stop.signal} again stops at once)\n`,
+        )
+        const outcome = yield* drainForShutdown(listeners.drain, grace)
+        io.stdout(`lattice: ${outcome}, stopping node ${self}\n`)
+      } else {
+        io.stdout(`lattice: admin shutdown (${stop.mode}), stopping node ${self}\n`)
+      }
       // Closing the scope stops the listeners, the NATS connections and the databases; past the
       // grace period the process exits anyway (a hung connection must not block a restart).
       // An unref'd process timer, not an Effect sleep: it must not keep a finished process alive.
-      const grace = config.admin.shutdown_grace_period_seconds
       setTimeout(() => {
         io.stderr(
           `lattice: node ${self} did not stop within shutdown_grace_period_seconds (${grace}); exiting\n`,
@@ -90,3 +102,21 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
       }),
     ),
   )
+
+/**
+ * The drain a signal runs (actors/drain.ts `startForShutdown`: steps 1–5, the node stays a
+ * voter), or the admin drain already under way, waited for at most `graceSeconds`.
+ */
+const drainForShutdown = (drain: DrainController, graceSeconds: number): Effect.Effect<string> =>
+  Effect.gen(function* () {
+    const before = yield* drain.status
+    if (before.state === "drained") return "already drained"
+    if (before.state !== "running") yield* Effect.either(drain.startForShutdown)
+    const end = yield* drain.awaitEnd.pipe(Effect.timeout(Duration.seconds(graceSeconds)), Effect.option)
+    if (Option.isSome(end))
+      return end.value.error === null
+        ? `drain ${end.value.state}`
+        : `drain ${end.value.state}: ${end.value.error}`
+    const now = yield* drain.status
+    return `drain not finished within shutdown_grace_period_seconds (${graceSeconds}, at step ${now.step ?? "none"})`
+  })

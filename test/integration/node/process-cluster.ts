@@ -163,6 +163,15 @@ export const processCluster = (
     await proc.exited
   }
 
+  /** Sends `sig` to node `id` (SIGTERM, SIGSTOP, SIGCONT…) without waiting for it. */
+  const signal = (id: string, sig: NodeJS.Signals) => procs.get(id)!.kill(sig)
+
+  /** Node `id`'s exit code once it has exited (null if still running after `timeoutMs`). */
+  const exitCode = async (id: string, timeoutMs: number): Promise<number | null> => {
+    const proc = procs.get(id)!
+    return Promise.race([proc.exited, Bun.sleep(timeoutMs).then(() => null)])
+  }
+
   const call = async (
     id: string,
     path: string,
@@ -303,6 +312,8 @@ export const processCluster = (
     spawn,
     argv,
     kill,
+    signal,
+    exitCode,
     status,
     leaderOf,
     startWriter,
