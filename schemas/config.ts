@@ -316,13 +316,23 @@ export const AdminSection = section(
       () => 10,
       "During drain or transfer-leadership, how long to wait for another node to take over.",
     ),
+    readiness_probe_interval_ms: key(
+      PositiveInt,
+      () => 1000,
+      "How often the node proves a ReadIndex (one heartbeat round, as a linearizable read) for /readyz: the refresh of can_serve_reads and of the control-plane cache (cp_cache_fresh). Must be below cp_cache_ttl_seconds.",
+    ),
+    cp_cache_ttl_seconds: key(
+      PositiveInt,
+      () => 5,
+      "How long the node's control-plane cache (its manifest: membership and routing epoch) counts as fresh after a ReadIndex round of the current term confirmed it; past this cp_cache_fresh and can_serve_reads fail and /readyz answers 503. There is no grace period: a stale cache fails at once.",
+    ),
     shutdown_grace_period_seconds: key(
       NonNegativeInt,
       () => 5,
       "How long a SIGTERM/SIGINT shutdown drain may take (a leader hands over first), and then how long closing connections may take before the process exits anyway.",
     ),
   },
-  "Drain, leadership transfer and shutdown.",
+  "Readiness, drain, leadership transfer and shutdown.",
 )
 
 export const TelemetrySection = section(

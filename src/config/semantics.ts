@@ -61,6 +61,16 @@ const consensusIssues = (config: LatticeConfig): ConfigIssue[] =>
         },
       ]
 
+const readinessIssues = (config: LatticeConfig): ConfigIssue[] =>
+  config.admin.readiness_probe_interval_ms < config.admin.cp_cache_ttl_seconds * 1000
+    ? []
+    : [
+        {
+          path: "admin.readiness_probe_interval_ms",
+          message: `must be below admin.cp_cache_ttl_seconds (${config.admin.cp_cache_ttl_seconds} s), or the cache goes stale between probes; 1000 is usual`,
+        },
+      ]
+
 const tlsIssues = (config: LatticeConfig): ConfigIssue[] => {
   const nats = config.tls.nats
   if (nats === undefined || (nats.cert_file === undefined) === (nats.key_file === undefined)) return []
@@ -82,6 +92,7 @@ export const semanticIssues = (config: LatticeConfig): ConfigIssue[] => [
   ...membershipIssues(config),
   ...listenerIssues(config),
   ...consensusIssues(config),
+  ...readinessIssues(config),
   ...tlsIssues(config),
   ...tenantIssues(config),
 ]

@@ -33,9 +33,9 @@ export interface ListenerOptions {
   readonly drainTimeoutMs?: number
   /** `[admin] leadership_transfer_timeout_seconds` in ms (default 10 s). */
   readonly transferTimeoutMs?: number
-  /** How often readiness proves a ReadIndex (default 1 s). */
+  /** `[admin] readiness_probe_interval_ms`: how often readiness proves a ReadIndex (default 1 s). */
   readonly readinessProbeMs?: number
-  /** Readiness: the longest a manifest confirmation stays fresh (default 5 s). */
+  /** `[admin] cp_cache_ttl_seconds` in ms: how long a manifest confirmation stays fresh (default 5 s). */
   readonly readinessMaxAgeMs?: number
   /** The node's log (drain step transitions). */
   readonly log?: (line: string) => void

@@ -41,6 +41,8 @@ export const runNode = (config: NodeConfig, io: CliIO): Effect.Effect<number> =>
         maxTxnOps: config.limits.max_txn_ops,
         maxRequestBytes: config.limits.max_request_bytes,
         drainTimeoutMs: config.admin.drain_timeout_seconds * 1000,
+        readinessProbeMs: config.admin.readiness_probe_interval_ms,
+        readinessMaxAgeMs: config.admin.cp_cache_ttl_seconds * 1000,
         transferTimeoutMs: config.admin.leadership_transfer_timeout_seconds * 1000,
         log: logLine,
       })

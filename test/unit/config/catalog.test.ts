@@ -51,6 +51,8 @@ describe("config catalog", () => {
     expect(siblingNames(["admin", "x"])).toEqual([
       "drain_timeout_seconds",
       "leadership_transfer_timeout_seconds",
+      "readiness_probe_interval_ms",
+      "cp_cache_ttl_seconds",
       "shutdown_grace_period_seconds",
     ])
   })

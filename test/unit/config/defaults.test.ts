@@ -28,6 +28,8 @@ describe("config defaults", () => {
     expect(config.admin).toEqual({
       drain_timeout_seconds: 30,
       leadership_transfer_timeout_seconds: 10,
+      readiness_probe_interval_ms: 1000,
+      cp_cache_ttl_seconds: 5,
       shutdown_grace_period_seconds: 5,
     })
     expect(config.listeners).toEqual({ etcd: "127.0.0.1:2379", http: "127.0.0.1:2378" })
@@ -44,6 +46,8 @@ describe("config defaults", () => {
     expect(config.admin).toEqual({
       drain_timeout_seconds: 60,
       leadership_transfer_timeout_seconds: 10,
+      readiness_probe_interval_ms: 1000,
+      cp_cache_ttl_seconds: 5,
       shutdown_grace_period_seconds: 5,
     })
   })

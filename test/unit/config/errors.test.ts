@@ -141,6 +141,14 @@ describe("config cross-key checks", () => {
     expect(error.issues.map((i) => i.path)).toEqual(["consensus.election_ticks"])
   })
 
+  test("the readiness probe must run more often than the CP cache goes stale", async () => {
+    const error = await loadErr({
+      file: writeToml("[admin]\nreadiness_probe_interval_ms = 2000\ncp_cache_ttl_seconds = 2\n"),
+    })
+    expect(error.issues.map((i) => i.path)).toEqual(["admin.readiness_probe_interval_ms"])
+    expect(error.issues[0]?.message).toContain("must be below admin.cp_cache_ttl_seconds (2 s)")
+  })
+
   test("duplicate peer ids and tenant names are rejected", async () => {
     const file = writeToml(
       '[[cluster.peers]]\nid = "n1"\n[[cluster.peers]]\nid = "n1"\n[[tenants.bootstrap]]\nname = "a"\n[[tenants.bootstrap]]\nname = "a"\n',

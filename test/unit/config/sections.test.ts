@@ -59,6 +59,8 @@ advertise_http = "10.0.1.11:2378"
 [admin]
 drain_timeout_seconds = 45
 leadership_transfer_timeout_seconds = 12
+readiness_probe_interval_ms = 500
+cp_cache_ttl_seconds = 3
 shutdown_grace_period_seconds = 7
 
 [telemetry]
@@ -148,6 +150,8 @@ describe("config sections", () => {
     expect(config.admin).toEqual({
       drain_timeout_seconds: 45,
       leadership_transfer_timeout_seconds: 12,
+      readiness_probe_interval_ms: 500,
+      cp_cache_ttl_seconds: 3,
       shutdown_grace_period_seconds: 7,
     })
     expect(config.telemetry).toEqual({
