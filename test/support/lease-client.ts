@@ -23,6 +23,7 @@ export class LeaseClient extends EndpointClient {
     this.call(LeaseService.LeaseGrant, { TTL: BigInt(ttlSeconds), ID: 0n }, timeoutMs)
   timeToLive = (id: bigint, timeoutMs = 8000) =>
     this.call(LeaseService.LeaseTimeToLive, { ID: id, keys: false }, timeoutMs)
+  leases = (timeoutMs = 8000) => this.call(LeaseService.LeaseLeases, {}, timeoutMs)
 
   /**
    * A keep-alive stream that reopens itself; `onResponse` sees every answer (TTL 0: the lease

@@ -8,6 +8,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test"
 import { LeaseClient } from "../../support/lease-client.ts"
+import { pool, retry } from "../../support/process-test-helpers.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 
 const KEPT = 1000
@@ -16,31 +17,6 @@ const KEPT_TTL_S = 30
 const DOOMED_TTL_S = 15
 
 const enc = (s: string) => new TextEncoder().encode(s)
-
-/** Runs `fn` over `items` with at most `width` in flight. */
-const pool = async <T>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<void>) => {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++
-        await fn(items[i]!, i)
-      }
-    }),
-  )
-}
-
-/** Retries a call that may meet an election (UNAVAILABLE) a few times. */
-const retry = async <A>(fn: () => Promise<A>): Promise<A> => {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn()
-    } catch (error) {
-      if (attempt >= 20) throw error
-      await Bun.sleep(200)
-    }
-  }
-}
 
 describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)", () => {
   const IDS = ["n1", "n2", "n3"]

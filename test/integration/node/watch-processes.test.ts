@@ -11,28 +11,11 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { FailoverWatchClient } from "../../support/etcd-watch-client.ts"
 import { readCommittedHistory } from "../../support/kv-history.ts"
-import { checkWatch, type WatchRunSpec } from "../../support/watch-validators.ts"
+import { expectWatchersComplete, mixedWatchSpecs } from "../../support/process-test-helpers.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 
 const IDS = ["n1", "n2", "n3"]
 const b64 = (s: string) => Buffer.from(s).toString("base64")
-
-const specsFor = (stream: number): WatchRunSpec[] =>
-  Array.from({ length: 50 }, (_, i): WatchRunSpec => {
-    const n = stream * 50 + i
-    switch (n % 5) {
-      case 0:
-        return { key: `w${n % 40}`, startRevision: 1, prevKv: true }
-      case 1:
-        return { key: "w", rangeEnd: "x", startRevision: 1, prevKv: n % 2 === 0 }
-      case 2:
-        return { key: `w${n % 10}`, rangeEnd: `w${n % 10}~`, startRevision: 1 }
-      case 3:
-        return { key: "w1", rangeEnd: "w3", startRevision: 1, noDelete: true }
-      default:
-        return { key: "w", rangeEnd: "", startRevision: 1, prevKv: true }
-    }
-  })
 
 describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () => {
   const c = processCluster(IDS, [])
@@ -44,7 +27,7 @@ describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () =>
   test("no watcher loses, repeats or splits an event; resumed streams continue exactly", async () => {
     const leader = await c.leaderOf(IDS)
     const endpoints = IDS.map((id) => c.etcdEndpoint(id))
-    for (let s = 0; s < 6; s++) clients.push(new FailoverWatchClient(endpoints, specsFor(s), s))
+    for (let s = 0; s < 6; s++) clients.push(new FailoverWatchClient(endpoints, mixedWatchSpecs(s), s))
     let stop = false
     let n = 0
     let acked = 0
@@ -88,36 +71,8 @@ describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () =>
     )
       await Bun.sleep(50)
     history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
-    // Each watcher must reach the last committed revision it matches.
-    for (const client of clients) {
-      const runs = client.runs()
-      await client.until(
-        () =>
-          runs.every((_, i) => {
-            const spec = client.runs()[i]!.run.spec
-            const mine = history.filter(
-              (e) =>
-                (spec.rangeEnd === undefined
-                  ? e.key === spec.key
-                  : e.key >= spec.key && (spec.rangeEnd === "" || e.key < spec.rangeEnd)) &&
-                !(spec.noDelete && e.type === "delete"),
-            )
-            return client.lastRevision(i) >= (mine.at(-1)?.revision ?? 0)
-          }),
-        20_000,
-        "every watcher to reach the end of the history",
-      )
-    }
-    const reconnects = clients.reduce((s, w) => s + w.streams - 1, 0)
+    const { events, reconnects } = await expectWatchersComplete(clients, history)
     expect(reconnects).toBeGreaterThanOrEqual(2) // the streams on the killed leader moved
-    let events = 0
-    for (const client of clients) {
-      for (const { run, violations } of client.runs(last)) {
-        const problems = [...violations, ...checkWatch(history, run)]
-        expect({ spec: run.spec, problems: problems.slice(0, 5) }).toEqual({ spec: run.spec, problems: [] })
-        for (const o of run.observations) if (o.kind === "events") events += o.events.length
-      }
-    }
     expect(events).toBeGreaterThan(1000)
     console.log(
       `watch-processes: ${history.length} committed events, ${events} delivered to 300 watchers, ${reconnects} stream reconnects`,

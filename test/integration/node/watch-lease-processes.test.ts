@@ -1,0 +1,201 @@
+/**
+ * The leader's process is SIGKILLed while 1,000 watchers and 1,000 leases are active, on 3 real
+ * `lattice start` processes over a real nats-server:
+ *  - 1,000 watchers (20 failover streams of 50: exact keys, prefixes, ranges, prev_kv,
+ *    NODELETE) spread over the members, while a writer puts and deletes through every node;
+ *  - 1,000 leases with a key each, kept alive through the two followers' keep-alive streams;
+ *  - 100 more leases with a watched key each, granted just before the kill and never renewed.
+ * After the failover and the old leader's restart: no watcher lost, repeated or split an event
+ * (the watch validators against the committed history, which includes the expiries' deletions);
+ * no kept lease expired (no zero-TTL keep-alive answer, every key on every node); the unrenewed
+ * ones did not expire before their TTL, then expired and deleted their keys on every node.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { join } from "node:path"
+import { FailoverWatchClient } from "../../support/etcd-watch-client.ts"
+import { readCommittedHistory } from "../../support/kv-history.ts"
+import { LeaseClient } from "../../support/lease-client.ts"
+import { expectWatchersComplete, mixedWatchSpecs, pool, retry } from "../../support/process-test-helpers.ts"
+import { hasNats, processCluster } from "./process-cluster.ts"
+
+const IDS = ["n1", "n2", "n3"]
+const STREAMS = 20
+const KEPT = 1000
+const DOOMED = 100
+const KEPT_TTL_S = 6
+const DOOMED_TTL_S = 4
+const RENEW_EVERY_MS = 1000
+
+const enc = (s: string) => new TextEncoder().encode(s)
+const b64 = (s: string) => Buffer.from(s).toString("base64")
+
+describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKILL (3 processes)", () => {
+  const c = processCluster(IDS, [])
+  const watchClients: FailoverWatchClient[] = []
+  const leaseClients = new Map<string, LeaseClient>()
+  const client = (id: string) => {
+    let cl = leaseClients.get(id)
+    if (cl === undefined) {
+      cl = new LeaseClient(c.etcdEndpoint(id))
+      leaseClients.set(id, cl)
+    }
+    return cl
+  }
+  afterAll(() => {
+    for (const w of watchClients) w.close()
+    for (const cl of leaseClients.values()) cl.close()
+  })
+
+  const keyCount = async (via: string, prefix: string): Promise<number> => {
+    const end = enc(prefix)
+    end[end.length - 1]! += 1
+    const r = await retry(() => client(via).range({ key: enc(prefix), rangeEnd: end, countOnly: true }))
+    return Number(r.count ?? 0n)
+  }
+
+  test("no watcher loses an event; no lease expires early", async () => {
+    const leader = await c.leaderOf(IDS)
+    const followers = IDS.filter((id) => id !== leader)
+    const endpoints = IDS.map((id) => c.etcdEndpoint(id))
+    for (let s = 0; s < STREAMS; s++)
+      watchClients.push(new FailoverWatchClient(endpoints, mixedWatchSpecs(s), s))
+
+    // Kept leases: renewed through both followers' streams; a zero TTL for one is an early expiry.
+    const kept: bigint[] = []
+    const keptSet = new Set<bigint>()
+    const expiredEarly = new Set<bigint>()
+    const streams = followers.map((f) =>
+      client(f).keepAlive((r) => {
+        if (keptSet.has(r.ID ?? 0n) && (r.TTL ?? 0n) <= 0n) expiredEarly.add(r.ID ?? 0n)
+      }),
+    )
+    let renewing = true
+    const renewer = (async () => {
+      let round = 0
+      while (renewing) {
+        const s = streams[round++ % streams.length]!
+        for (const id of kept) s.send(id)
+        await Bun.sleep(RENEW_EVERY_MS)
+      }
+    })()
+    const started = performance.now()
+    await pool(
+      Array.from({ length: KEPT }, (_, i) => i),
+      128,
+      async (i) => {
+        const via = IDS[i % IDS.length]!
+        const g = await retry(() => client(via).grant(KEPT_TTL_S))
+        const id = g.ID ?? 0n
+        kept.push(id)
+        keptSet.add(id)
+        await retry(() => client(via).put({ key: enc(`kept/${i}`), value: enc("v"), lease: id }))
+      },
+    )
+    console.log(
+      `watch-lease-processes: ${KEPT} leases granted in ${Math.round(performance.now() - started)} ms`,
+    )
+
+    // The writer: puts and deletes under w*, through every node.
+    let stop = false
+    let n = 0
+    let acked = 0
+    const writer = (async () => {
+      while (!stop) {
+        const key = `w${n % 40}`
+        const via = IDS[n % IDS.length]!
+        const path = n % 7 === 6 ? "/v3/kv/deleterange" : "/v3/kv/put"
+        n++
+        try {
+          const r = await c.call(via, path, { key: b64(key), value: b64(`v${n}`) })
+          if (r.status === 200) acked++
+        } catch {
+          // a dead or electing node: not acknowledged
+        }
+      }
+    })()
+    const ackedAtLeast = async (count: number) => {
+      for (let i = 0; i < 3000 && acked < count; i++) await Bun.sleep(10)
+      expect(acked).toBeGreaterThanOrEqual(count)
+    }
+    await ackedAtLeast(50)
+
+    // Doomed leases, each with a watched key: granted just before the kill, never renewed.
+    const grantSentAt: number[] = []
+    await pool(
+      Array.from({ length: DOOMED }, (_, i) => i),
+      DOOMED,
+      async (i) => {
+        const via = followers[i % followers.length]!
+        grantSentAt[i] = performance.now()
+        const g = await retry(() => client(via).grant(DOOMED_TTL_S))
+        await retry(() => client(via).put({ key: enc(`wl/doomed/${i}`), value: enc("v"), lease: g.ID ?? 0n }))
+      },
+    )
+    for (const w of watchClients) w.requestProgress()
+    await c.kill(leader)
+    const killedAt = performance.now()
+    const next = await c.leaderOf(followers)
+    console.log(
+      `watch-lease-processes: new leader ${next} after ${Math.round(performance.now() - killedAt)} ms`,
+    )
+
+    // Poll the doomed keys: one missing from an answer received before its lease's TTL had
+    // passed since its grant was sent expired early. Then they must all go, on every live node.
+    const early: string[] = []
+    let left = DOOMED
+    for (let i = 0; i < 300 && left > 0; i++) {
+      const r = await retry(() =>
+        client(next).range({ key: enc("wl/doomed/"), rangeEnd: enc("wl/doomed0"), keysOnly: true }),
+      )
+      const receivedAt = performance.now()
+      const present = new Set((r.kvs ?? []).map((kv) => new TextDecoder().decode(kv.key)))
+      left = present.size
+      for (let k = 0; k < DOOMED; k++)
+        if (!present.has(`wl/doomed/${k}`) && receivedAt < grantSentAt[k]! + DOOMED_TTL_S * 1000)
+          early.push(`wl/doomed/${k} gone ${Math.round(receivedAt - grantSentAt[k]!)} ms after its grant`)
+      if (left > 0) await Bun.sleep(100)
+    }
+    console.log(
+      `watch-lease-processes: unrenewed keys gone ${Math.round(performance.now() - Math.max(...grantSentAt))} ms after the last grant was sent (TTL ${DOOMED_TTL_S} s, failover in between)`,
+    )
+    expect(early).toEqual([])
+    expect(left).toBe(0)
+    for (const f of followers) expect(await keyCount(f, "wl/doomed/")).toBe(0)
+    await ackedAtLeast(acked + 50)
+
+    c.spawn(leader)
+    await c.leaderOf(IDS)
+    await ackedAtLeast(acked + 30)
+    // Keep renewing until more than one kept TTL has passed since the kill.
+    await Bun.sleep(Math.max(0, killedAt + KEPT_TTL_S * 1000 + 1000 - performance.now()))
+    for (const w of watchClients) w.requestProgress()
+    stop = true
+    await writer
+    renewing = false
+    await renewer
+    for (const s of streams) s.close()
+    expect([...expiredEarly]).toEqual([])
+    for (const id of IDS)
+      expect({ node: id, kept: await keyCount(id, "kept/") }).toEqual({ node: id, kept: KEPT })
+
+    // Everything committed is on every member now; take the history from a survivor.
+    const survivor = followers[0]!
+    let history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
+    const last = history[history.length - 1]!.revision
+    for (
+      let i = 0;
+      i < 100 && readCommittedHistory(join(c.dataDir(leader), "kv-1.db")).at(-1)?.revision !== last;
+      i++
+    )
+      await Bun.sleep(50)
+    history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
+    const expiries = history.filter((e) => e.type === "delete" && e.key.startsWith("wl/doomed/"))
+    expect(expiries.length).toBe(DOOMED)
+    const { events, reconnects } = await expectWatchersComplete(watchClients, history)
+    expect(reconnects).toBeGreaterThanOrEqual(2) // the streams on the killed leader moved
+    expect(events).toBeGreaterThan(10_000)
+    console.log(
+      `watch-lease-processes: ${history.length} committed events (${expiries.length} lease deletions in ${new Set(expiries.map((e) => e.revision)).size} revisions), ${events} delivered to ${STREAMS * 50} watchers, ${reconnects} stream reconnects, ${Math.round(performance.now() - started)} ms`,
+    )
+  }, 300_000)
+})
