@@ -4,7 +4,7 @@
  * to the leader) runs for `--seconds` each, then the nodes get SIGTERM so they write their
  * profiles (Markdown, grep-friendly) into `--out`.
  *
- *   bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off]
+ *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]
  *
  * It also prints the CPU time each node used per operation (from /proc): on a shared machine
  * that moves far less than throughput does.
@@ -18,7 +18,7 @@ import { closedLoop } from "../../src/bench/load.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
 import { killAll } from "./lib/processes.ts"
-import { REPO_ROOT } from "./lib/source-tree.ts"
+import { latticeSourceTree } from "./lib/source-tree.ts"
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
 const cpuMs = (pid: number): number => {
@@ -30,30 +30,35 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     seconds: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
     clients: { type: "string", default: "64" },
     phases: { type: "string", default: "put,lin,ser" },
     out: { type: "string", default: "tmp/profile" },
     profiler: { type: "string", default: "on" },
+    "lattice-ref": { type: "string", default: "worktree" },
     help: { type: "boolean", short: "h", default: false },
   },
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off]\n" +
-      "Runs the working tree's nodes under Bun's CPU profiler; writes one Markdown profile per node to --out,\n" +
-      "and prints each phase's throughput and the CPU time each node spent per operation.",
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]\n" +
+      "Runs the nodes (the working tree, or an export of git REF) under Bun's CPU profiler; writes one Markdown\n" +
+      "profile per node to --out, and prints each phase's throughput and the CPU time each node spent per operation.",
   )
   process.exit(0)
 }
 const seconds = Number(values.seconds)
 const clients = Number(values.clients)
+const warmup = Number(values.warmup)
 const phases = new Set(values.phases.split(","))
 const out = resolve(values.out)
 mkdirSync(out, { recursive: true })
 const base = mkdtempSync(join(tmpdir(), "lattice-profile-"))
+const tree = latticeSourceTree(values["lattice-ref"], join(base, "lattice-src"))
+console.error(`lattice: ${tree.commit}`)
 const cluster = await startLatticeCluster(
-  base,
-  REPO_ROOT,
+  join(base, "cluster"),
+  tree.root,
   3,
   values.profiler === "off" ? [] : ["--cpu-prof-md", `--cpu-prof-dir=${out}`],
 )
@@ -68,6 +73,8 @@ try {
   await ep.put({ key: Buffer.from("bench/read"), value })
   const run = async (name: string, op: (slot: number) => Promise<unknown>) => {
     if (!phases.has(name)) return
+    // Untimed warm-up first (JIT, connections), so a short phase measures the steady state.
+    if (warmup > 0) await closedLoop(op, clients, warmup, 0)
     const before = cluster.pids().map(cpuMs)
     const r = await closedLoop(op, clients, seconds, 0)
     const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
@@ -101,7 +108,7 @@ try {
   await cluster.terminate()
   await killAll()
   for (const n of ["n1", "n2", "n3"]) {
-    const log = join(base, `${n}.log`)
+    const log = join(base, "cluster", `${n}.log`)
     if (existsSync(log)) copyFileSync(log, join(out, `${n}.log`))
   }
   rmSync(base, { recursive: true, force: true })

@@ -89,7 +89,10 @@ export class NodeEtcdBackend implements EtcdBackend {
   async range(r: pb.RangeRequest): Promise<pb.RangeResponse> {
     const h = this.servesSnapshotOnly(r)
       ? this.handle()
-      : await run(this.node.barrier().pipe(Effect.mapError(etcdErrorOf)))
+      : await this.node.linearizableRead().catch((e) => {
+          // A failure (tagged) becomes etcd's error; a defect stays as it is.
+          throw e !== null && typeof e === "object" && "_tag" in e ? (etcdErrorOf(e) ?? e) : e
+        })
     const res = h.sm.range(map.toKvRange(r))
     if (res instanceof KvError) throw map.kvErrorToEtcd(res)
     return map.fromKvRange(res)

@@ -31,14 +31,21 @@ const gateMethods = <T extends object>(
   target: T,
   gate: RequestGate,
   gated: (key: PropertyKey) => boolean,
-): T =>
-  new Proxy(target, {
+): T => {
+  // One wrapper per method, made on first use: a request only enters and leaves the gate.
+  const wrapped = new Map<PropertyKey, { readonly fn: unknown; readonly gatedFn: unknown }>()
+  return new Proxy(target, {
     get(t, key, receiver) {
       const value = Reflect.get(t, key, receiver)
       if (typeof value !== "function" || !gated(key)) return value
-      return gateCall(gate, value as (...args: unknown[]) => unknown, t)
+      const known = wrapped.get(key)
+      if (known !== undefined && known.fn === value) return known.gatedFn
+      const gatedFn = gateCall(gate, value as (...args: unknown[]) => unknown, t)
+      wrapped.set(key, { fn: value, gatedFn })
+      return gatedFn
     },
   })
+}
 
 export const gatedBackend = (backend: EtcdBackend, gate: RequestGate): EtcdBackend => {
   const kv = gateMethods(backend, gate, (key) => GATED_KV.has(key))

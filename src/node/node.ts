@@ -43,6 +43,8 @@ import { PeerLiveness } from "./liveness.ts"
 import { serveLogMaintenance } from "./log-maintenance.ts"
 import { changeMembership, type MembershipFailure, serveConfChanges } from "./membership.ts"
 import type { NodeOptions } from "./options.ts"
+import { ReadCoalescer } from "./read-coalescer.ts"
+import { runOrThrow } from "./run-or-throw.ts"
 
 /** The group holding the KV data for now (keys are not yet sharded over many groups). */
 export const KV_GROUP: GroupId = 1
@@ -66,6 +68,11 @@ export interface LatticeNode {
     requestId?: string,
   ) => Effect.Effect<KvOutcome | null, WriteFailure>
   readonly barrier: (group?: GroupId) => Effect.Effect<GroupHandle, RequestFailure | RequestTimedOut>
+  /**
+   * The same barrier for request handlers: concurrent reads share one ReadIndex round
+   * (read-coalescer.ts); rejects with the barrier's RequestFailure.
+   */
+  readonly linearizableRead: (group?: GroupId) => Promise<GroupHandle>
   /** A membership change through the group's leader (forwarded from a follower); see membership.ts. */
   readonly changeMembership: (change: ConfChange, group?: GroupId) => Effect.Effect<void, MembershipFailure>
   readonly events: readonly SupervisorEvent[]
@@ -419,11 +426,11 @@ export const startNode = (
      * A linearizable read's barrier. While there is no leader to prove the read index it waits
      * (as etcd does) up to the request timeout, then fails closed (LIN-BOUND).
      */
-    const barrier = (g: GroupId = KV_GROUP) =>
+    const barrierWithin = (g: GroupId, budgetMs: number, reads: number) =>
       Effect.gen(function* () {
         const gm = metrics.group(g)
-        gm.linearizableReads.inc()
-        const deadline = (yield* Clock.currentTimeMillis) + options.requestTimeoutMs
+        gm.linearizableReads.inc(reads)
+        const deadline = (yield* Clock.currentTimeMillis) + budgetMs
         while (true) {
           const h = group(g)
           const result: Either.Either<GroupHandle, RequestFailure> =
@@ -444,12 +451,28 @@ export const startNode = (
             f._tag === "NotLeader" ||
             (f._tag === "ReadUnavailable" && f.reason !== "timeout")
           if (!retriable || (yield* Clock.currentTimeMillis) + retryMs >= deadline) {
-            gm.linBoundFailures.inc()
+            gm.linBoundFailures.inc(reads)
             return yield* Effect.fail(f)
           }
           yield* Effect.sleep(retryDelay)
         }
       })
+
+    const barrier = (g: GroupId = KV_GROUP) => barrierWithin(g, options.requestTimeoutMs, 1)
+
+    // Concurrent linearizable reads share one barrier per round (read-coalescer.ts).
+    const coalescers = new Map<GroupId, ReadCoalescer<GroupHandle>>()
+    const linearizableRead = (g: GroupId = KV_GROUP): Promise<GroupHandle> => {
+      let c = coalescers.get(g)
+      if (c === undefined) {
+        c = new ReadCoalescer(
+          (budgetMs, reads) => runOrThrow(barrierWithin(g, budgetMs, reads)),
+          options.requestTimeoutMs,
+        )
+        coalescers.set(g, c)
+      }
+      return c.read()
+    }
 
     const node = {
       options,
@@ -458,6 +481,7 @@ export const startNode = (
       group,
       write,
       barrier,
+      linearizableRead,
       changeMembership: (change, g = KV_GROUP) =>
         changeMembership(
           { self: options.nodeId, transport, group },

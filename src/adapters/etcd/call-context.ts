@@ -27,19 +27,40 @@ export const NO_CONTEXT: CallContext = {}
 
 const bad = (message: string) => new EtcdError(GrpcCode.INVALID_ARGUMENT, message)
 
-/** Reads the idempotency key from a header lookup; half a key or a malformed one is refused. */
+/**
+ * Reads the idempotency key from a header lookup; half a key or a malformed one is refused.
+ * `signal` may be a function: then the signal is made on first use only (the gRPC server's
+ * unary calls, where only Lock and Campaign ever look at it: an AbortController per call, and
+ * the abort grpc-js signals when every call's stream closes, cost a few % of a read).
+ */
 export const callContextOf = (
   header: (name: string) => string | undefined,
-  signal?: AbortSignal,
+  signal?: AbortSignal | (() => AbortSignal),
 ): CallContext => {
   const trace = header(TRACE_HEADER)
-  if (trace !== undefined) {
-    const rest = callContextOf((name) => (name === TRACE_HEADER ? undefined : header(name)), signal)
-    return { ...rest, traceId: trace.slice(0, 200) }
-  }
+  const traceId = trace === undefined ? undefined : trace.slice(0, 200)
+  const idempotency = idempotencyOf(header)
+  if (idempotency === undefined && traceId === undefined && signal === undefined) return NO_CONTEXT
+  const ctx: { idempotency?: IdempotencyKey; traceId?: string; signal?: AbortSignal } = {}
+  if (idempotency !== undefined) ctx.idempotency = idempotency
+  if (traceId !== undefined) ctx.traceId = traceId
+  if (typeof signal === "function") {
+    let made: AbortSignal | undefined
+    Object.defineProperty(ctx, "signal", {
+      enumerable: true,
+      get: () => {
+        made ??= signal()
+        return made
+      },
+    })
+  } else if (signal !== undefined) ctx.signal = signal
+  return ctx
+}
+
+const idempotencyOf = (header: (name: string) => string | undefined): IdempotencyKey | undefined => {
   const clientId = header(CLIENT_ID_HEADER)
   const requestId = header(REQUEST_ID_HEADER)
-  if (clientId === undefined && requestId === undefined) return signal === undefined ? NO_CONTEXT : { signal }
+  if (clientId === undefined && requestId === undefined) return undefined
   if (clientId === undefined || requestId === undefined) {
     throw bad(`lattice: send both ${CLIENT_ID_HEADER} and ${REQUEST_ID_HEADER}, or neither`)
   }
@@ -50,5 +71,5 @@ export const callContextOf = (
   if (!Number.isSafeInteger(id)) {
     throw bad(`lattice: ${REQUEST_ID_HEADER} must be a decimal integer below 2^53, got "${requestId}"`)
   }
-  return { idempotency: { clientId, requestId: id }, signal }
+  return { clientId, requestId: id }
 }

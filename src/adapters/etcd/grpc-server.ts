@@ -56,13 +56,18 @@ const unaryHandler =
   (svc: EtcdService, route: Route & { kind: "unary" }): grpc.handleUnaryCall<Incoming, unknown> =>
   (call, callback) => {
     let pending: Promise<unknown>
-    const abort = new AbortController()
-    call.on("cancelled", () => abort.abort())
+    // Made only when the route asks for it (Lock, Campaign): most calls never do.
+    const signal = () => {
+      const abort = new AbortController()
+      if (call.cancelled) abort.abort()
+      else call.once("cancelled", () => abort.abort())
+      return abort.signal
+    }
     try {
       const ctx = callContextOf((name) => {
         const v = call.metadata.get(name)[0]
         return v === undefined ? undefined : String(v)
-      }, abort.signal)
+      }, signal)
       pending = route.call(svc, accept(svc, call.request), ctx)
     } catch (err) {
       callback(grpcStatus(err))
