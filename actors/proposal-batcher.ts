@@ -25,8 +25,11 @@ export const makeProposalBatcher = (options: {
     const propose = (data: Uint8Array) =>
       Effect.gen(function* () {
         const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
-        const accepted = yield* Queue.offer(queue, { data, done }).pipe(Effect.timeout(Duration.seconds(1)))
-        if (!accepted) return yield* new Overloaded()
+        // Room in the queue (the usual case): no timer. Full: wait up to a second for room.
+        if (!queue.unsafeOffer({ data, done })) {
+          const accepted = yield* Queue.offer(queue, { data, done }).pipe(Effect.timeout(Duration.seconds(1)))
+          if (!accepted) return yield* new Overloaded()
+        }
         return yield* Deferred.await(done)
       }).pipe(Effect.catchTag("TimeoutException", () => Effect.fail(new Overloaded())))
     const run = Effect.forever(

@@ -30,6 +30,7 @@ import { LogStore } from "../storage/log-store.ts"
 import { BunSqliteDriverLive, openDatabase, StorageError } from "../storage/service.ts"
 import { walSyncer } from "../storage/wal-sync.ts"
 import type { TransportShape } from "../transport/transport.ts"
+import { boundedBy, Deadlines } from "./deadlines.ts"
 import { type DivergenceChecker, startDivergenceChecker } from "./divergence-check.ts"
 import {
   decodeForwardReply,
@@ -255,6 +256,15 @@ export const startNode = (
       ),
     )
 
+    // Write deadlines: one check per tick instead of a timer fiber per write (deadlines.ts).
+    const deadlines = new Deadlines()
+    yield* Effect.forkScoped(
+      Effect.repeat(
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => deadlines.expire(now))),
+        Schedule.spaced(Duration.millis(Math.max(1, Math.min(options.tickMs, 50)))),
+      ),
+    )
+
     // Writes and forwarded requests run on other fibers (an adapter's, the transport's): their
     // logs go through this node's runtime, so its logger, level and `node` annotation apply.
     const nodeLog = (log: Effect.Effect<void>) => Effect.sync(() => Runtime.runFork(runtime)(log))
@@ -361,11 +371,11 @@ export const startNode = (
           }
           // Bounded: a proposal caught in a replica restart may never be answered.
           const result = yield* Effect.either(
-            attempt.pipe(
-              Effect.timeoutFail({
-                duration: Duration.millis(deadline - now),
-                onTimeout: () => new RequestTimedOut(`no answer within ${options.requestTimeoutMs} ms`),
-              }),
+            boundedBy(
+              deadlines,
+              deadline,
+              attempt,
+              () => new RequestTimedOut(`no answer within ${options.requestTimeoutMs} ms`),
             ),
           )
           if (result._tag === "Right") return result.right
