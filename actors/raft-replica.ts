@@ -18,10 +18,10 @@
 import { Deferred, Effect, FiberId, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { GroupMetrics } from "../src/metrics/node-metrics.ts"
-import type { Input, RaftState, Ready } from "../src/raft/index.ts"
+import type { Input, LogLost, RaftState, Ready } from "../src/raft/index.ts"
 import { confStateAt, lastIndexOf, lastTermOf, status, step, termOf } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
-import type { CorruptionError } from "../src/storage/errors.ts"
+import { CorruptionError } from "../src/storage/errors.ts"
 import type { GroupCommitter } from "../src/storage/group-commit.ts"
 import type { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
@@ -84,9 +84,12 @@ export const runRaftReplica = (
   let deferredApplies = 0
   let lastLeader = deps.view.status.leader
 
+  /** Set when the core reports that this replica lost durable state (see `Ready.logLost`). */
+  let logLost: LogLost | null = null
   const stepCore = (input: Input): Ready => {
     const [next, ready] = step(s, input)
     s = next
+    if (ready.logLost !== undefined) logLost ??= ready.logLost
     return ready
   }
 
@@ -310,6 +313,7 @@ export const runRaftReplica = (
       if (core !== null) readys.push(stepCore(core))
     }
     yield* process(readys)
+    if (logLost !== null) return yield* Effect.fail(logLostError(s.id, deps.group, logLost))
     const leaderBefore = deps.view.status.leader
     deps.view.status = status(s)
     if (deps.view.status.leader !== leaderBefore) deps.view.leaderChanged.fire()
@@ -331,3 +335,20 @@ export const runRaftReplica = (
 
   return Effect.raceFirst(Effect.forever(cycle), Effect.forever(complete)).pipe(Effect.ensuring(failPending))
 }
+
+/**
+ * A replica whose log ends before what the leader knows it acknowledged lost its data directory
+ * (wiped, replaced, restored from an old copy). Quarantined: it must not vote or count towards a
+ * quorum under its old identity, or acknowledged writes could be lost.
+ */
+const logLostError = (self: string, group: GroupId, lost: LogLost): CorruptionError =>
+  new CorruptionError({
+    file: "raft.db",
+    what: "Raft log (lost)",
+    group,
+    index: lost.lastIndex,
+    message:
+      `node ${self} lost its Raft log for group ${group}: the leader ${lost.leader} knows it durably stored entries up to index ${lost.acknowledged}, ` +
+      `but its log ends at ${lost.lastIndex} (the data directory was wiped or replaced). Rejoining under its old identity could lose acknowledged writes, so it takes no part. ` +
+      `To bring it back: lattice admin remove-node ${self}, stop it and clear its data directory, start it with --join, then lattice admin add-node ${self}.`,
+  })

@@ -160,4 +160,18 @@ export interface Ready {
   readonly proposals: readonly ProposalOutcome[]
   /** Present when role, leader or term changed. */
   readonly softState: SoftState | null
+  /**
+   * Present when the leader knows this replica durably matched entries it no longer has (a
+   * heartbeat's commit, capped at what we acknowledged, lies past our log): its data directory was
+   * wiped or lost. It must not take part again under its old identity (its votes and acknowledged
+   * entries are gone); the caller stops it and tells the operator to remove and re-add the node.
+   */
+  readonly logLost?: LogLost
+}
+
+export interface LogLost {
+  readonly leader: NodeId
+  /** What the leader knows we matched (the heartbeat's commit). */
+  readonly acknowledged: number
+  readonly lastIndex: number
 }

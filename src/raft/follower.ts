@@ -60,7 +60,10 @@ export const appendResponse = (
 })
 
 export const handleHeartbeat = (s: RaftState, m: HeartbeatRequest): void => {
-  if (m.commit > s.commit) s.commit = Math.min(m.commit, lastIndex(s.log))
+  // The leader caps the commit at what we acknowledged as durable: past our log end, we lost it.
+  const last = lastIndex(s.log)
+  if (m.commit > last) s.out.logLost = { leader: m.from, acknowledged: m.commit, lastIndex: last }
+  if (m.commit > s.commit) s.commit = Math.min(m.commit, last)
   s.out.messages.push({
     type: "heartbeatResp",
     group: s.group,

@@ -35,7 +35,8 @@ export const takeReady = (s: RaftState): Ready => {
     o.proposals.length === 0 &&
     o.truncateFrom === null &&
     o.snapshot === null &&
-    o.compactTo === null
+    o.compactTo === null &&
+    o.logLost === null
   ) {
     return EMPTY_READY
   }
@@ -65,7 +66,9 @@ export const takeReady = (s: RaftState): Ready => {
     readStates: o.readStates.length === 0 ? NONE : o.readStates,
     proposals: o.proposals.length === 0 ? NONE : o.proposals,
     softState,
+    ...(o.logLost === null ? {} : { logLost: o.logLost }),
   }
+  o.logLost = null
   if (o.entries.length > 0) o.entries = []
   if (o.messages.length > 0) o.messages = []
   if (o.readStates.length > 0) o.readStates = []

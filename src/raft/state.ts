@@ -4,7 +4,7 @@
  * reference, never share it between replicas).
  */
 import type { ConfState, Entry, NodeId, Snapshot } from "../../schemas/raft.ts"
-import type { ProposalOutcome, RaftConfig, ReadState, Role } from "./api.ts"
+import type { LogLost, ProposalOutcome, RaftConfig, ReadState, Role } from "./api.ts"
 import type { RaftLog } from "./log.ts"
 import type { Message } from "./messages.ts"
 import type { Progress } from "./progress.ts"
@@ -30,6 +30,7 @@ export interface Outbox {
   truncateFrom: number | null
   snapshot: Snapshot | null
   compactTo: number | null
+  logLost: LogLost | null
   readStates: ReadState[]
   proposals: ProposalOutcome[]
 }
@@ -107,6 +108,7 @@ export const emptyOutbox = (): Outbox => ({
   truncateFrom: null,
   snapshot: null,
   compactTo: null,
+  logLost: null,
   readStates: [],
   proposals: [],
 })
