@@ -84,6 +84,8 @@ export class Cluster {
   /** Every message ever sent, for determinism checks. */
   readonly trace: string[] = []
   cut: (from: NodeId, to: NodeId, m: Message) => boolean = () => false
+  /** What a delivered message becomes on the way (e.g. through a wire codec); identity by default. */
+  wire: (m: Message) => Message = (m) => m
   down = new Set<NodeId>()
   onApply: (id: NodeId, e: Entry) => void = () => {}
 
@@ -188,7 +190,7 @@ export class Cluster {
         if (this.down.has(m.to) || this.down.has(m.from) || this.cut(m.from, m.to, m)) continue
         if (!this.nodes.has(m.to)) continue
         delivered++
-        this.step(m.to, { type: "message", message: m })
+        this.step(m.to, { type: "message", message: this.wire(m) })
       }
     }
     return delivered
