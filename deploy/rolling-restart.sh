@@ -16,7 +16,7 @@
 #
 # Usage: rolling-restart.sh NODE_ID [NODE_ID…]
 # Environment (defaults in brackets):
-#   ENDPOINTS         every node's HTTP listener, comma-separated [http://127.0.0.1:2378]
+#   ENDPOINTS         every node's HTTP listener, comma-separated [$LATTICE_ENDPOINTS, else http://127.0.0.1:2378]
 #   LATTICE           the lattice command [lattice]
 #   STOP_CMD          stops node {node}  [systemctl stop lattice@{node}]
 #   START_CMD         starts node {node} [systemctl start lattice@{node}]
@@ -35,7 +35,7 @@ if [ $# -eq 0 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
   [ $# -eq 0 ] && exit 2 || exit 0
 fi
 
-ENDPOINTS=${ENDPOINTS:-http://127.0.0.1:2378}
+ENDPOINTS=${ENDPOINTS:-${LATTICE_ENDPOINTS:-http://127.0.0.1:2378}}
 LATTICE=${LATTICE:-lattice}
 STOP_CMD=${STOP_CMD:-systemctl stop lattice@\{node\}}
 START_CMD=${START_CMD:-systemctl start lattice@\{node\}}
@@ -58,8 +58,9 @@ run_for() {
   bash -c "$cmd"
 }
 lattice() {
+  # `command`: with the default LATTICE=lattice this function must run the binary, not itself.
   # shellcheck disable=SC2086 # LATTICE may be "bun src/cli/main.ts"
-  $LATTICE "$@"
+  command $LATTICE "$@"
 }
 
 # Waits until cluster-status passes (quorum, every node ready, lag below the bound).

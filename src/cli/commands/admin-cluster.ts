@@ -32,7 +32,7 @@ export const transferLeadershipCommand: Command = {
     Effect.gen(function* () {
       const to = yield* nodeIdArgument(input, io, ["transfer-leadership", "the voter to lead next", "n2"])
       if (typeof to === "number") return to
-      const endpoints = endpointsOf(input)
+      const endpoints = endpointsOf(input, io.env)
       const located = yield* locateNode(endpoints, undefined)
       if (!located.ok) {
         io.stderr(`error: ${located.error}\n`)
@@ -116,7 +116,7 @@ export const waitReadyCommand: Command = {
           "lattice admin wait-ready",
           "--timeout must be a duration such as 60s or 2m",
         )
-      const endpoints = endpointsOf(input)
+      const endpoints = endpointsOf(input, io.env)
       const id = input.string("node-id")
       const deadline = (yield* Clock.currentTimeMillis) + timeoutS * 1000
       let last = ""
@@ -363,7 +363,7 @@ export const clusterStatusCommand: Command = {
           "lattice admin cluster-status",
           `--max-lag-seconds must be a positive number of seconds, got "${maxLagText}"`,
         )
-      const s = yield* collectClusterStatus(endpointsOf(input))
+      const s = yield* collectClusterStatus(endpointsOf(input, io.env))
       io.stdout(format === "json" ? `${JSON.stringify(s, null, 2)}\n` : renderClusterStatus(s))
       const lagging =
         maxLag === null ? [] : s.nodes.filter((n) => n.lag_seconds !== null && n.lag_seconds >= maxLag)

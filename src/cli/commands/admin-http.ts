@@ -14,11 +14,12 @@ export const ENDPOINTS_FLAG: FlagSpec = {
   name: "endpoints",
   type: "string",
   placeholder: "URL[,URL…]",
-  description: `the nodes' HTTP listeners, tried in order (default ${DEFAULT_ENDPOINT})`,
+  description: `the nodes' HTTP listeners, tried in order (default $LATTICE_ENDPOINTS, else ${DEFAULT_ENDPOINT})`,
 }
 
-export const endpointsOf = (input: ParsedInput): string[] =>
-  (input.string("endpoints") ?? DEFAULT_ENDPOINT)
+/** --endpoints, else $LATTICE_ENDPOINTS (as `lattice status`), else the local default. */
+export const endpointsOf = (input: ParsedInput, env: CliIO["env"]): string[] =>
+  (input.string("endpoints") ?? env.LATTICE_ENDPOINTS ?? DEFAULT_ENDPOINT)
     .split(",")
     .map((e) => e.trim())
     .filter((e) => e.length > 0)
@@ -98,7 +99,7 @@ export const locateOrReport = (
   input: ParsedInput,
   id: string | undefined,
 ): Effect.Effect<Located | null> =>
-  Effect.map(locateNode(endpointsOf(input), id), (located) => {
+  Effect.map(locateNode(endpointsOf(input, io.env), id), (located) => {
     if (located.ok) return located.node
     io.stderr(`error: ${located.error}\n`)
     return null
@@ -113,7 +114,7 @@ export const adminCall = (
   body: unknown,
   timeoutMs: number,
 ): Effect.Effect<Record<string, unknown> | null> =>
-  Effect.map(postAdmin(endpointsOf(input), path, body, timeoutMs), (answer) => {
+  Effect.map(postAdmin(endpointsOf(input, io.env), path, body, timeoutMs), (answer) => {
     if (answer.ok) return answer.body
     io.stderr(`error: ${what}: ${answer.error}\n`)
     return null

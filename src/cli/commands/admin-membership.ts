@@ -68,7 +68,7 @@ export const addNodeCommand: Command = {
           "lattice admin add-node",
           "--timeout must be a duration such as 300s or 5m",
         )
-      const endpoints = endpointsOf(input)
+      const endpoints = endpointsOf(input, io.env)
       const answer = yield* adminCall(io, input, `add-node ${id}`, "/v1/admin/add-node", { node: id }, 30_000)
       if (answer === null) return ExitCode.failure
       const outcome = answer.outcome

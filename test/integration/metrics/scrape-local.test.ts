@@ -53,7 +53,7 @@ describe("metrics of a live 3-node cluster", () => {
       readFileSync(join(import.meta.dir, "../../../docs/metrics.md"), "utf8"),
     )
     expect(documented.length).toBeGreaterThan(30)
-    // Names only the `lattice start` runtime serves (the NATS KV service) are checked on the binary.
+    // Names only the `lattice start` runtime serves (the NATS KV service): scrape-binary.test.ts.
     const inProcess = documented.filter((n) => !n.startsWith("lattice_adapter_nats_"))
     for (const id of t.cluster.ids) {
       const families = await metricsOf(id)
@@ -67,7 +67,7 @@ describe("metrics of a live 3-node cluster", () => {
   test("every metric the alert rules and the dashboard use is exported", async () => {
     const { rules, dashboard } = await deployMetrics()
     const families = await metricsOf(await t.cluster.awaitLeader())
-    // The NATS KV service runs only under `lattice start`: the runbook test scrapes it there.
+    // The NATS KV service runs only under `lattice start`: scrape-binary.test.ts checks those.
     const missing = (names: string[]) =>
       names.filter((n) => !families.has(n) && !n.startsWith("lattice_adapter_nats_"))
     expect(missing(rules)).toEqual([])
