@@ -9,11 +9,13 @@
 import { Effect, Queue } from "effect"
 import { type Entry, emptyConfState, type GroupId } from "../schemas/raft.ts"
 import { decodeCommand } from "../src/kv/codec.ts"
+import { streamSnapshot } from "../src/kv/snapshot.ts"
 import type { ApplyResult, CommittedEntry, KvStateMachine } from "../src/kv/state-machine.ts"
 import type { KvEvent } from "../src/kv/write-txn.ts"
 import { type GroupMetrics, secondsSince } from "../src/metrics/node-metrics.ts"
+import type { SqliteDatabase } from "../src/storage/driver.ts"
 import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
-import { decodeKvSnapshot, encodeKvSnapshot } from "./snapshot-data.ts"
+import { decodeKvSnapshot, encodeKvSnapshot, encodeKvSnapshotYielding } from "./snapshot-data.ts"
 import type { AppliedWatch, ProposalWaiters } from "./waiters.ts"
 
 export interface ApplyLoopDeps {
@@ -31,6 +33,12 @@ export interface ApplyLoopDeps {
   readonly metrics?: GroupMetrics
   /** Told about every change, synchronously and in order (the WatchHub). */
   readonly changes?: AppliedChanges
+  /**
+   * A second connection to the state machine's database: automatic snapshots are read through
+   * it in the background (a read transaction fixes their point in time) while applies go on.
+   * Without it they are taken inline, stalling the loop for as long as they take.
+   */
+  readonly snapshotReader?: SqliteDatabase
 }
 
 /** Who hears about applied changes: must return at once and never throw. */
@@ -86,14 +94,34 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
       ),
     )
 
+  /** The background snapshot's chunk stream while one is being read (closed on the way out). */
+  let reading: Generator<Uint8Array> | null = null
+
   const maybeSnapshot = Effect.suspend(() => {
+    if (reading !== null) return Effect.void
     if (sm.appliedIndex - lastSnapshot < deps.snapshotInterval || lastTerm === 0) return Effect.void
     lastSnapshot = sm.appliedIndex
-    const snapshot = {
-      meta: { index: sm.appliedIndex, term: lastTerm, conf: emptyConfState },
-      data: encodeKvSnapshot(sm),
+    const meta = { index: sm.appliedIndex, term: lastTerm, conf: emptyConfState }
+    if (deps.snapshotReader === undefined) {
+      return Queue.offer(deps.mailbox, {
+        _tag: "snapshotTaken",
+        snapshot: { meta, data: encodeKvSnapshot(sm) },
+      })
     }
-    return Queue.offer(deps.mailbox, { _tag: "snapshotTaken", snapshot })
+    // The first chunk opens the read transaction now, between two applies: the snapshot is the
+    // state at `meta.index` exactly, whatever is applied while the rest is read.
+    const stream = streamSnapshot(deps.snapshotReader, sm.tables)
+    const first = stream.next()
+    if (first.done === true) return Effect.void
+    reading = stream
+    return Effect.fork(
+      encodeKvSnapshotYielding(first.value, stream).pipe(
+        Effect.flatMap((data) =>
+          Queue.offer(deps.mailbox, { _tag: "snapshotTaken", snapshot: { meta, data } }),
+        ),
+        Effect.ensuring(Effect.sync(() => (reading = null))),
+      ),
+    )
   })
 
   /**
@@ -157,5 +185,6 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     yield* maybeSnapshot
   })
 
-  return Effect.forever(batch)
+  // A snapshot read cut short (the loop stopped) must not leave its read transaction open.
+  return Effect.forever(batch).pipe(Effect.ensuring(Effect.sync(() => reading?.return(undefined))))
 }

@@ -54,6 +54,8 @@ export interface GroupDeps {
   readonly store: LogStore
   readonly committer: GroupCommitter
   readonly kvDb: SqliteDatabase
+  /** A read-only second connection to the same file: automatic snapshots are read through it in the background. */
+  readonly kvSnapshotReader?: SqliteDatabase
   readonly transport: TransportShape
   /** The group's metrics (src/metrics/); none in tests that do not need them. */
   readonly metrics?: GroupMetrics
@@ -263,6 +265,7 @@ export const runGroup = (
         lastSnapshotIndex: loaded.snapshot?.meta.index ?? 0,
         ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
         changes: deps.changes,
+        ...(deps.kvSnapshotReader === undefined ? {} : { snapshotReader: deps.kvSnapshotReader }),
       })
       return yield* Effect.raceFirst(Effect.raceFirst(replica, apply), keeper.run)
     }),

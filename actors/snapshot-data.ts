@@ -2,15 +2,36 @@
  * A Raft snapshot's `data` for a KV group: the state machine's snapshot chunks, each prefixed
  * with its u32 length, so the receiver can hand `KvStateMachine.restore` the same chunks.
  */
+import { Duration, Effect } from "effect"
 import type { KvStateMachine } from "../src/kv/state-machine.ts"
 
-export const encodeKvSnapshot = (sm: KvStateMachine): Uint8Array => {
-  const parts: Uint8Array[] = []
+export const encodeKvSnapshot = (sm: KvStateMachine): Uint8Array => joinChunks([...sm.snapshot()])
+
+/**
+ * The same encoding from a chunk stream read on its own connection (see `streamSnapshot`),
+ * giving the event loop a turn after every chunk (256 KB of rows): a snapshot of a large store
+ * takes hundreds of ms, which must not stall requests, Raft and applies on every node at once.
+ * `first` is the stream's first chunk, taken by the caller when the snapshot's point in time
+ * must be fixed (it opens the read transaction). The stream is closed however this ends.
+ */
+export const encodeKvSnapshotYielding = (
+  first: Uint8Array,
+  rest: Generator<Uint8Array>,
+): Effect.Effect<Uint8Array> =>
+  Effect.gen(function* () {
+    const parts: Uint8Array[] = [first]
+    while (true) {
+      yield* Effect.sleep(Duration.zero)
+      const next = rest.next()
+      if (next.done === true) break
+      parts.push(next.value)
+    }
+    return joinChunks(parts)
+  }).pipe(Effect.ensuring(Effect.sync(() => rest.return(undefined))))
+
+const joinChunks = (parts: readonly Uint8Array[]): Uint8Array => {
   let size = 0
-  for (const chunk of sm.snapshot()) {
-    parts.push(chunk)
-    size += 4 + chunk.length
-  }
+  for (const p of parts) size += 4 + p.length
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
   let off = 0

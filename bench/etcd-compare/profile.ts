@@ -4,7 +4,7 @@
  * to the leader) runs for `--seconds` each, then the nodes get SIGTERM so they write their
  * profiles (Markdown, grep-friendly) into `--out`.
  *
- *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]
+ *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]
  *
  * It also prints the CPU time each node used per operation (from /proc): on a shared machine
  * that moves far less than throughput does.
@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { ClusterClient, type EndpointClient } from "../../src/bench/client.ts"
-import { closedLoop } from "../../src/bench/load.ts"
+import { closedLoop, type LatencyResult, openLoop } from "../../src/bench/load.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
 import { killAll } from "./lib/processes.ts"
@@ -31,6 +31,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
+    rate: { type: "string", default: "0" },
     clients: { type: "string", default: "64" },
     phases: { type: "string", default: "put,lin,ser" },
     out: { type: "string", default: "tmp/profile" },
@@ -41,7 +42,7 @@ const { values } = parseArgs({
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]\n" +
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]\n" +
       "Runs the nodes (the working tree, or an export of git REF) under Bun's CPU profiler; writes one Markdown\n" +
       "profile per node to --out, and prints each phase's throughput and the CPU time each node spent per operation.",
   )
@@ -50,6 +51,16 @@ if (values.help) {
 const seconds = Number(values.seconds)
 const clients = Number(values.clients)
 const warmup = Number(values.warmup)
+// --rate R: each phase issues R requests per second (open loop) instead of keeping --clients in
+// flight; the same work in both A/B runs, so node CPU compares even on a busy machine.
+const rate = Number(values.rate)
+
+const fromOpenLoop = (r: LatencyResult, secs: number) => ({
+  ...r,
+  opsPerSec: r.achievedRate,
+  seconds: secs,
+  firstError: r.errors > 0 ? "(open loop: errors counted, not kept)" : null,
+})
 const phases = new Set(values.phases.split(","))
 const out = resolve(values.out)
 mkdirSync(out, { recursive: true })
@@ -77,7 +88,10 @@ try {
     // Untimed warm-up first (JIT, connections), so a short phase measures the steady state.
     if (warmup > 0) await closedLoop(op, clients, warmup, 0)
     const before = cluster.pids().map(cpuMs)
-    const r = await closedLoop(op, clients, seconds, 0)
+    const r =
+      rate > 0
+        ? fromOpenLoop(await openLoop(op, rate, seconds), seconds)
+        : await closedLoop(op, clients, seconds, 0)
     const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
     const perOp = used.map((ms) => ((ms / Math.max(1, r.ops)) * 1000).toFixed(0)).join("/")
     // With an idle phase first: the same minus what each node burns doing nothing (ticks,
@@ -89,8 +103,9 @@ try {
         : `; net of idle: ${used
             .map((ms, i) => (((ms - (idle[i] ?? 0) * r.seconds) / Math.max(1, r.ops)) * 1000).toFixed(0))
             .join("/")}`
+    const latency = "p99Ms" in r ? ` p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms;` : ""
     console.error(
-      `${name}: ${r.opsPerSec.toFixed(0)} ops/s (${r.errors} errors); node CPU per op (µs, n1/n2/n3): ${perOp}${net}`,
+      `${name}: ${r.opsPerSec.toFixed(0)} ops/s (${r.errors} errors);${latency} node CPU per op (µs, n1/n2/n3): ${perOp}${net}`,
     )
     if (r.errors > 0) {
       console.error(`  first error: ${r.firstError}`)

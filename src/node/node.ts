@@ -188,6 +188,10 @@ export const startNode = (
       })
       kvDbs.set(g, db)
     }
+    // Automatic snapshots are read through their own connection, in the background (apply-loop.ts).
+    const snapshotReaders = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()
+    for (const g of groups)
+      snapshotReaders.set(g, yield* openDatabase(kvDbPath(g), { ...kvOpen, readonly: true }))
     const settings = settingsOf(options)
     const hubs = new Map<GroupId, WatchHub>()
     for (const g of groups) {
@@ -231,6 +235,7 @@ export const startNode = (
         store,
         committer,
         kvDb: kvDbs.get(group)!,
+        kvSnapshotReader: snapshotReaders.get(group)!,
         transport: countedTransport,
         metrics: metrics.group(group),
         seed: seedOf(`${options.nodeId}/${group}/${restart}`),
