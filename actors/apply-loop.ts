@@ -53,6 +53,9 @@ export class ApplyFailed extends Error {
   override readonly name = "ApplyFailed"
 }
 
+/** Rows per background snapshot chunk, between two turns of the event loop (a few ms each). */
+const BACKGROUND_CHUNK_BYTES = 32 * 1024
+
 export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFailed> => {
   const sm = deps.sm
   let lastSnapshot = deps.lastSnapshotIndex
@@ -110,7 +113,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     }
     // The first chunk opens the read transaction now, between two applies: the snapshot is the
     // state at `meta.index` exactly, whatever is applied while the rest is read.
-    const stream = streamSnapshot(deps.snapshotReader, sm.tables)
+    const stream = streamSnapshot(deps.snapshotReader, sm.tables, BACKGROUND_CHUNK_BYTES)
     const first = stream.next()
     if (first.done === true) return Effect.void
     reading = stream

@@ -103,7 +103,10 @@ try {
         : `; net of idle: ${used
             .map((ms, i) => (((ms - (idle[i] ?? 0) * r.seconds) / Math.max(1, r.ops)) * 1000).toFixed(0))
             .join("/")}`
-    const latency = "p99Ms" in r ? ` p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms;` : ""
+    const latency =
+      "p99Ms" in r
+        ? ` p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms max ${r.maxMs.toFixed(0)} ms;`
+        : ""
     console.error(
       `${name}: ${r.opsPerSec.toFixed(0)} ops/s (${r.errors} errors);${latency} node CPU per op (µs, n1/n2/n3): ${perOp}${net}`,
     )

@@ -44,7 +44,15 @@ const unframe = (chunk: Uint8Array): { kind: number; payload: Uint8Array } => {
   return { kind: chunk[0]!, payload: body.subarray(1) }
 }
 
-export function* streamSnapshot(db: SqliteDatabase, t: KvTables): Generator<Uint8Array> {
+/**
+ * `batchBytes` bounds a row chunk (any size restores the same): a reader that yields to the
+ * event loop between chunks (the apply loop's background snapshots) passes a smaller one.
+ */
+export function* streamSnapshot(
+  db: SqliteDatabase,
+  t: KvTables,
+  batchBytes: number = BATCH_BYTES,
+): Generator<Uint8Array> {
   const sha = createHash("sha256")
   const emit = (kind: number, payload: Uint8Array): Uint8Array => {
     const chunk = frame(kind, payload)
@@ -72,9 +80,9 @@ export function* streamSnapshot(db: SqliteDatabase, t: KvTables): Generator<Uint
     yield emit(KIND.tenants, tw.finish())
 
     let rowCount = 0
-    let batch = new BinaryWriter(BATCH_BYTES + 1024)
+    let batch = new BinaryWriter(batchBytes + 1024)
     let inBatch = 0
-    let batchBytes = 0
+    let inBatchBytes = 0
     for (const r of logicalRows(db, t, meta.compactRev, meta.revision)) {
       const key = r.key as Uint8Array
       const value = r.value as Uint8Array
@@ -88,12 +96,12 @@ export function* streamSnapshot(db: SqliteDatabase, t: KvTables): Generator<Uint
         .bytes(value)
       inBatch++
       rowCount++
-      batchBytes += key.length + value.length + 16
-      if (batchBytes >= BATCH_BYTES) {
+      inBatchBytes += key.length + value.length + 16
+      if (inBatchBytes >= batchBytes) {
         yield emit(KIND.rows, joinCount(inBatch, batch))
-        batch = new BinaryWriter(BATCH_BYTES + 1024)
+        batch = new BinaryWriter(batchBytes + 1024)
         inBatch = 0
-        batchBytes = 0
+        inBatchBytes = 0
       }
     }
     if (inBatch > 0) yield emit(KIND.rows, joinCount(inBatch, batch))
