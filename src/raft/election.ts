@@ -85,6 +85,29 @@ export const campaign = (s: RaftState, kind: "timeout" | "afterPreVote" | "force
   }
 }
 
+/**
+ * A pre-candidate asks again, every heartbeat interval, the voters that have not answered: a voter
+ * whose leader lease had a tick left when the first request came ignored it (its timer runs on
+ * its own clock), and waiting a whole election timeout for that would double the failover time.
+ * Harmless: a pre-vote changes no term and a voter still in its lease keeps ignoring it.
+ */
+export const retryPreVote = (s: RaftState): void => {
+  const li = lastIndex(s.log)
+  const lt = lastTerm(s.log)
+  for (const to of s.voters) {
+    if (to === s.id || s.votes.has(to)) continue
+    s.out.messages.push({
+      type: "preVote",
+      group: s.group,
+      from: s.id,
+      to,
+      term: s.term + 1,
+      lastIndex: li,
+      lastTerm: lt,
+    })
+  }
+}
+
 /** Counts votes among the current voters only: a learner's grant never counts. */
 export const tally = (s: RaftState): "won" | "lost" | "pending" => {
   let granted = 0

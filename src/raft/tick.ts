@@ -1,5 +1,5 @@
 /** The logical clock: election timeouts for followers/candidates, heartbeats and checks for leaders. */
-import { becomeFollower, campaign, quorumActive } from "./election.ts"
+import { becomeFollower, campaign, quorumActive, retryPreVote } from "./election.ts"
 import { readRoundContext } from "./read-index.ts"
 import { bcastHeartbeat } from "./replication.ts"
 import { isVoter, type RaftState } from "./state.ts"
@@ -13,6 +13,7 @@ export const tick = (s: RaftState): void => {
 const tickElection = (s: RaftState): void => {
   s.electionElapsed++
   if (isVoter(s) && s.electionElapsed >= s.randomizedElectionTimeout) campaign(s, "timeout")
+  else if (s.role === "preCandidate" && s.electionElapsed % s.config.heartbeatTicks === 0) retryPreVote(s)
 }
 
 const tickLeader = (s: RaftState): void => {

@@ -116,6 +116,30 @@ describe("raft election and replication", () => {
     expect(c.status("b").term).toBe(term)
   })
 
+  test("a pre-candidate ignored by a voter with a tick of lease left asks again and wins at once", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("a")
+    c.tickAll(2)
+    c.down.add("a") // the leader dies
+    // c's own timer must not decide the outcome: only b campaigns here.
+    c.node("c").state.randomizedElectionTimeout = 1000
+    const b = c.node("b").state
+    // b's timer fires while c's clock is one tick behind: c is still in its leader lease.
+    c.tick("c", 8)
+    c.tick("b", b.randomizedElectionTimeout)
+    c.deliverAll()
+    expect(c.status("b").role).toBe("preCandidate")
+    expect(c.leaders()).toEqual([])
+    // c's lease ends with its next tick; b's next heartbeat-interval retry gets the pre-vote.
+    c.tick("c", 2)
+    for (let i = 0; i < 2; i++) {
+      c.tick("b")
+      c.deliverAll()
+    }
+    expect(c.leaders()).toEqual(["b"])
+    expect(c.status("c").leader).toBe("b")
+  })
+
   test("a single-voter cluster elects itself and commits after its own persist", () => {
     const c = new Cluster(["a"])
     c.node("a").ackPersist = false
