@@ -8,7 +8,18 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Duration, Effect, Either, Runtime, Schedule, type Scope } from "effect"
+import {
+  Clock,
+  Duration,
+  Effect,
+  Either,
+  FiberRef,
+  FiberRefs,
+  LogLevel,
+  Runtime,
+  Schedule,
+  type Scope,
+} from "effect"
 import type { RequestFailure } from "../../actors/errors.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped } from "../../actors/errors.ts"
 import type { GroupHandle, GroupSettings } from "../../actors/group.ts"
@@ -273,6 +284,12 @@ export const startNode = (
     // Writes and forwarded requests run on other fibers (an adapter's, the transport's): their
     // logs go through this node's runtime, so its logger, level and `node` annotation apply.
     const nodeLog = (log: Effect.Effect<void>) => Effect.sync(() => Runtime.runFork(runtime)(log))
+    // Per-request debug lines fork a fiber each: skipped outright below the debug level.
+    const debugEnabled = LogLevel.greaterThanEqual(
+      LogLevel.Debug,
+      FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentMinimumLogLevel),
+    )
+    const nodeDebug = (log: Effect.Effect<void>) => (debugEnabled ? nodeLog(log) : Effect.void)
 
     // The leader side of forwarding: propose locally, never forward again.
     yield* transport
@@ -284,7 +301,7 @@ export const startNode = (
             return encodeForwardFailure(new ReplicaStopped({ reason: "group not running" }))
           const st = h.view.status
           if (st.role !== "leader") return encodeForwardFailure(new NotLeader({ leader: st.leader }))
-          yield* nodeLog(
+          yield* nodeDebug(
             Effect.logDebug("forwarded write: proposing").pipe(
               Effect.annotateLogs({ group: req.group, term: st.term, request_id: req.requestId ?? "", from }),
             ),
@@ -406,7 +423,7 @@ export const startNode = (
       budgetMs: number,
       requestId: string,
     ): Effect.Effect<KvOutcome | null, WriteFailure> =>
-      nodeLog(
+      nodeDebug(
         Effect.logDebug(`forwarding write to the leader ${leader}`).pipe(
           Effect.annotateLogs({ group: g, request_id: requestId }),
         ),
