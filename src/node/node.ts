@@ -35,6 +35,7 @@ import { encodeCommand } from "../kv/codec.ts"
 import { NodeMetrics } from "../metrics/node-metrics.ts"
 import { observeNode } from "../metrics/observe-node.ts"
 import type { Message } from "../raft/messages.ts"
+import type { SqliteDatabase } from "../storage/driver.ts"
 import { ensureFormat, KV_DB_FORMAT } from "../storage/format-version.ts"
 import { GroupCommitter } from "../storage/group-commit.ts"
 import { LogStore } from "../storage/log-store.ts"
@@ -57,6 +58,7 @@ import { changeMembership, type MembershipFailure, serveConfChanges } from "./me
 import type { NodeOptions } from "./options.ts"
 import { ReadCoalescer } from "./read-coalescer.ts"
 import { runOrThrow } from "./run-or-throw.ts"
+import { checkpointOffThread } from "./wal-checkpointer.ts"
 
 /** The group holding the KV data for now (keys are not yet sharded over many groups). */
 export const KV_GROUP: GroupId = 1
@@ -162,7 +164,22 @@ export const startNode = (
     // Without sync_on_write (NORMAL or OFF) the database runs as configured and nothing is synced.
     const durable = options.synchronous === "FULL" || options.synchronous === "EXTRA"
     const raftPath = join(options.dataDir, "raft.db")
-    const raftDb = yield* openDatabase(raftPath, { synchronous: durable ? "NORMAL" : options.synchronous })
+    const raftMode = durable ? "NORMAL" : options.synchronous
+    const raftDb = yield* openDatabase(raftPath, { synchronous: raftMode })
+    // WAL checkpoints run on a worker thread, not at some COMMIT on this one (wal-checkpointer.ts).
+    const startRuntime = yield* Effect.runtime<never>()
+    const checkpointElsewhere = (db: SqliteDatabase, mode: string) =>
+      Effect.acquireRelease(
+        Effect.sync(() =>
+          checkpointOffThread(db, mode, (reason) =>
+            Runtime.runFork(startRuntime)(
+              Effect.logWarning(`${db.path}: checkpoints back on the main thread (${reason})`),
+            ),
+          ),
+        ),
+        (release) => Effect.promise(release).pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore),
+      )
+    yield* checkpointElsewhere(raftDb, raftMode)
     // The on-disk format: an older file is migrated, one from a newer lattice is refused.
     const store = yield* Effect.try({
       try: () => LogStore.open(raftDb),
@@ -198,6 +215,7 @@ export const startNode = (
           new StorageError({ file: db.path, message: e instanceof Error ? e.message : String(e) }),
       })
       kvDbs.set(g, db)
+      yield* checkpointElsewhere(db, kvOpen.synchronous)
     }
     // Automatic snapshots are read through their own connection, in the background (apply-loop.ts).
     const snapshotReaders = new Map<GroupId, import("../storage/driver.ts").SqliteDatabase>()

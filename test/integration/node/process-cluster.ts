@@ -47,6 +47,8 @@ const ensureBinary = (): void => {
         "--minify",
         "--sourcemap",
         "src/cli/main.ts",
+        // A second entrypoint: the WAL checkpoint worker (src/node/wal-checkpointer.ts).
+        "src/node/checkpoint-worker.ts",
         "--outfile",
         out,
       ],
