@@ -148,7 +148,11 @@ export const handleVoteRequest = (s: RaftState, m: VoteRequest | PreVoteRequest)
   const li = lastIndex(s.log)
   const lt = lastTerm(s.log)
   const upToDate = m.lastTerm > lt || (m.lastTerm === lt && m.lastIndex >= li)
-  const grant = canVote && upToDate
+  // Two pre-candidates with equal logs would grant each other, both become candidates, vote for
+  // themselves and split the vote (a whole timeout lost). The tie goes to the lower id: only
+  // that one collects the other's pre-vote. Liveness only: a pre-vote never decides anything.
+  const tieLost = pre && s.role === "preCandidate" && m.lastTerm === lt && m.lastIndex === li && m.from > s.id
+  const grant = canVote && upToDate && !tieLost
   if (grant && !pre) {
     s.vote = m.from
     resetElectionTimer(s)

@@ -140,6 +140,21 @@ describe("raft election and replication", () => {
     expect(c.status("c").leader).toBe("b")
   })
 
+  test("two pre-candidates with equal logs do not split the vote: the lower id wins in one term", () => {
+    const c = new Cluster(["a", "b", "c"])
+    c.elect("c")
+    c.tickAll(2)
+    const term = c.status("c").term
+    c.down.add("c") // the leader dies
+    // Both followers' timers fire in the same instant: each sends its pre-vote before seeing the other's.
+    for (const id of ["a", "b"]) c.tick(id, c.node(id).state.randomizedElectionTimeout)
+    expect([c.status("a").role, c.status("b").role]).toEqual(["preCandidate", "preCandidate"])
+    c.deliverAll()
+    expect(c.leaders()).toEqual(["a"])
+    expect(c.status("a").term).toBe(term + 1)
+    expect(c.status("b").leader).toBe("a")
+  })
+
   test("a single-voter cluster elects itself and commits after its own persist", () => {
     const c = new Cluster(["a"])
     c.node("a").ackPersist = false
