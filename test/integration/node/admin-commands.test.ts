@@ -70,6 +70,14 @@ describe("lattice admin (drain, readiness, leadership)", () => {
     const moved = await run("transfer-leadership", [a!], { endpoints: endpoints() })
     expect(moved.code).toBe(0)
     expect(moved.out).toContain(`${a} is the leader`)
+    // A forced election is refused by voters with a longer log: let b receive a's first entries.
+    const st = (id: string) => tc.cluster.get(id)!.node.group()!.view.status
+    for (
+      let i = 0;
+      i < 300 && !(st(b!).lastIndex === st(a!).lastIndex && st(a!).commit === st(a!).lastIndex);
+      i++
+    )
+      await Bun.sleep(10)
     const forced = await run("force-election", [b!], { endpoints: endpoints() })
     expect(forced.code).toBe(0)
     expect(forced.out).toContain(`${b} is the leader`)
