@@ -35,7 +35,7 @@ export interface LeaseKeeperDeps {
 }
 
 interface PendingRenewal {
-  readonly ids: readonly number[]
+  readonly ids: readonly bigint[]
   readonly done: ProposalResult
 }
 

@@ -18,7 +18,8 @@ export interface KeyValue {
   readonly modRevision: number
   readonly version: number
   readonly value: Bytes
-  readonly lease: number
+  /** The lease id (int64; 0n: none). */
+  readonly lease: bigint
 }
 
 export interface ResponseHeader {
@@ -57,7 +58,7 @@ export interface RangeResponse {
 export interface PutRequest {
   readonly key: Bytes
   readonly value?: Bytes
-  readonly lease?: number
+  readonly lease?: bigint
   readonly prevKv?: boolean
   readonly ignoreValue?: boolean
   readonly ignoreLease?: boolean
@@ -90,8 +91,8 @@ export interface Compare {
   readonly result: CompareResult
   /** The operand when `target` is VALUE (empty when absent, as in etcd). */
   readonly value?: Bytes
-  /** The operand for VERSION / CREATE / MOD / LEASE (0 when absent). */
-  readonly operand?: number
+  /** The operand for VERSION / CREATE / MOD / LEASE (0n when absent): any int64, as in etcd. */
+  readonly operand?: bigint
 }
 
 export type RequestOp =
@@ -143,42 +144,32 @@ export interface IdempotencyKey {
 export const DEFAULT_TENANT = "default"
 
 /**
- * Lease ids are etcd's int64, restricted to 1..MAX_LEASE_ID (2^52 - 2) so they are exact JS
- * numbers that the command codec's zigzag varints carry. Ids the cluster assigns are always in
- * range; a client-chosen id outside it is refused with a clear INVALID_ARGUMENT. An int64 lease
- * from a client that is out of range maps to `leaseOperand` below, which no lease ever has.
+ * Lease ids are etcd's int64, carried as `bigint` everywhere (gRPC, the JSON gateway's decimal
+ * strings, the command codec's zigzag varints, SQLite INTEGER columns). A lease id is positive;
+ * 0 means "no lease" in a put and "assign one" in a grant.
  */
-export const MAX_LEASE_ID = 2 ** 52 - 2
-/** No lease ever has this id: what an out-of-range positive int64 lease id stands for. */
-export const NO_SUCH_LEASE = 2 ** 52 - 1
-
-/**
- * An int64 lease id (from a put or a LEASE compare) as the number the state machine sees: exact
- * in range; above it NO_SUCH_LEASE (greater than every lease, equal to none); below 0, -1 (less
- * than every lease). So puts answer "lease not found" and compares decide exactly as in etcd.
- */
-export const leaseOperand = (v: bigint): number =>
-  v > BigInt(MAX_LEASE_ID) ? NO_SUCH_LEASE : v < 0n ? -1 : Number(v)
+export const MAX_LEASE_ID = 2n ** 63n - 1n
+export const MIN_INT64 = -(2n ** 63n)
 
 /** etcd's MaxLeaseTTL (9,000,000,000 s), in milliseconds. */
 export const MAX_LEASE_TTL_MS = 9_000_000_000_000
 
 /** Grants a lease. `id` 0 lets the state machine assign the next free id. */
 export interface LeaseGrantRequest {
-  readonly id: number
+  readonly id: bigint
   readonly ttlMs: number
 }
 export interface LeaseGrantResponse {
   readonly header: ResponseHeader
-  readonly id: number
+  readonly id: bigint
   readonly ttlMs: number
 }
 export interface LeaseRevokeRequest {
-  readonly id: number
+  readonly id: bigint
 }
 /** Renews many leases in one entry (the leader batches keep-alives). */
 export interface LeaseRenewRequest {
-  readonly ids: readonly number[]
+  readonly ids: readonly bigint[]
 }
 export interface LeaseRenewResponse {
   readonly header: ResponseHeader
@@ -251,7 +242,7 @@ export const KV_ERRORS = {
   LeaseExist: { message: "etcdserver: lease already exists", code: "FAILED_PRECONDITION" },
   LeaseTTLTooLarge: { message: "etcdserver: too large lease TTL", code: "OUT_OF_RANGE" },
   LeaseIdOutOfRange: {
-    message: `etcdserver: lease ID out of range: Lattice lease IDs are 1..${MAX_LEASE_ID}; pass ID 0 to have one assigned`,
+    message: `etcdserver: lease ID out of range: a lease ID is a positive int64 (1..${MAX_LEASE_ID}); pass ID 0 to have one assigned`,
     code: "INVALID_ARGUMENT",
   },
 } as const satisfies Record<string, { message: string; code: GrpcCode }>
@@ -285,8 +276,10 @@ const Int64 = Schema.Number.pipe(
   Schema.between(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
 )
 const opt = Schema.optional
+/** int64 fields that may exceed 2^53 (lease ids, compare operands). */
+const BigInt64 = Schema.BigIntFromSelf.pipe(Schema.betweenBigInt(MIN_INT64, MAX_LEASE_ID))
 /** A lease id: 0 (none / assign one) or 1..MAX_LEASE_ID. */
-const LeaseId = Schema.Number.pipe(Schema.int(), Schema.between(0, MAX_LEASE_ID))
+const LeaseId = Schema.BigIntFromSelf.pipe(Schema.betweenBigInt(0n, MAX_LEASE_ID))
 
 export const RangeRequestSchema: Schema.Schema<RangeRequest> = Schema.Struct({
   key: Bytes,
@@ -307,7 +300,7 @@ export const RangeRequestSchema: Schema.Schema<RangeRequest> = Schema.Struct({
 export const PutRequestSchema: Schema.Schema<PutRequest> = Schema.Struct({
   key: Bytes,
   value: opt(Bytes),
-  lease: opt(Int64),
+  lease: opt(BigInt64),
   prevKv: opt(Schema.Boolean),
   ignoreValue: opt(Schema.Boolean),
   ignoreLease: opt(Schema.Boolean),
@@ -325,7 +318,7 @@ export const CompareSchema: Schema.Schema<Compare> = Schema.Struct({
   target: Schema.Literal("VERSION", "CREATE", "MOD", "VALUE", "LEASE"),
   result: Schema.Literal("EQUAL", "GREATER", "LESS", "NOT_EQUAL"),
   value: opt(Bytes),
-  operand: opt(Int64),
+  operand: opt(BigInt64),
 })
 
 export const RequestOpSchema: Schema.Schema<RequestOp> = Schema.Union(

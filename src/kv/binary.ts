@@ -10,6 +10,10 @@ export class CodecError extends Error {
   override readonly name = "CodecError"
 }
 
+const MAX_INT64 = 2n ** 63n - 1n
+const MIN_INT64 = -(2n ** 63n)
+const MAX_UINT64 = 2n ** 64n - 1n
+
 export class BinaryWriter {
   private buf: Uint8Array
   private pos = 0
@@ -49,6 +53,23 @@ export class BinaryWriter {
   int(v: number): this {
     if (!Number.isSafeInteger(v)) throw new CodecError(`not a safe integer: ${v}`)
     return this.uint(v >= 0 ? v * 2 : -v * 2 - 1)
+  }
+
+  /**
+   * Zigzag varint for any int64 (lease ids, compare operands). For safe integers it writes the
+   * same bytes as `int`, so entries written before ids were int64 decode unchanged.
+   */
+  int64(v: bigint): this {
+    if (v > MAX_INT64 || v < MIN_INT64) throw new CodecError(`not an int64: ${v}`)
+    if (v >= 0n && v < 0x40n) return this.u8(Number(v) * 2)
+    let z = v >= 0n ? v * 2n : -v * 2n - 1n
+    this.ensure(10)
+    while (z >= 0x80n) {
+      this.buf[this.pos++] = Number(z & 0x7fn) | 0x80
+      z >>= 7n
+    }
+    this.buf[this.pos++] = Number(z)
+    return this
   }
 
   bool(v: boolean | undefined): this {
@@ -103,6 +124,19 @@ export class BinaryReader {
   int(): number {
     const z = this.uint()
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2
+  }
+
+  int64(): bigint {
+    let z = 0n
+    for (let i = 0; i < 10; i++) {
+      const b = this.u8()
+      z |= BigInt(b & 0x7f) << BigInt(7 * i)
+      if (b < 0x80) {
+        if (z > MAX_UINT64) throw new CodecError("int64 varint out of range")
+        return (z & 1n) === 0n ? z >> 1n : -((z + 1n) >> 1n)
+      }
+    }
+    throw new CodecError("int64 varint too long")
   }
 
   bool(): boolean {

@@ -72,6 +72,12 @@ const readInts = (r: BinaryReader): number[] => {
   return out
 }
 
+const readInt64s = (r: BinaryReader): bigint[] => {
+  const out: bigint[] = []
+  for (let n = r.uint(); n > 0; n--) out.push(r.int64())
+  return out
+}
+
 const writeRange = (w: BinaryWriter, r: RangeRequest): void => {
   w.bytes(r.key)
     .bytes(r.rangeEnd ?? EMPTY)
@@ -113,13 +119,13 @@ const readRange = (r: BinaryReader): RangeRequest => {
 const writePut = (w: BinaryWriter, p: PutRequest): void => {
   w.bytes(p.key)
     .bytes(p.value ?? EMPTY)
-    .int(p.lease ?? 0)
+    .int64(p.lease ?? 0n)
     .u8((p.prevKv ? 1 : 0) | (p.ignoreValue ? 2 : 0) | (p.ignoreLease ? 4 : 0))
 }
 const readPut = (r: BinaryReader): PutRequest => {
   const key = r.bytes()
   const value = r.bytes()
-  const lease = r.int()
+  const lease = r.int64()
   const flags = r.u8()
   return {
     key,
@@ -148,7 +154,7 @@ const writeCompare = (w: BinaryWriter, c: Compare): void => {
     .u8(indexOf(TARGETS, c.target))
     .u8(indexOf(RESULTS, c.result))
     .bytes(c.value ?? EMPTY)
-    .int(c.operand ?? 0)
+    .int64(c.operand ?? 0n)
 }
 const readCompare = (r: BinaryReader): Compare => ({
   key: r.bytes(),
@@ -156,7 +162,7 @@ const readCompare = (r: BinaryReader): Compare => ({
   target: pick(TARGETS, r.u8()),
   result: pick(RESULTS, r.u8()),
   value: r.bytes(),
-  operand: r.int(),
+  operand: r.int64(),
 })
 
 const writeOps = (w: BinaryWriter, ops: readonly RequestOp[]): void => {
@@ -250,13 +256,14 @@ export const encodeCommand = (c: KvCommand): Uint8Array => {
       w.int(c.tick).int(c.ms)
       break
     case "leaseGrant":
-      w.int(c.request.id).int(c.request.ttlMs)
+      w.int64(c.request.id).int(c.request.ttlMs)
       break
     case "leaseRevoke":
-      w.int(c.request.id)
+      w.int64(c.request.id)
       break
     case "leaseRenew":
-      writeInts(w, c.request.ids)
+      w.uint(c.request.ids.length)
+      for (const id of c.request.ids) w.int64(id)
       break
   }
   return w.finish()
@@ -291,13 +298,13 @@ export const decodeCommand = (data: Uint8Array): KvCommand => {
       c = { type, tick: r.int(), ms: r.int() }
       break
     case "leaseGrant":
-      c = { type, request: { id: r.int(), ttlMs: r.int() } }
+      c = { type, request: { id: r.int64(), ttlMs: r.int() } }
       break
     case "leaseRevoke":
-      c = { type, request: { id: r.int() } }
+      c = { type, request: { id: r.int64() } }
       break
     case "leaseRenew":
-      c = { type, request: { ids: readInts(r) } }
+      c = { type, request: { ids: readInt64s(r) } }
       break
   }
   r.end()
@@ -307,7 +314,7 @@ export const decodeCommand = (data: Uint8Array): KvCommand => {
 // ---- responses ----
 
 const writeKv = (w: BinaryWriter, kv: KeyValue): void => {
-  w.bytes(kv.key).int(kv.createRevision).int(kv.modRevision).int(kv.version).bytes(kv.value).int(kv.lease)
+  w.bytes(kv.key).int(kv.createRevision).int(kv.modRevision).int(kv.version).bytes(kv.value).int64(kv.lease)
 }
 const readKv = (r: BinaryReader): KeyValue => ({
   key: r.bytes(),
@@ -315,7 +322,7 @@ const readKv = (r: BinaryReader): KeyValue => ({
   modRevision: r.int(),
   version: r.int(),
   value: r.bytes(),
-  lease: r.int(),
+  lease: r.int64(),
 })
 const writeKvs = (w: BinaryWriter, kvs: readonly KeyValue[]): void => {
   w.uint(kvs.length)
@@ -423,7 +430,7 @@ export const encodeOutcome = (o: KvOutcome): Uint8Array => {
       w.int(x.response.header.revision)
       break
     case "leaseGrant":
-      w.int(x.response.header.revision).int(x.response.id).int(x.response.ttlMs)
+      w.int(x.response.header.revision).int64(x.response.id).int(x.response.ttlMs)
       break
     case "leaseRenew":
       w.int(x.response.header.revision)
@@ -460,7 +467,7 @@ export const decodeOutcome = (data: Uint8Array): KvOutcome => {
       response = { type, response: { header: { revision: r.int() } } }
       break
     case "leaseGrant":
-      response = { type, response: { header: { revision: r.int() }, id: r.int(), ttlMs: r.int() } }
+      response = { type, response: { header: { revision: r.int() }, id: r.int64(), ttlMs: r.int() } }
       break
     case "leaseRenew":
       response = { type, response: { header: { revision: r.int() }, ttlsMs: readInts(r) } }

@@ -6,6 +6,7 @@ import { type HashKVResponse, KvError } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqlRow } from "../storage/driver.ts"
 import { BinaryWriter } from "./binary.ts"
 import { crc32 } from "./crc32.ts"
+import { FIRST_ASSIGNED_LEASE_ID } from "./lease/tables.ts"
 import { logicalRows } from "./logical-rows.ts"
 import type { KvMeta } from "./meta.ts"
 import type { KvTables } from "./tables.ts"
@@ -32,7 +33,7 @@ const hashRow = (r: SqlRow, h: number): number =>
       .int(Number(r.rev))
       .int(Number(r.create_rev))
       .int(Number(r.version))
-      .int(Number(r.lease))
+      .int64(BigInt(r.lease as bigint | number))
       .bytes(r.value as Uint8Array)
       .finish(),
     h,
@@ -103,10 +104,17 @@ export const hashState = (db: SqliteDatabase, t: KvTables, meta: KvMeta): number
     h = crc32(w2.finish(), h)
   }
   const seq = db.prepare(`SELECT next_id FROM ${t.leaseSeq} WHERE id = 0`).get()
-  h = crc32(new BinaryWriter().int(Number(seq?.next_id ?? 1)).finish(), h)
+  h = crc32(
+    new BinaryWriter().int64(BigInt((seq?.next_id ?? FIRST_ASSIGNED_LEASE_ID) as bigint | number)).finish(),
+    h,
+  )
   for (const r of db.prepare(`SELECT id, ttl_ms, deadline_ms FROM ${t.leases} ORDER BY id`).iterate()) {
     h = crc32(
-      new BinaryWriter().int(Number(r.id)).int(Number(r.ttl_ms)).int(Number(r.deadline_ms)).finish(),
+      new BinaryWriter()
+        .int64(BigInt(r.id as bigint | number))
+        .int(Number(r.ttl_ms))
+        .int(Number(r.deadline_ms))
+        .finish(),
       h,
     )
   }

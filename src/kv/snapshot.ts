@@ -16,6 +16,7 @@ import { createHash } from "node:crypto"
 import type { SqliteDatabase } from "../storage/driver.ts"
 import { BinaryReader, BinaryWriter } from "./binary.ts"
 import { crc32 } from "./crc32.ts"
+import { FIRST_ASSIGNED_LEASE_ID } from "./lease/tables.ts"
 import { logicalRows } from "./logical-rows.ts"
 import { MetaRow } from "./meta.ts"
 import { createKvTables, type KvTables } from "./tables.ts"
@@ -92,7 +93,7 @@ export function* streamSnapshot(
         .int(Number(r.rev))
         .int(Number(r.create_rev))
         .int(Number(r.version))
-        .int(Number(r.lease))
+        .int64(BigInt(r.lease as bigint | number))
         .bytes(value)
       inBatch++
       rowCount++
@@ -129,11 +130,17 @@ export function* streamSnapshot(
     if (inBatch > 0) yield emit(KIND.idem, joinCount(inBatch, batch))
 
     const seq = db.prepare(`SELECT next_id FROM ${t.leaseSeq} WHERE id = 0`).get()
-    yield emit(KIND.leaseSeq, new BinaryWriter().int(Number(seq?.next_id ?? 1)).finish())
+    yield emit(
+      KIND.leaseSeq,
+      new BinaryWriter().int64(BigInt((seq?.next_id ?? FIRST_ASSIGNED_LEASE_ID) as bigint | number)).finish(),
+    )
     batch = new BinaryWriter()
     inBatch = 0
     for (const r of db.prepare(`SELECT id, ttl_ms, deadline_ms FROM ${t.leases} ORDER BY id`).iterate()) {
-      batch.int(Number(r.id)).int(Number(r.ttl_ms)).int(Number(r.deadline_ms))
+      batch
+        .int64(BigInt(r.id as bigint | number))
+        .int(Number(r.ttl_ms))
+        .int(Number(r.deadline_ms))
       inBatch++
       if (inBatch >= 4096) {
         yield emit(KIND.leases, joinCount(inBatch, batch))
@@ -172,7 +179,7 @@ export const restoreSnapshot = async (
   try {
     createKvTables(db, t)
     for (const table of [t.rows, t.tenants, t.idem, t.leases]) db.exec(`DELETE FROM ${table}`)
-    db.exec(`UPDATE ${t.leaseSeq} SET next_id = 1 WHERE id = 0`)
+    db.exec(`UPDATE ${t.leaseSeq} SET next_id = ${FIRST_ASSIGNED_LEASE_ID} WHERE id = 0`)
     const insertLease = db.prepare(`INSERT INTO ${t.leases} (id, ttl_ms, deadline_ms) VALUES (?, ?, ?)`)
     const insertRow = db.prepare(
       `INSERT INTO ${t.rows} (tenant, key, rev, create_rev, version, lease, value) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -215,7 +222,7 @@ export const restoreSnapshot = async (
           break
         case KIND.rows:
           for (let n = r.uint(); n > 0; n--) {
-            insertRow.run(r.int(), r.bytes(), r.int(), r.int(), r.int(), r.int(), r.bytes())
+            insertRow.run(r.int(), r.bytes(), r.int(), r.int(), r.int(), r.int64(), r.bytes())
             rows++
           }
           break
@@ -226,10 +233,10 @@ export const restoreSnapshot = async (
           }
           break
         case KIND.leaseSeq:
-          db.prepare(`UPDATE ${t.leaseSeq} SET next_id = ? WHERE id = 0`).run(r.int())
+          db.prepare(`UPDATE ${t.leaseSeq} SET next_id = ? WHERE id = 0`).run(r.int64())
           break
         case KIND.leases:
-          for (let n = r.uint(); n > 0; n--) insertLease.run(r.int(), r.int(), r.int())
+          for (let n = r.uint(); n > 0; n--) insertLease.run(r.int64(), r.int(), r.int())
           break
         case KIND.trailer: {
           const wantRows = r.int()

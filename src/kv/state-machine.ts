@@ -40,7 +40,7 @@ import { type KvEvent, WriteTxn } from "./write-txn.ts"
 export interface KvStateMachineOptions {
   readonly group: number
   /** Overrides whether a lease id is granted (tests); by default the group's own lease table. */
-  readonly leaseExists?: (lease: number) => boolean
+  readonly leaseExists?: (lease: bigint) => boolean
   readonly idempotency?: IdempotencyPolicy
   readonly maxTxnOps?: number
 }
@@ -68,7 +68,7 @@ export class KvStateMachine {
   private readonly tenants: TenantRegistry
   private readonly idem: IdempotencyStore
   private readonly policy: IdempotencyPolicy
-  private readonly leaseExists: (lease: number) => boolean
+  private readonly leaseExists: (lease: bigint) => boolean
   private readonly maxTxnOps: number
   private readonly leaseMachine: LeaseMachine
   private meta: KvMeta
@@ -116,7 +116,7 @@ export class KvStateMachine {
   }
 
   /** A live lease with its remaining TTL on the committed clock; undefined when absent or expired. */
-  lease(id: number): { id: number; ttlMs: number; remainingMs: number } | undefined {
+  lease(id: bigint): { id: bigint; ttlMs: number; remainingMs: number } | undefined {
     const row = this.leaseMachine.live(id, this.meta)
     return row === undefined
       ? undefined
@@ -124,8 +124,8 @@ export class KvStateMachine {
   }
 
   /** The ids of every lease not yet expired, ascending. */
-  leaseIds(): number[] {
-    const out: number[] = []
+  leaseIds(): bigint[] {
+    const out: bigint[] = []
     for (const row of this.leaseMachine.leases.all()) if (row.deadlineMs > this.meta.tickMs) out.push(row.id)
     return out
   }
@@ -215,7 +215,7 @@ export class KvStateMachine {
    * The live keys whose current version carries `lease`, by tenant: what a lease expiry or
    * revoke deletes (the lease subsystem turns them into a replicated delete).
    */
-  keysAttachedTo(lease: number): { tenant: string; key: Uint8Array }[] {
+  keysAttachedTo(lease: bigint): { tenant: string; key: Uint8Array }[] {
     return this.leaseMachine
       .attachedKeys(lease, this.meta.revision)
       .map((k) => ({ tenant: this.tenants.nameOf(k.tenant) ?? "", key: k.key }))
@@ -335,7 +335,7 @@ export class KvStateMachine {
   private put(tenantName: string, p: PutRequest): ApplyResult {
     const bad = checkPut(p)
     if (bad) return this.result(fail(bad))
-    if ((p.lease ?? 0) !== 0 && !this.leaseExists(p.lease ?? 0))
+    if ((p.lease ?? 0n) !== 0n && !this.leaseExists(p.lease ?? 0n))
       return this.result(fail(new KvError("LeaseNotFound")))
     const tx = new WriteTxn(
       this.store,

@@ -25,7 +25,7 @@ export const rowToKv = (r: SqlRow): KeyValue => ({
   modRevision: Number(r.rev),
   version: Number(r.version),
   value: r.value as Uint8Array,
-  lease: Number(r.lease),
+  lease: BigInt(r.lease as bigint | number),
 })
 
 const COLS = "key, rev, create_rev, version, lease, value"

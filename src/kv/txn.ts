@@ -28,7 +28,13 @@ const ZERO_KV: KeyValue = {
   modRevision: 0,
   version: 0,
   value: EMPTY,
-  lease: 0,
+  lease: 0n,
+}
+
+/** -1, 0 or 1: an int64 field against an int64 operand (exact beyond 2^53, as in etcd). */
+const sign = (field: bigint, operand: bigint | undefined): number => {
+  const o = operand ?? 0n
+  return field < o ? -1 : field > o ? 1 : 0
 }
 
 const compareKv = (c: Compare, kv: KeyValue): boolean => {
@@ -38,16 +44,16 @@ const compareKv = (c: Compare, kv: KeyValue): boolean => {
       result = compareBytes(kv.value, c.value ?? EMPTY)
       break
     case "VERSION":
-      result = kv.version - (c.operand ?? 0)
+      result = sign(BigInt(kv.version), c.operand)
       break
     case "CREATE":
-      result = kv.createRevision - (c.operand ?? 0)
+      result = sign(BigInt(kv.createRevision), c.operand)
       break
     case "MOD":
-      result = kv.modRevision - (c.operand ?? 0)
+      result = sign(BigInt(kv.modRevision), c.operand)
       break
     case "LEASE":
-      result = kv.lease - (c.operand ?? 0)
+      result = sign(kv.lease, c.operand)
       break
   }
   switch (c.result) {
@@ -95,7 +101,7 @@ const checkPath = (
 }
 
 export interface TxnChecks {
-  readonly leaseExists: (lease: number) => boolean
+  readonly leaseExists: (lease: bigint) => boolean
 }
 
 const execute = (tx: WriteTxn, r: TxnRequest, path: TxnPath, top: boolean): TxnResponse => {
@@ -138,8 +144,8 @@ export const runTxn = (
       const p = op.request
       if ((p.ignoreValue || p.ignoreLease) && tx.liveKv(p.key) === undefined)
         return new KvError("KeyNotFound")
-      const lease = p.lease ?? 0
-      if (lease !== 0 && !checks.leaseExists(lease)) return new KvError("LeaseNotFound")
+      const lease = p.lease ?? 0n
+      if (lease !== 0n && !checks.leaseExists(lease)) return new KvError("LeaseNotFound")
       return undefined
     })
     if (bad) return bad

@@ -25,7 +25,7 @@ export const checkDelete = (r: DeleteRangeRequest): KvError | undefined =>
 export const checkPut = (r: PutRequest): KvError | undefined => {
   if (r.key.length === 0) return new KvError("EmptyKey")
   if (r.ignoreValue && (r.value?.length ?? 0) !== 0) return new KvError("ValueProvided")
-  if (r.ignoreLease && (r.lease ?? 0) !== 0) return new KvError("LeaseProvided")
+  if (r.ignoreLease && (r.lease ?? 0n) !== 0n) return new KvError("LeaseProvided")
   return undefined
 }
 

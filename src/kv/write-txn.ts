@@ -56,7 +56,7 @@ export class WriteTxn {
       modRevision: rev,
       version: prev ? prev.version + 1 : 1,
       value: p.ignoreValue && prev ? prev.value : (p.value ?? EMPTY),
-      lease: p.ignoreLease && prev ? prev.lease : (p.lease ?? 0),
+      lease: p.ignoreLease && prev ? prev.lease : (p.lease ?? 0n),
     }
     this.store.write(this.tenant, kv)
     this.changed = true
@@ -76,7 +76,7 @@ export class WriteTxn {
         modRevision: rev,
         version: 0,
         value: EMPTY,
-        lease: 0,
+        lease: 0n,
       }
       this.store.write(this.tenant, tomb)
       this.events.push({ type: "delete", tenant: this.tenant, kv: tomb, prevKv: prev })

@@ -2,7 +2,7 @@
  * etcd's Lease service over a node: TTLs in seconds on the wire, milliseconds inside. A TTL below
  * etcd's minimum (ceil(1.5 election timeouts), in seconds) is raised to it, as etcd does; TTLs
  * below a second are for the millisecond APIs (`src/node/leases.ts`). Lease ids are int64 on the
- * wire; Lattice's are 1..MAX_LEASE_ID (see schemas/kv.ts).
+ * wire and inside (bigint, see schemas/kv.ts).
  */
 import { Effect } from "effect"
 import { DEFAULT_TENANT, KvError, MAX_LEASE_ID } from "../../schemas/kv.ts"
@@ -28,9 +28,9 @@ export class NodeEtcdLeases implements EtcdLeaseBackend {
     this.minTtlSeconds = BigInt(Math.max(1, Math.ceil((1.5 * electionMs) / 1000)))
   }
 
-  /** A wire id as a Lattice id, or undefined when no lease can have it. */
-  private static id(id: bigint): number | undefined {
-    return id > 0n && id <= BigInt(MAX_LEASE_ID) ? Number(id) : undefined
+  /** A wire id as a lease id, or undefined when no lease can have it (0 or negative). */
+  private static id(id: bigint): bigint | undefined {
+    return id > 0n ? id : undefined
   }
 
   private run<A>(effect: Effect.Effect<A, LeaseFailure>): Promise<A> {
@@ -38,10 +38,10 @@ export class NodeEtcdLeases implements EtcdLeaseBackend {
   }
 
   async grant(ttl: bigint, id: bigint): Promise<{ id: bigint; ttl: bigint; revision?: bigint }> {
-    if (id < 0n || id > BigInt(MAX_LEASE_ID)) throw toEtcdError(new KvError("LeaseIdOutOfRange"))
+    if (id < 0n || id > MAX_LEASE_ID) throw toEtcdError(new KvError("LeaseIdOutOfRange"))
     const granted = ttl < this.minTtlSeconds ? this.minTtlSeconds : ttl
-    const r = await this.run(this.ops.grant(Number(granted) * 1000, Number(id)))
-    return { id: BigInt(r.id), ttl: seconds(r.ttlMs), revision: BigInt(r.header.revision) }
+    const r = await this.run(this.ops.grant(Number(granted) * 1000, id))
+    return { id: r.id, ttl: seconds(r.ttlMs), revision: BigInt(r.header.revision) }
   }
 
   async revoke(id: bigint): Promise<{ revision?: bigint }> {
@@ -73,6 +73,6 @@ export class NodeEtcdLeases implements EtcdLeaseBackend {
   }
 
   async list(): Promise<readonly bigint[]> {
-    return (await this.run(this.ops.list())).map((id) => BigInt(id))
+    return await this.run(this.ops.list())
   }
 }

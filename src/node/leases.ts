@@ -10,7 +10,7 @@ import type { GroupId } from "../../schemas/raft.ts"
 import { KV_GROUP, type LatticeNode, type WriteFailure } from "./node.ts"
 
 export interface LeaseInfo {
-  readonly id: number
+  readonly id: bigint
   /** The granted TTL. */
   readonly ttlMs: number
   /** What is left of it on the committed clock. */
@@ -43,7 +43,7 @@ export type LeaseFailure = WriteFailure | KvError | MissingOutcome
  * So a node sends one renewal request per round, whatever the number of keep-alive streams.
  */
 const renewBatcher = (node: LatticeNode, group: GroupId) => {
-  type Waiter = { readonly id: number; readonly done: (r: Effect.Effect<number, LeaseFailure>) => void }
+  type Waiter = { readonly id: bigint; readonly done: (r: Effect.Effect<number, LeaseFailure>) => void }
   let pending: Waiter[] = []
   let running = false
   const round = (batch: Waiter[]) =>
@@ -68,7 +68,7 @@ const renewBatcher = (node: LatticeNode, group: GroupId) => {
       yield* round(batch)
     }
   }).pipe(Effect.ensuring(Effect.sync(() => (running = false))))
-  return (id: number): Effect.Effect<number, LeaseFailure> =>
+  return (id: bigint): Effect.Effect<number, LeaseFailure> =>
     Effect.async<number, LeaseFailure>((resume) => {
       pending.push({ id, done: resume })
       if (!running) {
@@ -83,13 +83,13 @@ const MAX_RENEWALS_PER_ENTRY = 4096
 
 export const nodeLeases = (node: LatticeNode, group: GroupId = KV_GROUP) => ({
   /** Grants a lease of `ttlMs` (id 0: the group assigns one). */
-  grant: (ttlMs: number, id = 0) =>
+  grant: (ttlMs: number, id = 0n) =>
     node
       .write({ type: "leaseGrant", request: { id, ttlMs } }, group)
       .pipe(Effect.flatMap((o) => expect(o, "leaseGrant"))),
 
   /** Revokes a lease and deletes its keys in one revision; the revision after it. */
-  revoke: (id: number) =>
+  revoke: (id: bigint) =>
     node
       .write({ type: "leaseRevoke", request: { id } }, group)
       .pipe(Effect.flatMap((o) => expect(o, "leaseRevoke"))),
@@ -98,7 +98,7 @@ export const nodeLeases = (node: LatticeNode, group: GroupId = KV_GROUP) => ({
   renew: renewBatcher(node, group),
 
   /** A live lease (linearizable read), with its attached keys; LeaseNotFound otherwise. */
-  timeToLive: (id: number) =>
+  timeToLive: (id: bigint) =>
     node.barrier(group).pipe(
       Effect.flatMap((h) => {
         const lease = h.sm.lease(id)

@@ -80,10 +80,10 @@ const rangeOf = (key: Bytes, o: { prefix?: boolean; rangeEnd?: Bytes }) => {
 }
 
 /**
- * A random lease ID, so a retried grant can tell its own lease from a new one. Lattice accepts
- * IDs in 1..2^52 - 2 (they stay exact as JavaScript numbers); etcd accepts any positive int64.
+ * A random lease ID, so a retried grant can tell its own lease from a new one: any positive
+ * int64, as etcd and Lattice accept.
  */
-const MAX_LEASE_ID = 2n ** 52n - 2n
+const MAX_LEASE_ID = 2n ** 63n - 1n
 const randomLeaseId = (): bigint => {
   const [hi, lo] = crypto.getRandomValues(new Uint32Array(2)) as unknown as [number, number]
   return (((BigInt(hi) << 32n) | BigInt(lo)) % MAX_LEASE_ID) + 1n

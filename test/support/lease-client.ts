@@ -19,8 +19,8 @@ export class LeaseClient extends EndpointClient {
   // Lease tests run on loaded machines: a longer default deadline than the bench's.
   override put = (request: PutRequest, timeoutMs = 8000) => this.call(KVService.Put, request, timeoutMs)
   override range = (request: RangeRequest, timeoutMs = 8000) => this.call(KVService.Range, request, timeoutMs)
-  grant = (ttlSeconds: number, timeoutMs = 8000) =>
-    this.call(LeaseService.LeaseGrant, { TTL: BigInt(ttlSeconds), ID: 0n }, timeoutMs)
+  grant = (ttlSeconds: number, timeoutMs = 8000, id = 0n) =>
+    this.call(LeaseService.LeaseGrant, { TTL: BigInt(ttlSeconds), ID: id }, timeoutMs)
   timeToLive = (id: bigint, timeoutMs = 8000) =>
     this.call(LeaseService.LeaseTimeToLive, { ID: id, keys: false }, timeoutMs)
   leases = (timeoutMs = 8000) => this.call(LeaseService.LeaseLeases, {}, timeoutMs)

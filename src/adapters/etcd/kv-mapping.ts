@@ -51,7 +51,7 @@ export const toKvRange = (r: pb.RangeRequest): kv.RangeRequest => ({
 export const toKvPut = (r: pb.PutRequest): kv.PutRequest => ({
   key: r.key ?? EMPTY,
   value: r.value,
-  lease: kv.leaseOperand(r.lease ?? 0n),
+  lease: r.lease ?? 0n,
   prevKv: r.prevKv,
   ignoreValue: r.ignoreValue,
   ignoreLease: r.ignoreLease,
@@ -82,7 +82,7 @@ export const toKvCompare = (c: pb.Compare): kv.Compare => {
     target,
     result: pick(COMPARE_RESULT, c.result, "compare result"),
     value: target === "VALUE" ? (c.value ?? EMPTY) : undefined,
-    operand: target === "LEASE" ? kv.leaseOperand(operand ?? 0n) : toNumber(operand),
+    operand: operand ?? 0n,
   }
 }
 
@@ -119,7 +119,7 @@ export const fromKvKeyValue = (x: kv.KeyValue): pb.KeyValue => ({
   modRevision: BigInt(x.modRevision),
   version: BigInt(x.version),
   value: x.value,
-  lease: BigInt(x.lease),
+  lease: x.lease,
 })
 
 export const fromKvRange = (r: kv.RangeResponse): pb.RangeResponse => ({

@@ -42,14 +42,14 @@ export class LeaseMachine {
   ) {}
 
   /** A lease that is granted and not past its deadline on the committed clock. */
-  live(id: number, meta: KvMeta): LeaseRow | undefined {
-    if (id <= 0) return undefined
+  live(id: bigint, meta: KvMeta): LeaseRow | undefined {
+    if (id <= 0n) return undefined
     const row = this.leases.get(id)
     return row !== undefined && row.deadlineMs > meta.tickMs ? row : undefined
   }
 
   /** The live keys whose current version carries `lease`, in (tenant, key) order. */
-  attachedKeys(lease: number, revision: number): AttachedKey[] {
+  attachedKeys(lease: bigint, revision: number): AttachedKey[] {
     const out: AttachedKey[] = []
     for (const r of this.leases.versionsWith(lease)) {
       const tenant = Number(r.tenant)
@@ -62,18 +62,17 @@ export class LeaseMachine {
   }
 
   grant(req: LeaseGrantRequest, meta: KvMeta): LeaseGrantResponse | KvError {
-    if (!Number.isSafeInteger(req.id) || req.id < 0 || req.id > MAX_LEASE_ID)
-      return new KvError("LeaseIdOutOfRange")
+    if (req.id < 0n || req.id > MAX_LEASE_ID) return new KvError("LeaseIdOutOfRange")
     if (req.ttlMs > MAX_LEASE_TTL_MS) return new KvError("LeaseTTLTooLarge")
     // Adapters apply their own minimum; a non-positive TTL here still yields a valid lease.
     const ttlMs = Math.max(1, Math.floor(req.ttlMs))
     let id = req.id
-    if (id === 0) {
+    if (id === 0n) {
       // Assigned ids come from a counter and are never handed out twice.
       id = this.leases.nextId()
       while (this.leases.get(id) !== undefined) id++
       if (id > MAX_LEASE_ID) return new KvError("LeaseIdOutOfRange")
-      this.leases.setNextId(id + 1)
+      this.leases.setNextId(id + 1n)
     } else if (this.leases.get(id) !== undefined) {
       return new KvError("LeaseExist")
     }
@@ -81,7 +80,7 @@ export class LeaseMachine {
     return { header: { revision: meta.revision }, id, ttlMs }
   }
 
-  renew(ids: readonly number[], meta: KvMeta): LeaseRenewResponse {
+  renew(ids: readonly bigint[], meta: KvMeta): LeaseRenewResponse {
     const ttlsMs = ids.map((id) => {
       const row = this.live(id, meta)
       if (row === undefined) return -1
@@ -92,8 +91,8 @@ export class LeaseMachine {
   }
 
   /** Revokes a granted lease (even one past its deadline that no tick has expired yet). */
-  revoke(id: number, meta: KvMeta): KvEvent[] | KvError {
-    if (id <= 0 || this.leases.get(id) === undefined) return new KvError("LeaseNotFound")
+  revoke(id: bigint, meta: KvMeta): KvEvent[] | KvError {
+    if (id <= 0n || this.leases.get(id) === undefined) return new KvError("LeaseNotFound")
     return this.drop([id], meta)
   }
 
@@ -109,7 +108,7 @@ export class LeaseMachine {
   }
 
   /** Deletes the leases and their keys; the keys go in one new revision. */
-  private drop(ids: readonly number[], meta: KvMeta): KvEvent[] {
+  private drop(ids: readonly bigint[], meta: KvMeta): KvEvent[] {
     const keys: AttachedKey[] = []
     for (const id of ids) {
       keys.push(...this.attachedKeys(id, meta.revision))

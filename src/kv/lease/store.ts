@@ -7,7 +7,8 @@ import type { SqliteDatabase, SqliteStatement, SqlRow } from "../../storage/driv
 import type { KvTables } from "../tables.ts"
 
 export interface LeaseRow {
-  readonly id: number
+  /** int64 (bigint: ids may exceed 2^53). */
+  readonly id: bigint
   /** The granted TTL; every renewal runs it again from the committed clock. */
   readonly ttlMs: number
   /** Committed-clock time at which the lease expires. */
@@ -15,7 +16,7 @@ export interface LeaseRow {
 }
 
 const toRow = (r: SqlRow): LeaseRow => ({
-  id: Number(r.id),
+  id: BigInt(r.id as bigint | number),
   ttlMs: Number(r.ttl_ms),
   deadlineMs: Number(r.deadline_ms),
 })
@@ -54,7 +55,7 @@ export class LeaseStore {
     )
   }
 
-  get(id: number): LeaseRow | undefined {
+  get(id: bigint): LeaseRow | undefined {
     const r = this.getStmt.get(id)
     return r === undefined ? undefined : toRow(r)
   }
@@ -63,11 +64,11 @@ export class LeaseStore {
     this.insertStmt.run(row.id, row.ttlMs, row.deadlineMs)
   }
 
-  setDeadline(id: number, deadlineMs: number): void {
+  setDeadline(id: bigint, deadlineMs: number): void {
     this.deadlineStmt.run(deadlineMs, id)
   }
 
-  remove(id: number): void {
+  remove(id: bigint): void {
     this.removeStmt.run(id)
   }
 
@@ -80,11 +81,11 @@ export class LeaseStore {
     return Number(this.countStmt.get()!.n)
   }
 
-  nextId(): number {
-    return Number(this.nextStmt.get()!.next_id)
+  nextId(): bigint {
+    return BigInt(this.nextStmt.get()!.next_id as bigint | number)
   }
 
-  setNextId(next: number): void {
+  setNextId(next: bigint): void {
     this.setNextStmt.run(next)
   }
 
@@ -97,7 +98,7 @@ export class LeaseStore {
   }
 
   /** Rows (any version, live or not) that carry `lease`: candidates for `attachedKeys`. */
-  versionsWith(lease: number): IterableIterator<SqlRow> {
+  versionsWith(lease: bigint): IterableIterator<SqlRow> {
     return this.attachedStmt.iterate(lease)
   }
 }

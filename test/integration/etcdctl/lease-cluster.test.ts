@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { existsSync } from "node:fs"
 import { memberIdOf } from "../../../src/node/ids.ts"
+import { LeaseClient } from "../../support/lease-client.ts"
 import { makeTestCluster, type TestCluster } from "../node/cluster-support.ts"
 import { etcdctl, spawnEtcdctl } from "./harness.ts"
 
@@ -63,8 +64,9 @@ describe.skipIf(!hasEtcdctl)("etcdctl leases against a 3-node Lattice cluster", 
     expect((await ctl(f2, ["lease", "keep-alive", "--once", id])).out).toBe(
       `lease ${id} keepalived with TTL(100)\n`,
     )
-    const json = JSON.parse((await ctl(f1, ["get", "leased/a", "-w", "json"])).out)
-    expect(BigInt(json.kvs[0].lease)).toBe(BigInt(`0x${id}`))
+    // etcdctl prints the int64 lease as a JSON number: read it as text (above 2^53).
+    const json = (await ctl(f1, ["get", "leased/a", "-w", "json"])).out
+    expect(BigInt(/"lease":(\d+)/.exec(json)?.[1] ?? "0")).toBe(BigInt(`0x${id}`))
     const before = JSON.parse((await ctl(leader, ["get", "x", "-w", "json"])).out).header.revision as number
     expect((await ctl(f1, ["lease", "revoke", id])).out).toBe(`lease ${id} revoked\n`)
     // Both keys go in one revision.
@@ -73,6 +75,74 @@ describe.skipIf(!hasEtcdctl)("etcdctl leases against a 3-node Lattice cluster", 
     expect(after.header.revision).toBe(before + 1)
     expect((await ctl(f2, ["lease", "timetolive", id])).out).toBe(`lease ${id} already expired\n`)
     expect((await ctl(f2, ["lease", "list"])).out).toBe("found 0 leases\n")
+  }, 60_000)
+
+  test("int64 lease ids end to end: etcd-like assigned ids, a client id near 2^63 over gRPC, etcdctl and the JSON gateway", async () => {
+    const [f1, f2] = followers() as [string, string]
+    // Assigned ids look like etcd's: 16 hex digits, above 2^53.
+    const assigned = grantedId((await ctl(f1, ["lease", "grant", "60"])).out)
+    expect(assigned).toMatch(/^[0-9a-f]{16}$/)
+    expect(BigInt(`0x${assigned}`)).toBeGreaterThan(2n ** 53n)
+    expect((await ctl(f2, ["put", "int64/assigned", "v", `--lease=${assigned}`])).out).toBe("OK\n")
+    // A client-chosen id near 2^63 (what etcd's id generator can produce), granted over gRPC.
+    const big = 2n ** 63n - 2n
+    const hex = big.toString(16)
+    const client = new LeaseClient(endpoint(f1))
+    try {
+      const g = await client.grant(60, 8000, big)
+      expect(g.ID).toBe(big)
+      const again = await client.grant(60, 8000, big).catch((e: Error) => e)
+      expect(String(again)).toContain("lease already exists")
+    } finally {
+      client.close()
+    }
+    expect((await ctl(f2, ["put", "int64/big", "v", `--lease=${hex}`])).out).toBe("OK\n")
+    const ttl = (await ctl(f1, ["lease", "timetolive", hex, "--keys"])).out
+    expect(ttl).toMatch(
+      new RegExp(
+        `^lease ${hex} granted with TTL\\(60s\\), remaining\\(\\d+s\\), attached keys\\(\\[int64/big\\]\\)\n$`,
+      ),
+    )
+    expect((await ctl(f2, ["lease", "keep-alive", "--once", hex])).out).toBe(
+      `lease ${hex} keepalived with TTL(60)\n`,
+    )
+    expect((await ctl(f1, ["lease", "list"])).out).toContain(`\n${hex}\n`)
+    // The JSON gateway: int64 as decimal strings, exact in both directions.
+    const http = `http://127.0.0.1:${tc.cluster.get(f2)!.listeners!.httpPort}`
+    const post = async (path: string, body: unknown) =>
+      (await (
+        await fetch(`${http}${path}`, { method: "POST", body: JSON.stringify(body) })
+      ).json()) as Record<string, unknown>
+    const viaJson = 2n ** 62n + 12345n
+    const granted = await post("/v3/lease/grant", { TTL: "60", ID: viaJson.toString() })
+    expect(granted.ID).toBe(viaJson.toString())
+    const range = await post("/v3/kv/range", { key: Buffer.from("int64/big").toString("base64") })
+    expect((range.kvs as { lease: string }[])[0]!.lease).toBe(big.toString())
+    const ttlJson = await post("/v3/lease/timetolive", { ID: big.toString(), keys: true })
+    expect(ttlJson.ID).toBe(big.toString())
+    // A LEASE compare with an operand above 2^53 decides exactly.
+    const txn = await post("/v3/kv/txn", {
+      compare: [
+        {
+          key: Buffer.from("int64/big").toString("base64"),
+          target: "LEASE",
+          result: "EQUAL",
+          lease: big.toString(),
+        },
+        {
+          key: Buffer.from("int64/big").toString("base64"),
+          target: "MOD",
+          result: "LESS",
+          mod_revision: (2n ** 60n).toString(),
+        },
+      ],
+    })
+    expect(txn.succeeded).toBe(true)
+    // Revoke deletes the key; the id is gone everywhere.
+    expect((await ctl(f1, ["lease", "revoke", hex])).out).toBe(`lease ${hex} revoked\n`)
+    expect((await ctl(f2, ["get", "int64/big"])).out).toBe("")
+    expect((await ctl(f2, ["lease", "timetolive", hex])).out).toBe(`lease ${hex} already expired\n`)
+    for (const id of [assigned, viaJson.toString(16)]) await ctl(f1, ["lease", "revoke", id])
   }, 60_000)
 
   test("errors are etcd's: lease not found, too large TTL", async () => {

@@ -15,8 +15,8 @@ type Json = Record<string, unknown>
 
 const b64 = (b: Uint8Array | undefined): string | undefined =>
   b === undefined || b.length === 0 ? undefined : Buffer.from(b).toString("base64")
-const i64 = (n: number | undefined): string | undefined =>
-  n === undefined || n === 0 ? undefined : String(n)
+const i64 = (n: number | bigint | undefined): string | undefined =>
+  n === undefined || n === 0 || n === 0n ? undefined : String(n)
 const latin1FromB64 = (s: unknown): string =>
   typeof s === "string" ? String.fromCharCode(...Buffer.from(s, "base64")) : ""
 const num = (s: unknown): number => (s === undefined ? 0 : Number(s))
@@ -57,13 +57,13 @@ const compareJson = (c: Compare): Json => {
     case "VALUE":
       return { ...base, value: Buffer.from(c.value ?? new Uint8Array(0)).toString("base64") }
     case "VERSION":
-      return { ...base, version: String(c.operand ?? 0) }
+      return { ...base, version: String(c.operand ?? 0n) }
     case "CREATE":
-      return { ...base, create_revision: String(c.operand ?? 0) }
+      return { ...base, create_revision: String(c.operand ?? 0n) }
     case "MOD":
-      return { ...base, mod_revision: String(c.operand ?? 0) }
+      return { ...base, mod_revision: String(c.operand ?? 0n) }
     case "LEASE":
-      return { ...base, lease: String(c.operand ?? 0) }
+      return { ...base, lease: String(c.operand ?? 0n) }
   }
 }
 
@@ -94,7 +94,7 @@ const kvOf = (kv: Json) => ({
   mod: num(kv.mod_revision),
   version: num(kv.version),
   value: latin1FromB64(kv.value),
-  lease: num(kv.lease),
+  lease: BigInt((kv.lease as string | undefined) ?? 0),
 })
 const rev = (r: Json): number => num((r.header as Json | undefined)?.revision)
 

@@ -15,9 +15,9 @@ describe("kv mapping", () => {
       result: pb.Compare_CompareResult.LESS,
       modRevision: 7n,
     })
-    expect(c).toMatchObject({ target: "MOD", result: "LESS", operand: 7 })
+    expect(c).toMatchObject({ target: "MOD", result: "LESS", operand: 7n })
     // The union holds `version` but the target is CREATE: the operand is 0.
-    expect(map.toKvCompare({ key: te.encode("k"), target: 1, version: 5n }).operand).toBe(0)
+    expect(map.toKvCompare({ key: te.encode("k"), target: 1, version: 5n }).operand).toBe(0n)
     const v = map.toKvCompare({ key: te.encode("k"), target: pb.Compare_CompareTarget.VALUE })
     expect(v.value).toEqual(new Uint8Array(0))
   })

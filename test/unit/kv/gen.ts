@@ -19,8 +19,8 @@ import type {
 
 const enc = new TextEncoder()
 /** The one lease that exists (granted in etcd, reported by `leaseExists` to the state machine). */
-export const GRANTED_LEASE = 7
-export const leaseExists = (id: number): boolean => id === GRANTED_LEASE
+export const GRANTED_LEASE = 7n
+export const leaseExists = (id: bigint): boolean => id === GRANTED_LEASE
 export const KEYS = ["a", "ab", "b", "b\u0000", "c", "cd", "d", "e", "f"].map((k) => enc.encode(k))
 const VALUES = ["", "x", "y", "zz"].map((v) => enc.encode(v))
 const ENDS = ["", "\u0000", "b", "c", "d", "e", "g", "a", "ac"].map((v) => enc.encode(v))
@@ -36,7 +36,7 @@ export const putArb: fc.Arbitrary<PutRequest> = fc.record({
   prevKv: fc.boolean(),
   ignoreValue: fc.oneof({ weight: 8, arbitrary: fc.constant(false) }, fc.constant(true)),
   ignoreLease: fc.oneof({ weight: 10, arbitrary: fc.constant(false) }, fc.constant(true)),
-  lease: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, fc.constant(GRANTED_LEASE), fc.constant(8)),
+  lease: fc.oneof({ weight: 12, arbitrary: fc.constant(0n) }, fc.constant(GRANTED_LEASE), fc.constant(8n)),
 })
 
 export const deleteArb: fc.Arbitrary<DeleteRangeRequest> = fc.record({ key, rangeEnd, prevKv: fc.boolean() })
@@ -63,7 +63,7 @@ const compareArb: fc.Arbitrary<Compare> = fc.record({
   target: fc.constantFrom<CompareTarget>("VERSION", "CREATE", "MOD", "VALUE", "LEASE"),
   result: fc.constantFrom<CompareResult>("EQUAL", "GREATER", "LESS", "NOT_EQUAL"),
   value,
-  operand: fc.integer({ min: 0, max: 12 }),
+  operand: fc.bigInt({ min: 0n, max: 12n }),
 })
 
 const opArb = (depth: number): fc.Arbitrary<RequestOp> => {

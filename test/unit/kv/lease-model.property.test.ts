@@ -35,7 +35,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 const LOCK = b("lock")
 
 interface ClientState {
-  lease: number
+  lease: bigint
   holds: boolean
 }
 
@@ -49,9 +49,9 @@ const check = (actions: readonly Action[], sabotage?: (f: Fixture, step: number)
       log.push(c)
       return f.run(c)
     }
-    const clients: ClientState[] = Array.from({ length: CLIENTS }, () => ({ lease: 0, holds: false }))
+    const clients: ClientState[] = Array.from({ length: CLIENTS }, () => ({ lease: 0n, holds: false }))
     /** Model deadline of every lease we granted and did not revoke. */
-    const deadlines = new Map<number, { deadline: number; ttl: number }>()
+    const deadlines = new Map<bigint, { deadline: number; ttl: number }>()
     let lastToken = 0
     let tick = 0
     let now = 0
@@ -68,19 +68,19 @@ const check = (actions: readonly Action[], sabotage?: (f: Fixture, step: number)
       // At most one holder, and it is the live lease on the lock key.
       const live = f.sm.range({ key: LOCK })
       if (live instanceof Error) throw live
-      const onKey = live.kvs[0]?.lease ?? 0
+      const onKey = live.kvs[0]?.lease ?? 0n
       const holders = clients.filter((c) => c.holds && f.sm.lease(c.lease) !== undefined)
       expect(holders.length).toBeLessThanOrEqual(1)
       for (const h of holders) expect(h.lease).toBe(onKey)
-      if (onKey !== 0) expect(f.sm.lease(onKey)).toBeDefined()
+      if (onKey !== 0n) expect(f.sm.lease(onKey)).toBeDefined()
     }
 
     for (const [step, a] of actions.entries()) {
       switch (a.kind) {
         case "acquire": {
           const c = clients[a.client]!
-          if (c.lease === 0 || f.sm.lease(c.lease) === undefined) {
-            const g = run({ type: "leaseGrant", request: { id: 0, ttlMs: a.ttlMs } })
+          if (c.lease === 0n || f.sm.lease(c.lease) === undefined) {
+            const g = run({ type: "leaseGrant", request: { id: 0n, ttlMs: a.ttlMs } })
             if (!g.ok || g.response.type !== "leaseGrant") throw new Error("grant failed")
             c.lease = g.response.response.id
             c.holds = false
@@ -89,7 +89,7 @@ const check = (actions: readonly Action[], sabotage?: (f: Fixture, step: number)
           const o = run({
             type: "txn",
             request: {
-              compare: [{ key: LOCK, target: "CREATE", result: "EQUAL", operand: 0 }],
+              compare: [{ key: LOCK, target: "CREATE", result: "EQUAL", operand: 0n }],
               success: [{ type: "put", request: { key: LOCK, value: b(`c${a.client}`), lease: c.lease } }],
               failure: [],
             },
@@ -105,7 +105,7 @@ const check = (actions: readonly Action[], sabotage?: (f: Fixture, step: number)
         }
         case "renew": {
           const c = clients[a.client]!
-          if (c.lease === 0) break
+          if (c.lease === 0n) break
           const o = run({ type: "leaseRenew", request: { ids: [c.lease] } })
           if (!o.ok || o.response.type !== "leaseRenew") throw new Error("renew failed")
           const d = deadlines.get(c.lease)
@@ -114,10 +114,10 @@ const check = (actions: readonly Action[], sabotage?: (f: Fixture, step: number)
         }
         case "release": {
           const c = clients[a.client]!
-          if (c.lease === 0) break
+          if (c.lease === 0n) break
           run({ type: "leaseRevoke", request: { id: c.lease } })
           deadlines.delete(c.lease)
-          c.lease = 0
+          c.lease = 0n
           c.holds = false
           break
         }

@@ -125,13 +125,17 @@ export class EtcdModel {
       const d =
         c.target === "VALUE"
           ? compareBytes(kv.value, c.value ?? EMPTY)
-          : (c.target === "VERSION"
-              ? kv.version
-              : c.target === "CREATE"
-                ? kv.createRevision
-                : c.target === "MOD"
-                  ? kv.modRevision
-                  : kv.lease) - (c.operand ?? 0)
+          : Number(
+              BigInt(
+                c.target === "VERSION"
+                  ? kv.version
+                  : c.target === "CREATE"
+                    ? kv.createRevision
+                    : c.target === "MOD"
+                      ? kv.modRevision
+                      : kv.lease,
+              ) - (c.operand ?? 0n),
+            )
       return c.result === "EQUAL"
         ? d === 0
         : c.result === "NOT_EQUAL"
@@ -143,7 +147,7 @@ export class EtcdModel {
     if (kvs.length === 0) {
       return (
         c.target !== "VALUE" &&
-        one({ key: EMPTY, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0 })
+        one({ key: EMPTY, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n })
       )
     }
     return kvs.every(one)
@@ -162,7 +166,7 @@ export class EtcdModel {
         modRevision: rev,
         version: prev ? prev.version + 1 : 1,
         value: p.ignoreValue ? prev!.value : (p.value ?? EMPTY),
-        lease: p.ignoreLease ? prev!.lease : (p.lease ?? 0),
+        lease: p.ignoreLease ? prev!.lease : (p.lease ?? 0n),
       })
       changed = true
       return p.prevKv && prev ? { header: { revision: rev }, prevKv: prev } : { header: { revision: rev } }
@@ -176,7 +180,7 @@ export class EtcdModel {
           modRevision: beginRev + 1,
           version: 0,
           value: EMPTY,
-          lease: 0,
+          lease: 0n,
         })
       }
       if (victims.length > 0) changed = true
@@ -192,8 +196,8 @@ export class EtcdModel {
         if (p.key.length === 0) return { ok: false, error: new KvError("EmptyKey") }
         if (p.ignoreValue && (p.value?.length ?? 0) > 0)
           return { ok: false, error: new KvError("ValueProvided") }
-        if (p.ignoreLease && (p.lease ?? 0) !== 0) return { ok: false, error: new KvError("LeaseProvided") }
-        if ((p.lease ?? 0) !== 0 && !leaseExists(p.lease ?? 0))
+        if (p.ignoreLease && (p.lease ?? 0n) !== 0n) return { ok: false, error: new KvError("LeaseProvided") }
+        if ((p.lease ?? 0n) !== 0n && !leaseExists(p.lease ?? 0n))
           return { ok: false, error: new KvError("LeaseNotFound") }
         if ((p.ignoreValue || p.ignoreLease) && !this.at(tenant, p.key, beginRev)) {
           return { ok: false, error: new KvError("KeyNotFound") }
@@ -247,7 +251,7 @@ export class EtcdModel {
             if ((p.ignoreValue || p.ignoreLease) && !this.at(tenant, p.key, beginRev)) {
               return { ok: false, error: new KvError("KeyNotFound") }
             }
-            if ((p.lease ?? 0) !== 0 && !leaseExists(p.lease ?? 0))
+            if ((p.lease ?? 0n) !== 0n && !leaseExists(p.lease ?? 0n))
               return { ok: false, error: new KvError("LeaseNotFound") }
           }
         }

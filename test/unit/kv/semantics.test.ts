@@ -1,12 +1,12 @@
 /** etcd 3.4 semantics, one rule per test (each was checked against a real etcd). */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { KvError, type RangeResponse } from "../../../schemas/kv.ts"
+import { type Compare, KvError, type RangeResponse } from "../../../schemas/kv.ts"
 import { fromUtf8 } from "../../../src/kv/bytes.ts"
 import { b, type Fixture, openFixture } from "./helpers.ts"
 
 let f: Fixture
 beforeEach(() => {
-  f = openFixture({ leaseExists: (id) => id === 42 })
+  f = openFixture({ leaseExists: (id) => id === 42n })
 })
 afterEach(() => f.close())
 
@@ -125,12 +125,12 @@ describe("range", () => {
 
 describe("put and delete", () => {
   test("prev_kv, ignore_value, ignore_lease", () => {
-    put("a", "1", { lease: 42 })
+    put("a", "1", { lease: 42n })
     expect(fromUtf8(put("a", "2", { prevKv: true }).prevKv!.value)).toBe("1")
-    f.ok({ type: "put", request: { key: b("a"), ignoreValue: true, lease: 42 } })
+    f.ok({ type: "put", request: { key: b("a"), ignoreValue: true, lease: 42n } })
     expect(fromUtf8(range("a").kvs[0]!.value)).toBe("2")
     f.ok({ type: "put", request: { key: b("a"), value: b("3"), ignoreLease: true } })
-    expect(range("a").kvs[0]!.lease).toBe(42)
+    expect(range("a").kvs[0]!.lease).toBe(42n)
   })
 
   test("ignore_* on a missing key, a given value or lease, an unknown lease", () => {
@@ -140,10 +140,10 @@ describe("put and delete", () => {
     expect(errorOf(f.run({ type: "put", request: { key: b("m"), value: b("x"), ignoreValue: true } }))).toBe(
       "etcdserver: value is provided",
     )
-    expect(errorOf(f.run({ type: "put", request: { key: b("m"), lease: 1, ignoreLease: true } }))).toBe(
+    expect(errorOf(f.run({ type: "put", request: { key: b("m"), lease: 1n, ignoreLease: true } }))).toBe(
       "etcdserver: lease is provided",
     )
-    expect(errorOf(f.run({ type: "put", request: { key: b("m"), lease: 7 } }))).toBe(
+    expect(errorOf(f.run({ type: "put", request: { key: b("m"), lease: 7n } }))).toBe(
       "etcdserver: requested lease not found",
     )
     expect(f.sm.revision).toBe(1)
@@ -164,26 +164,30 @@ describe("put and delete", () => {
 
 describe("txn", () => {
   test("compares on value, version, create, mod and lease", () => {
-    put("a", "x", { lease: 42 })
-    const holds = (compare: object): boolean =>
+    put("a", "x", { lease: 42n })
+    const holds = (compare: Omit<Compare, "key">): boolean =>
       f.ok({
         type: "txn",
-        request: { compare: [{ key: b("a"), ...compare } as never], success: [], failure: [] },
+        request: { compare: [{ key: b("a"), ...compare }], success: [], failure: [] },
       }).succeeded
     expect(holds({ target: "VALUE", result: "EQUAL", value: b("x") })).toBe(true)
     expect(holds({ target: "VALUE", result: "GREATER", value: b("w") })).toBe(true)
-    expect(holds({ target: "VERSION", result: "EQUAL", operand: 1 })).toBe(true)
-    expect(holds({ target: "CREATE", result: "LESS", operand: 3 })).toBe(true)
-    expect(holds({ target: "MOD", result: "NOT_EQUAL", operand: 2 })).toBe(false)
-    expect(holds({ target: "LEASE", result: "EQUAL", operand: 42 })).toBe(true)
+    expect(holds({ target: "VERSION", result: "EQUAL", operand: 1n })).toBe(true)
+    expect(holds({ target: "CREATE", result: "LESS", operand: 3n })).toBe(true)
+    expect(holds({ target: "MOD", result: "NOT_EQUAL", operand: 2n })).toBe(false)
+    expect(holds({ target: "LEASE", result: "EQUAL", operand: 42n })).toBe(true)
+    // Operands beyond 2^53 compare exactly (etcd takes any int64).
+    expect(holds({ target: "LEASE", result: "LESS", operand: 2n ** 62n })).toBe(true)
+    expect(holds({ target: "MOD", result: "LESS", operand: 2n ** 60n + 1n })).toBe(true)
+    expect(holds({ target: "VERSION", result: "GREATER", operand: -(2n ** 63n) })).toBe(true)
     // A missing key: VALUE compares fail, others compare against zero.
-    const missing = (compare: object): boolean =>
+    const missing = (compare: Omit<Compare, "key">): boolean =>
       f.ok({
         type: "txn",
-        request: { compare: [{ key: b("nope"), ...compare } as never], success: [], failure: [] },
+        request: { compare: [{ key: b("nope"), ...compare }], success: [], failure: [] },
       }).succeeded
     expect(missing({ target: "VALUE", result: "NOT_EQUAL", value: b("x") })).toBe(false)
-    expect(missing({ target: "VERSION", result: "EQUAL", operand: 0 })).toBe(true)
+    expect(missing({ target: "VERSION", result: "EQUAL", operand: 0n })).toBe(true)
   })
 
   test("a compare over a range needs every key to hold", () => {
@@ -207,7 +211,7 @@ describe("txn", () => {
     const r = f.ok({
       type: "txn",
       request: {
-        compare: [{ key: b("a"), target: "VERSION", result: "GREATER", operand: 0 }],
+        compare: [{ key: b("a"), target: "VERSION", result: "GREATER", operand: 0n }],
         success: [],
         failure: [
           { type: "put", request: { key: b("a"), value: b("1") } },
@@ -252,14 +256,17 @@ describe("txn", () => {
 
 describe("leases", () => {
   test("keysAttachedTo lists live keys whose current version holds the lease", () => {
-    put("a", "1", { lease: 42 })
-    put("b", "1", { lease: 42 })
+    put("a", "1", { lease: 42n })
+    put("b", "1", { lease: 42n })
     put("b", "2") // detached by a put without the lease
-    put("c", "1", { lease: 42 })
+    put("c", "1", { lease: 42n })
     f.ok({ type: "deleteRange", request: { key: b("c") } })
-    f.ok({ type: "put", tenant: "t", request: { key: b("z"), lease: 42 } })
+    f.ok({ type: "put", tenant: "t", request: { key: b("z"), lease: 42n } })
     f.ok({ type: "put", request: { key: b("a"), value: b("2"), ignoreLease: true } })
-    expect(f.sm.keysAttachedTo(42).map((x) => `${x.tenant}/${fromUtf8(x.key)}`)).toEqual(["default/a", "t/z"])
-    expect(f.sm.keysAttachedTo(7)).toEqual([])
+    expect(f.sm.keysAttachedTo(42n).map((x) => `${x.tenant}/${fromUtf8(x.key)}`)).toEqual([
+      "default/a",
+      "t/z",
+    ])
+    expect(f.sm.keysAttachedTo(7n)).toEqual([])
   })
 })
