@@ -12,8 +12,9 @@
  *     default settings), driven over gRPC like bench/etcd-compare: puts for
  *     LEASE_BENCH_SECONDS (default 10) with 64 in flight round-robin over the nodes, then
  *     LEASE_BENCH_CLUSTER_LEASES LeaseGrants (256 in flight, TTL 1 h, a timed-out grant is sent again), then the puts again;
- *     alternating rounds (0 leases, with leases) are not possible here, so it measures the
- *     puts twice before the grants and reports the better one.
+ *     alternating rounds (0 leases, with leases) are not possible here, so after a warm-up of
+ *     2 × LEASE_BENCH_SECONDS it measures the puts twice before the grants and twice after,
+ *     and reports the better of each.
  *
  *   bun bench/lease/puts-with-leases.ts [--modes sm,cluster,processes]
  *   LEASE_BENCH_CLUSTER_LEASES=10000 bun bench/lease/puts-with-leases.ts   (quicker)
@@ -175,7 +176,9 @@ const processesRun = async (): Promise<void> => {
     await waitReady(client, "lattice")
     const put = (tag: string) => (i: number) =>
       client.pick().put({ key: enc.encode(`/bench/${tag}/key-${i % 10_000}`), value }, 30_000)
-    await load(64, put("warmup"), { count: 500 })
+    // A long warm-up: the first seconds of a fresh cluster are slower (JIT, caches, WAL), and
+    // with only the grants in between the "after" rounds would get that warm-up for free.
+    await load(64, put("warmup"), { seconds: 2 * SECONDS })
     const base = Math.max(
       (await load(64, put("before"), { seconds: SECONDS })).rate,
       (await load(64, put("before"), { seconds: SECONDS })).rate,
