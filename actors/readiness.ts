@@ -58,6 +58,8 @@ interface Probe {
   readonly error: string
 }
 
+const FAILED_PROBE_RETRY_MS = 200
+
 const CONDITIONS: readonly ReadinessConditionName[] = [
   "cp_cache_fresh",
   "routing_epoch_valid",
@@ -75,7 +77,7 @@ export const startReadiness = (deps: ReadinessDeps): Effect.Effect<Readiness, ne
     let last: Probe | null = null
     let lastOk: Probe | null = null
 
-    const probeNow = Effect.gen(function* () {
+    const probeOnce = Effect.gen(function* () {
       const term = deps.group()?.view.status.term ?? 0
       const result = yield* Effect.either(
         deps.barrier.pipe(
@@ -89,9 +91,26 @@ export const startReadiness = (deps: ReadinessDeps): Effect.Effect<Readiness, ne
       const error = result._tag === "Right" ? "" : describe(result.left)
       last = { at, ok: result._tag === "Right", term, error }
       if (last.ok) lastOk = last
+      // A proof that straddled an election is recorded under the older term (conservative);
+      // the caller proves again at once so a new term does not wait a whole interval.
+      return last.ok && (deps.group()?.view.status.term ?? 0) !== term
+    })
+    const probeNow = Effect.gen(function* () {
+      for (let i = 0; i < 3; i++) if (!(yield* probeOnce)) return
     })
 
-    yield* Effect.forkScoped(Effect.repeat(probeNow, Schedule.spaced(Duration.millis(deps.probeIntervalMs))))
+    // After a failed probe the next comes sooner, so a node turns ready soon after its cluster
+    // can serve again (a leader elected, a partition healed), not up to an interval later.
+    const retryMs = Math.min(deps.probeIntervalMs, FAILED_PROBE_RETRY_MS)
+    yield* Effect.forkScoped(
+      Effect.repeat(
+        Effect.zipRight(
+          probeNow,
+          Effect.suspend(() => Effect.sleep(Duration.millis(last?.ok ? deps.probeIntervalMs : retryMs))),
+        ),
+        Schedule.forever,
+      ),
+    )
 
     const evaluate = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
