@@ -182,6 +182,13 @@ describe("drain", () => {
     })
     expect(moved.status).toBe(200)
     expect(await moved.json()).toMatchObject({ leader: a, changed: true })
+    // A forced election is refused by a voter with a longer log (documented 504): let b receive
+    // the new leader's first entries before it campaigns.
+    const st = (id: string) => t.cluster.get(id)!.node.group()!.view.status
+    await waitFor(
+      "b caught up with a",
+      async () => st(b!).lastIndex === st(a!).lastIndex && st(a!).commit === st(a!).lastIndex,
+    )
     const forced = await fetch(url(t, b!, "/v1/admin/force-election"), { method: "POST" })
     expect(forced.status).toBe(200)
     expect(await forced.json()).toMatchObject({ leader: b, changed: true })
