@@ -26,6 +26,25 @@ const cpuMs = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
 }
 
+/** The counters that say how much Raft work one client operation caused, summed over groups. */
+const TRAFFIC = [
+  "lattice_raft_proposals_total",
+  "cluster_state_replications_total",
+  "cluster_heartbeats_sent_total",
+  "lattice_wal_writes_total",
+] as const
+const traffic = async (url: string): Promise<number[]> => {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => "")
+  return TRAFFIC.map((name) =>
+    text
+      .split("\n")
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0),
+  )
+}
+
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
@@ -88,11 +107,13 @@ try {
     // Untimed warm-up first (JIT, connections), so a short phase measures the steady state.
     if (warmup > 0) await closedLoop(op, clients, warmup, 0)
     const before = cluster.pids().map(cpuMs)
+    const trafficBefore = await Promise.all(cluster.httpEndpoints.map(traffic))
     const r =
       rate > 0
         ? fromOpenLoop(await openLoop(op, rate, seconds), seconds)
         : await closedLoop(op, clients, seconds, 0)
     const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
+    const trafficAfter = await Promise.all(cluster.httpEndpoints.map(traffic))
     const perOp = used.map((ms) => ((ms / Math.max(1, r.ops)) * 1000).toFixed(0)).join("/")
     // With an idle phase first: the same minus what each node burns doing nothing (ticks,
     // heartbeats), which on a starved machine dominates the per-op figure.
@@ -109,6 +130,23 @@ try {
         : ""
     console.error(
       `${name}: ${r.opsPerSec.toFixed(0)} ops/s (${r.errors} errors);${latency} node CPU per op (µs, n1/n2/n3): ${perOp}${net}`,
+    )
+    // Per 1000 operations, on the leader: proposals, append messages carrying entries,
+    // heartbeats, and fsynced log transactions (followers' in brackets).
+    const per1000 = (node: number) =>
+      TRAFFIC.map((_, k) =>
+        (
+          (((trafficAfter[node]?.[k] ?? 0) - (trafficBefore[node]?.[k] ?? 0)) * 1000) /
+          Math.max(1, r.ops)
+        ).toFixed(0),
+      )
+    const lead = per1000(Math.max(0, leader))
+    const followerFsyncs = cluster.httpEndpoints
+      .map((_, i) => i)
+      .filter((i) => i !== leader)
+      .map((i) => per1000(i)[3])
+    console.error(
+      `  per 1000 ops on the leader: ${lead[0]} proposals, ${lead[1]} appends with entries, ${lead[2]} heartbeats, ${lead[3]} log fsyncs (followers: ${followerFsyncs.join("/")})`,
     )
     if (r.errors > 0) {
       console.error(`  first error: ${r.firstError}`)

@@ -4,8 +4,14 @@ import { parseArgs } from "node:util"
 export type Target = "spread" | "leader"
 
 export interface Options {
-  /** Measured seconds per throughput/latency phase (each also gets 1 s of warm-up). */
+  /** Measured seconds per throughput/latency phase. */
   readonly seconds: number
+  /**
+   * Unmeasured seconds of the same load before each throughput phase, for both systems: Bun's
+   * JIT keeps compiling Lattice's hot paths for tens of seconds (its JIT threads took a third of
+   * the leader's CPU 10-15 s into a put run), so a short warm-up measures the compiler.
+   */
+  readonly warmup: number
   /** Requests kept in flight by the closed-loop phases. */
   readonly clients: number
   readonly valueSize: number
@@ -23,7 +29,7 @@ export interface Options {
   readonly keep: boolean
 }
 
-export const USAGE = `usage: bun bench/etcd-compare/main.ts [--seconds 10] [--clients 64] [--value-size 256]
+export const USAGE = `usage: bun bench/etcd-compare/main.ts [--seconds 10] [--warmup 5] [--clients 64] [--value-size 256]
   [--keys 1000] [--failovers 3] [--common-rate 50] [--systems etcd,lattice] [--target spread|leader]
   [--lattice-ref HEAD|<ref>|worktree] [--keep]`
 
@@ -32,6 +38,7 @@ export const parseOptions = (argv: readonly string[]): Options => {
     args: [...argv],
     options: {
       seconds: { type: "string", default: "10" },
+      warmup: { type: "string", default: "5" },
       clients: { type: "string", default: "64" },
       "value-size": { type: "string", default: "256" },
       keys: { type: "string", default: "1000" },
@@ -59,6 +66,7 @@ export const parseOptions = (argv: readonly string[]): Options => {
     throw new Error("--target is spread or leader")
   return {
     seconds: positive("seconds", values.seconds),
+    warmup: positive("warmup", values.warmup, 0),
     clients: Math.floor(positive("clients", values.clients)),
     valueSize: Math.floor(positive("value-size", values["value-size"], 0)),
     keys: Math.floor(positive("keys", values.keys)),

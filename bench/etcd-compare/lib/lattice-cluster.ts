@@ -19,7 +19,14 @@ export const startLatticeCluster = async (
   sourceRoot: string,
   size = 3,
   runtimeArgs: readonly string[] = [],
-): Promise<Cluster & { readonly terminate: () => Promise<void>; readonly pids: () => number[] }> => {
+): Promise<
+  Cluster & {
+    readonly terminate: () => Promise<void>
+    readonly pids: () => number[]
+    /** http://host:port of each node's HTTP listener (/metrics, /v1/status), in node order. */
+    readonly httpEndpoints: readonly string[]
+  }
+> => {
   const ports = await freePorts(size * 3 + 1)
   const natsPort = ports[size * 3] as number
   const names = Array.from({ length: size }, (_, i) => `n${i + 1}`)
@@ -59,6 +66,7 @@ export const startLatticeCluster = async (
   return {
     system: "lattice",
     endpoints: names.map((_, i) => `${LOOPBACK}:${port(i, 0)}`),
+    httpEndpoints: names.map((_, i) => `http://${LOOPBACK}:${port(i, 1)}`),
     crash: async (i) => {
       await nodes[i]?.kill9()
     },

@@ -39,8 +39,11 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
     }
     const put = (slot: number) => endpoint().put({ key: keys[slot % keys.length], value })
 
-    log(cluster.system, `put throughput, ${options.clients} in flight, ${options.seconds} s`)
-    const putResult = await closedLoop(put, options.clients, options.seconds)
+    log(
+      cluster.system,
+      `put throughput, ${options.clients} in flight, ${options.warmup} s warm-up + ${options.seconds} s`,
+    )
+    const putResult = await closedLoop(put, options.clients, options.seconds, options.warmup)
     log(
       cluster.system,
       `  ${putResult.opsPerSec.toFixed(0)} ops/s (${putResult.errors} errors, client CPU ${putResult.clientCpuPercent.toFixed(0)}%)`,
@@ -52,6 +55,7 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
       () => endpoint().range({ key: READ_KEY, serializable: false }),
       options.clients,
       options.seconds,
+      options.warmup,
     )
     log(
       cluster.system,
@@ -63,6 +67,7 @@ export const measureSystem = async (cluster: Cluster, options: Options): Promise
       () => endpoint().range({ key: READ_KEY, serializable: true }),
       options.clients,
       options.seconds,
+      options.warmup,
     )
     log(
       cluster.system,
