@@ -65,6 +65,8 @@ export class PeerLiveness {
         if (id === this.self) continue
         if (p.match >= st.lastIndex || !m.has(id)) m.set(id, nowMs)
       }
+      // A removed member has no progress any more: it lags nobody (status, lag metric).
+      for (const id of m.keys()) if (st.progress[id] === undefined) m.delete(id)
     }
   }
 
