@@ -2,7 +2,8 @@
  * Helpers shared by the real-process tests: a bounded-width async pool, a retry for calls that
  * may meet an election, the mixed watch specs of the failover watch tests, and the end-of-test
  * watch check (every watcher reaches the end of the committed history, then passes the
- * validators).
+ * validators), the put/delete writer that runs through a failover, and a lease renewer that
+ * catches early expiries.
  */
 import { expect } from "bun:test"
 import type { FailoverWatchClient } from "./etcd-watch-client.ts"
@@ -94,4 +95,94 @@ export const expectWatchersComplete = async (
     }
   }
   return { events, reconnects: clients.reduce((s, w) => s + w.streams - 1, 0) }
+}
+
+/**
+ * A writer that puts and deletes keys w0..w39 (every 7th request a delete) through every node in
+ * turn, over the JSON gateway, until stopped; counts the writes acknowledged with 200.
+ */
+export class MixedWriter {
+  acked = 0
+  private stopped = false
+  private readonly loop: Promise<void>
+
+  constructor(
+    call: (via: string, path: string, body: unknown) => Promise<{ readonly status: number }>,
+    ids: readonly string[],
+  ) {
+    const b64 = (s: string) => Buffer.from(s).toString("base64")
+    this.loop = (async () => {
+      for (let n = 0; !this.stopped; ) {
+        const key = `w${n % 40}`
+        const via = ids[n % ids.length]!
+        const path = n % 7 === 6 ? "/v3/kv/deleterange" : "/v3/kv/put"
+        n++
+        try {
+          const r = await call(via, path, { key: b64(key), value: b64(`v${n}`) })
+          if (r.status === 200) this.acked++
+        } catch {
+          // a dead or electing node: not acknowledged
+        }
+      }
+    })()
+  }
+
+  /** Waits (up to 30 s) until at least `count` writes were acknowledged. */
+  async ackedAtLeast(count: number): Promise<void> {
+    for (let i = 0; i < 3000 && this.acked < count; i++) await Bun.sleep(10)
+    expect(this.acked).toBeGreaterThanOrEqual(count)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.loop
+  }
+}
+
+interface KeepAliveStream {
+  send(id: bigint): void
+  close(): void
+}
+
+/**
+ * Keeps leases alive through several keep-alive streams, one stream per round in turn, and
+ * records every kept lease answered with a TTL <= 0: an early expiry.
+ */
+export class LeaseRenewer {
+  readonly kept: bigint[] = []
+  readonly expiredEarly = new Set<bigint>()
+  private readonly keptSet = new Set<bigint>()
+  private readonly streams: KeepAliveStream[]
+  private renewing = true
+  private readonly loop: Promise<void>
+
+  constructor(
+    open: readonly ((onResponse: (r: { ID?: bigint; TTL?: bigint }) => void) => KeepAliveStream)[],
+    everyMs: number,
+  ) {
+    const streams = open.map((keepAlive) =>
+      keepAlive((r) => {
+        if (this.keptSet.has(r.ID ?? 0n) && (r.TTL ?? 0n) <= 0n) this.expiredEarly.add(r.ID ?? 0n)
+      }),
+    )
+    this.streams = streams
+    this.loop = (async () => {
+      for (let round = 0; this.renewing; round++) {
+        const s = streams[round % streams.length]!
+        for (const id of this.kept) s.send(id)
+        await Bun.sleep(everyMs)
+      }
+    })()
+  }
+
+  keep(id: bigint): void {
+    this.kept.push(id)
+    this.keptSet.add(id)
+  }
+
+  async stop(): Promise<void> {
+    this.renewing = false
+    await this.loop
+    for (const s of this.streams) s.close()
+  }
 }

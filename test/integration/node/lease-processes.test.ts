@@ -8,7 +8,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test"
 import { LeaseClient } from "../../support/lease-client.ts"
-import { pool, retry } from "../../support/process-test-helpers.ts"
+import { LeaseRenewer, pool, retry } from "../../support/process-test-helpers.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 
 const KEPT = 1000
@@ -46,24 +46,11 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
     const followers = IDS.filter((id) => id !== leader)
 
     // Renewals go through both followers' streams; a zero TTL for a kept lease is an early expiry.
-    const kept: bigint[] = []
-    const expiredEarly = new Set<bigint>()
-    const keptSet = new Set<bigint>()
-    const streams = followers.map((f) =>
-      client(f).keepAlive((r) => {
-        if (keptSet.has(r.ID ?? 0n) && (r.TTL ?? 0n) <= 0n) expiredEarly.add(r.ID ?? 0n)
-      }),
+    // etcd's clientv3 renews every TTL/3; every 3 s with a 30 s TTL leaves a wide margin.
+    const renewer = new LeaseRenewer(
+      followers.map((f) => (onResponse) => client(f).keepAlive(onResponse)),
+      3000,
     )
-    let renewing = true
-    const renewer = (async () => {
-      let round = 0
-      while (renewing) {
-        const s = streams[round++ % streams.length]!
-        for (const id of kept) s.send(id)
-        // etcd's clientv3 renews every TTL/3; every 3 s with a 30 s TTL leaves a wide margin.
-        await Bun.sleep(3000)
-      }
-    })()
 
     const started = performance.now()
     await pool(
@@ -73,8 +60,7 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
         const via = IDS[i % IDS.length]!
         const g = await retry(() => client(via).grant(KEPT_TTL_S))
         const id = g.ID ?? 0n
-        kept.push(id)
-        keptSet.add(id)
+        renewer.keep(id)
         await retry(() => client(via).put({ key: enc(`kept/${i}`), value: enc("v"), lease: id }))
       },
     )
@@ -122,13 +108,11 @@ describe.skipIf(!hasNats)("leases across a leader SIGKILL (3 lattice processes)"
     await Bun.sleep(KEPT_TTL_S * 1000 + 2000)
     c.spawn(leader)
     await c.leaderOf(IDS)
-    renewing = false
-    await renewer
-    for (const s of streams) s.close()
-    expect([...expiredEarly]).toEqual([])
+    await renewer.stop()
+    expect([...renewer.expiredEarly]).toEqual([])
     for (const id of IDS)
       expect({ node: id, kept: await keyCount(id, "kept/") }).toEqual({ node: id, kept: KEPT })
-    const sample = await retry(() => client(next).timeToLive(kept[0]!))
+    const sample = await retry(() => client(next).timeToLive(renewer.kept[0]!))
     expect(sample.TTL ?? 0n).toBeGreaterThan(0n)
   }, 600_000)
 })

@@ -15,7 +15,14 @@ import { join } from "node:path"
 import { FailoverWatchClient } from "../../support/etcd-watch-client.ts"
 import { readCommittedHistory } from "../../support/kv-history.ts"
 import { LeaseClient } from "../../support/lease-client.ts"
-import { expectWatchersComplete, mixedWatchSpecs, pool, retry } from "../../support/process-test-helpers.ts"
+import {
+  expectWatchersComplete,
+  LeaseRenewer,
+  MixedWriter,
+  mixedWatchSpecs,
+  pool,
+  retry,
+} from "../../support/process-test-helpers.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 
 const IDS = ["n1", "n2", "n3"]
@@ -27,7 +34,6 @@ const DOOMED_TTL_S = 4
 const RENEW_EVERY_MS = 1000
 
 const enc = (s: string) => new TextEncoder().encode(s)
-const b64 = (s: string) => Buffer.from(s).toString("base64")
 
 describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKILL (3 processes)", () => {
   const c = processCluster(IDS, [])
@@ -61,23 +67,10 @@ describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKI
       watchClients.push(new FailoverWatchClient(endpoints, mixedWatchSpecs(s), s))
 
     // Kept leases: renewed through both followers' streams; a zero TTL for one is an early expiry.
-    const kept: bigint[] = []
-    const keptSet = new Set<bigint>()
-    const expiredEarly = new Set<bigint>()
-    const streams = followers.map((f) =>
-      client(f).keepAlive((r) => {
-        if (keptSet.has(r.ID ?? 0n) && (r.TTL ?? 0n) <= 0n) expiredEarly.add(r.ID ?? 0n)
-      }),
+    const renewer = new LeaseRenewer(
+      followers.map((f) => (onResponse) => client(f).keepAlive(onResponse)),
+      RENEW_EVERY_MS,
     )
-    let renewing = true
-    const renewer = (async () => {
-      let round = 0
-      while (renewing) {
-        const s = streams[round++ % streams.length]!
-        for (const id of kept) s.send(id)
-        await Bun.sleep(RENEW_EVERY_MS)
-      }
-    })()
     const started = performance.now()
     await pool(
       Array.from({ length: KEPT }, (_, i) => i),
@@ -86,8 +79,7 @@ describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKI
         const via = IDS[i % IDS.length]!
         const g = await retry(() => client(via).grant(KEPT_TTL_S))
         const id = g.ID ?? 0n
-        kept.push(id)
-        keptSet.add(id)
+        renewer.keep(id)
         await retry(() => client(via).put({ key: enc(`kept/${i}`), value: enc("v"), lease: id }))
       },
     )
@@ -96,28 +88,8 @@ describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKI
     )
 
     // The writer: puts and deletes under w*, through every node.
-    let stop = false
-    let n = 0
-    let acked = 0
-    const writer = (async () => {
-      while (!stop) {
-        const key = `w${n % 40}`
-        const via = IDS[n % IDS.length]!
-        const path = n % 7 === 6 ? "/v3/kv/deleterange" : "/v3/kv/put"
-        n++
-        try {
-          const r = await c.call(via, path, { key: b64(key), value: b64(`v${n}`) })
-          if (r.status === 200) acked++
-        } catch {
-          // a dead or electing node: not acknowledged
-        }
-      }
-    })()
-    const ackedAtLeast = async (count: number) => {
-      for (let i = 0; i < 3000 && acked < count; i++) await Bun.sleep(10)
-      expect(acked).toBeGreaterThanOrEqual(count)
-    }
-    await ackedAtLeast(50)
+    const writer = new MixedWriter((via, path, body) => c.call(via, path, body), IDS)
+    await writer.ackedAtLeast(50)
 
     // Doomed leases, each with a watched key: granted just before the kill, never renewed.
     const grantSentAt: number[] = []
@@ -161,20 +133,17 @@ describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKI
     expect(early).toEqual([])
     expect(left).toBe(0)
     for (const f of followers) expect(await keyCount(f, "wl/doomed/")).toBe(0)
-    await ackedAtLeast(acked + 50)
+    await writer.ackedAtLeast(writer.acked + 50)
 
     c.spawn(leader)
     await c.leaderOf(IDS)
-    await ackedAtLeast(acked + 30)
+    await writer.ackedAtLeast(writer.acked + 30)
     // Keep renewing until more than one kept TTL has passed since the kill.
     await Bun.sleep(Math.max(0, killedAt + KEPT_TTL_S * 1000 + 1000 - performance.now()))
     for (const w of watchClients) w.requestProgress()
-    stop = true
-    await writer
-    renewing = false
-    await renewer
-    for (const s of streams) s.close()
-    expect([...expiredEarly]).toEqual([])
+    await writer.stop()
+    await renewer.stop()
+    expect([...renewer.expiredEarly]).toEqual([])
     for (const id of IDS)
       expect({ node: id, kept: await keyCount(id, "kept/") }).toEqual({ node: id, kept: KEPT })
 

@@ -11,11 +11,10 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { FailoverWatchClient } from "../../support/etcd-watch-client.ts"
 import { readCommittedHistory } from "../../support/kv-history.ts"
-import { expectWatchersComplete, mixedWatchSpecs } from "../../support/process-test-helpers.ts"
+import { expectWatchersComplete, MixedWriter, mixedWatchSpecs } from "../../support/process-test-helpers.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 
 const IDS = ["n1", "n2", "n3"]
-const b64 = (s: string) => Buffer.from(s).toString("base64")
 
 describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () => {
   const c = processCluster(IDS, [])
@@ -28,38 +27,17 @@ describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () =>
     const leader = await c.leaderOf(IDS)
     const endpoints = IDS.map((id) => c.etcdEndpoint(id))
     for (let s = 0; s < 6; s++) clients.push(new FailoverWatchClient(endpoints, mixedWatchSpecs(s), s))
-    let stop = false
-    let n = 0
-    let acked = 0
-    const writer = (async () => {
-      while (!stop) {
-        const key = `w${n % 40}`
-        const via = IDS[n % IDS.length]!
-        const path = n % 7 === 6 ? "/v3/kv/deleterange" : "/v3/kv/put"
-        n++
-        try {
-          const r = await c.call(via, path, { key: b64(key), value: b64(`v${n}`) })
-          if (r.status === 200) acked++
-        } catch {
-          // a dead or electing node: not acknowledged
-        }
-      }
-    })()
-    const ackedAtLeast = async (count: number) => {
-      for (let i = 0; i < 3000 && acked < count; i++) await Bun.sleep(10)
-      expect(acked).toBeGreaterThanOrEqual(count)
-    }
-    await ackedAtLeast(50)
+    const writer = new MixedWriter((via, path, body) => c.call(via, path, body), IDS)
+    await writer.ackedAtLeast(50)
     for (const w of clients) w.requestProgress()
     await c.kill(leader)
     await c.leaderOf(IDS.filter((id) => id !== leader))
-    await ackedAtLeast(acked + 50)
+    await writer.ackedAtLeast(writer.acked + 50)
     c.spawn(leader)
     await c.leaderOf(IDS)
-    await ackedAtLeast(acked + 30)
+    await writer.ackedAtLeast(writer.acked + 30)
     for (const w of clients) w.requestProgress()
-    stop = true
-    await writer
+    await writer.stop()
     // Everything committed is on every member now; take the history from a survivor.
     const survivor = IDS.find((id) => id !== leader)!
     let history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
