@@ -2,6 +2,10 @@
  * ProposalBatcher: collects client commands for one group and steps them into the replica as
  * one `proposeBatch` (one append message per follower for the whole batch). A batch closes at
  * `batchSize` commands, or `batchTimeoutMs` after its first command (0: whatever is queued now).
+ * The wait pays only when company is coming: a batch is sent at once when no other proposal of
+ * this node is in flight (none batched earlier still waits for its entry to be applied), as
+ * Nagle's algorithm sends at once when nothing is outstanding. A lone write at low load does not
+ * wait; under load there is always something in flight and batches fill as before.
  */
 import { Deferred, Duration, Effect, Queue } from "effect"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
@@ -22,7 +26,9 @@ export const makeProposalBatcher = (options: {
 }): Effect.Effect<ProposalBatcher> =>
   Effect.gen(function* () {
     const queue = yield* Queue.bounded<PendingProposal>(options.capacity)
-    const propose = (data: Uint8Array) =>
+    /** Proposals from their arrival until they are answered (queued, batched or appended). */
+    let inFlight = 0
+    const enqueueAndWait = (data: Uint8Array) =>
       Effect.gen(function* () {
         const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
         // Room in the queue (the usual case): no timer. Full: wait up to a second for room.
@@ -32,11 +38,18 @@ export const makeProposalBatcher = (options: {
         }
         return yield* Deferred.await(done)
       }).pipe(Effect.catchTag("TimeoutException", () => Effect.fail(new Overloaded())))
+    const propose = (data: Uint8Array) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => inFlight++),
+        () => enqueueAndWait(data),
+        () => Effect.sync(() => inFlight--),
+      )
     const run = Effect.forever(
       Effect.gen(function* () {
         const first = yield* Queue.takeBetween(queue, 1, options.batchSize)
         let batch = Array.from(first)
-        if (batch.length < options.batchSize && options.batchTimeoutMs > 0) {
+        const companyComing = inFlight > batch.length
+        if (batch.length < options.batchSize && options.batchTimeoutMs > 0 && companyComing) {
           yield* Effect.sleep(Duration.millis(options.batchTimeoutMs))
           batch = batch.concat(Array.from(yield* Queue.takeUpTo(queue, options.batchSize - batch.length)))
         }

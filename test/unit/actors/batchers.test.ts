@@ -27,11 +27,15 @@ describe("ProposalBatcher", () => {
     }),
   )
 
-  itEffect("waits batch_timeout_ms for a batch to fill", () =>
+  itEffect("while other proposals are in flight, waits batch_timeout_ms for a batch to fill", () =>
     Effect.gen(function* () {
       const mailbox = yield* Queue.unbounded<ReplicaInput>()
       const batcher = yield* makeProposalBatcher({ mailbox, batchSize: 8, batchTimeoutMs: 5, capacity: 100 })
       yield* Effect.forkScoped(batcher.run)
+      // Nothing in flight: the first proposal leaves at once, and stays unanswered.
+      yield* Effect.fork(batcher.propose(new Uint8Array([0])))
+      yield* Effect.yieldNow()
+      expect(sizes([yield* Queue.take(mailbox)])).toEqual([1])
       yield* Effect.fork(batcher.propose(new Uint8Array([1])))
       yield* TestClock.adjust("1 millis")
       yield* Effect.fork(batcher.propose(new Uint8Array([2])))
@@ -40,6 +44,29 @@ describe("ProposalBatcher", () => {
       yield* TestClock.adjust("5 millis")
       const batch = yield* Queue.take(mailbox)
       expect(sizes([batch])).toEqual([2])
+    }),
+  )
+  itEffect("with nothing in flight a proposal goes at once, without waiting for company", () =>
+    Effect.gen(function* () {
+      const mailbox = yield* Queue.unbounded<ReplicaInput>()
+      const batcher = yield* makeProposalBatcher({ mailbox, batchSize: 8, batchTimeoutMs: 5, capacity: 100 })
+      yield* Effect.forkScoped(batcher.run)
+      const first = yield* Effect.fork(batcher.propose(new Uint8Array([1])))
+      yield* Effect.yieldNow()
+      const input = yield* Queue.take(mailbox)
+      expect(sizes([input])).toEqual([1])
+      // Its entry is applied: nothing is in flight any more.
+      if (input._tag === "propose") yield* Deferred.succeed(input.proposals[0]!.done, null)
+      yield* Fiber.join(first)
+      yield* Effect.fork(batcher.propose(new Uint8Array([2])))
+      yield* Effect.yieldNow()
+      expect(sizes([yield* Queue.take(mailbox)])).toEqual([1])
+      // The second is unanswered: a third waits the timeout for company.
+      yield* Effect.fork(batcher.propose(new Uint8Array([3])))
+      yield* Effect.yieldNow()
+      expect(yield* Queue.size(mailbox)).toBe(0)
+      yield* TestClock.adjust("5 millis")
+      expect(sizes([yield* Queue.take(mailbox)])).toEqual([1])
     }),
   )
 })
