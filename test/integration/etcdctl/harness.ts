@@ -9,6 +9,7 @@ import { join } from "node:path"
 import type { EtcdBackend } from "../../../src/adapters/etcd/backend.ts"
 import { startEtcdGrpcServer } from "../../../src/adapters/etcd/grpc-server.ts"
 import { EtcdService } from "../../../src/adapters/etcd/service.ts"
+import { collectOutput } from "../../support/process-output.ts"
 
 export const ETCDCTL = process.env.ETCDCTL_BIN ?? "/usr/bin/etcdctl"
 export const ETCD = process.env.ETCD_BIN ?? "/usr/bin/etcd"
@@ -33,11 +34,7 @@ export const etcdctl = async (
       stderr: "pipe",
     },
   )
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ])
+  const { code, out, err } = await collectOutput(proc)
   return { code, out, err }
 }
 

@@ -1,4 +1,5 @@
 /** Test helpers: scrape a Prometheus endpoint, parse the text exposition, read docs/metrics.md. */
+import { expect } from "bun:test"
 
 export interface PromSample {
   readonly name: string
@@ -48,6 +49,23 @@ export const sampleValue = (
     for (const s of samples)
       if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum += s.value
   return sum
+}
+
+/**
+ * A survivor of a leader's death counted it: between the two scrapes its elections, failovers
+ * and term (of the group with `labels`) all went up.
+ */
+export const expectElectionCounted = (
+  before: Map<string, PromSample[]>,
+  after: Map<string, PromSample[]>,
+  labels: Readonly<Record<string, string>>,
+): void => {
+  for (const name of ["cluster_elections_total", "cluster_failovers_total", "cluster_current_term"]) {
+    const was = sampleValue(before, name, labels)
+    const is = sampleValue(after, name, labels)
+    // The object names the metric in a failure message.
+    expect({ name, was, is, wentUp: is > was }).toMatchObject({ name, wentUp: true })
+  }
 }
 
 /** Every metric name in the first column of docs/metrics.md's tables (`` `name` ``). */

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import type { Subprocess } from "bun"
 import type { NodeStatusReport } from "../../../src/node/status-report.ts"
 import { freePort, type NatsServer, startNatsServer } from "../../support/nats-server.ts"
+import { collectOutput } from "../../support/process-output.ts"
 import { startTcpProxy, type TcpProxy } from "../../support/tcp-proxy.ts"
 
 const ROOT = join(import.meta.dir, "../../..")
@@ -286,11 +287,7 @@ export const processCluster = (
   /** Runs the `lattice` CLI (same binary as the nodes) and returns its exit code and output. */
   const cli = async (args: readonly string[]) => {
     const proc = Bun.spawn([...command, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" })
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
+    const { code, out, err } = await collectOutput(proc)
     return { code, out, err }
   }
 

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { collectOutput } from "../../support/process-output.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 import { expectNoLostWrites, startLoad } from "./sdk-load.ts"
 
@@ -79,11 +80,7 @@ const rollingRestart = (ids: readonly string[]) => {
       stdout: "pipe",
       stderr: "pipe",
     })
-    const [out, err, code] = await Promise.all([
-      new Response(run.stdout).text(),
-      new Response(run.stderr).text(),
-      run.exited,
-    ])
+    const { code, out, err } = await collectOutput(run)
     await Bun.sleep(500)
     await load.stop()
     if (code !== 0 || process.env.ROLLING_VERBOSE) console.log(out, err)

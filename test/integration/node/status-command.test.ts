@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { statusCommand } from "../../../src/cli/commands/status.ts"
 import type { CliIO, ParsedInput } from "../../../src/cli/framework/types.ts"
+import { collectOutput } from "../../support/process-output.ts"
 import { makeTestCluster, put, type TestCluster } from "./cluster-support.ts"
 
 const ROOT = join(import.meta.dir, "../../..")
@@ -56,11 +57,7 @@ describe("lattice status", () => {
       stdout: "pipe",
       stderr: "pipe",
     })
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ])
+    const { code, out, err } = await collectOutput(p)
     return { code, out: out + err }
   }
 

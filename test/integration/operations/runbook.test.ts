@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Subprocess } from "bun"
 import { freePort } from "../../support/nats-server.ts"
+import { collectOutput } from "../../support/process-output.ts"
 import { hasNats, processCluster } from "../node/process-cluster.ts"
 import { parseRunbook, type RunbookBlock } from "./runbook.ts"
 
@@ -124,11 +125,7 @@ describe.skipIf(!hasNats || !hasEtcdctl)("docs/operations.md on 3 lattice proces
       stdout: "pipe",
       stderr: "pipe",
     })
-    const [out, err, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ])
+    const { code, out, err } = await collectOutput(proc)
     return { code, output: `${out}${err}` }
   }
 
