@@ -16,7 +16,7 @@
  * HA guide's conditions.
  */
 import { createHash } from "node:crypto"
-import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
+import { Clock, Duration, Effect, type Scope } from "effect"
 import type { ReadinessConditionName, ReadinessReport } from "../schemas/readiness.ts"
 import type { GroupHandle } from "./group.ts"
 import type { RequestGate } from "./request-gate.ts"
@@ -103,12 +103,11 @@ export const startReadiness = (deps: ReadinessDeps): Effect.Effect<Readiness, ne
     // can serve again (a leader elected, a partition healed), not up to an interval later.
     const retryMs = Math.min(deps.probeIntervalMs, FAILED_PROBE_RETRY_MS)
     yield* Effect.forkScoped(
-      Effect.repeat(
+      Effect.forever(
         Effect.zipRight(
           probeNow,
           Effect.suspend(() => Effect.sleep(Duration.millis(last?.ok ? deps.probeIntervalMs : retryMs))),
         ),
-        Schedule.forever,
       ),
     )
 
