@@ -189,7 +189,13 @@ describe("drain", () => {
       "b caught up with a",
       async () => st(b!).lastIndex === st(a!).lastIndex && st(a!).commit === st(a!).lastIndex,
     )
-    const forced = await fetch(url(t, b!, "/v1/admin/force-election"), { method: "POST" })
+    // An entry the leader appends between that check and the campaign (its lease clock ticks)
+    // makes a voter refuse b (504, documented); a refused campaign costs an election: retry.
+    let forced = await fetch(url(t, b!, "/v1/admin/force-election"), { method: "POST" })
+    for (let attempt = 1; attempt < 3 && forced.status === 504; attempt++) {
+      await Bun.sleep(200)
+      forced = await fetch(url(t, b!, "/v1/admin/force-election"), { method: "POST" })
+    }
     expect(forced.status).toBe(200)
     expect(await forced.json()).toMatchObject({ leader: b, changed: true })
     await waitFor("all agree", async () => t.cluster.leader() === b)
