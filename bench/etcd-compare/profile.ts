@@ -15,10 +15,14 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { ClusterClient, type EndpointClient } from "../../src/bench/client.ts"
 import { closedLoop, type LatencyResult, openLoop } from "../../src/bench/load.ts"
+import { tuneAllocatorOrContinue } from "../../src/cli/allocator-tuning.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
 import { killAll } from "./lib/processes.ts"
 import { latticeSourceTree } from "./lib/source-tree.ts"
+
+// The client runs as the nodes do, with mimalloc's purging off (src/cli/allocator-tuning.ts).
+await tuneAllocatorOrContinue()
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
 const cpuMs = (pid: number): number => {

@@ -25,6 +25,7 @@ import { join, resolve } from "node:path"
 import { Effect } from "effect"
 import type { KvCommand } from "../../schemas/kv.ts"
 import { ClusterClient } from "../../src/bench/client.ts"
+import { tuneAllocatorOrContinue } from "../../src/cli/allocator-tuning.ts"
 import { KvStateMachine } from "../../src/kv/state-machine.ts"
 import { LocalCluster } from "../../src/node/local-cluster.ts"
 import type { NodeOptions } from "../../src/node/options.ts"
@@ -32,6 +33,9 @@ import { bunSqliteDriver } from "../../src/storage/bun-sqlite.ts"
 import { LeaseClient } from "../../test/support/lease-client.ts"
 import { waitReady } from "../etcd-compare/lib/cluster.ts"
 import { startLatticeCluster } from "../etcd-compare/lib/lattice-cluster.ts"
+
+// The client runs as the nodes do, with mimalloc's purging off (src/cli/allocator-tuning.ts).
+await tuneAllocatorOrContinue()
 
 const args = process.argv.slice(2)
 if (args.includes("--help") || args.includes("-h")) {

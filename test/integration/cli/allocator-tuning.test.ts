@@ -1,0 +1,99 @@
+/**
+ * The long-running commands re-execute themselves in place with mimalloc's purging off
+ * (src/cli/allocator-tuning.ts): same PID, same arguments, MIMALLOC_PURGE_DELAY=-1 in the
+ * environment, unless the operator set it.
+ */
+import { afterAll, describe, expect, test } from "bun:test"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { reexecArgv } from "../../../src/cli/allocator-tuning.ts"
+
+const MAIN = resolve(import.meta.dir, "../../../src/cli/main.ts")
+const dir = mkdtempSync(join(tmpdir(), "lattice-alloc-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Starts a node that cannot reach NATS (it keeps retrying), reads its /proc view, kills it. */
+const startedNode = async (env: Record<string, string | undefined>) => {
+  const data = mkdtempSync(join(dir, "node-"))
+  const child = Bun.spawn(
+    [
+      process.execPath,
+      MAIN,
+      "start",
+      "--node-id",
+      "n1",
+      "--members",
+      "n1",
+      "--nats",
+      "nats://127.0.0.1:1",
+      "--data-dir",
+      data,
+      "--listen-etcd",
+      "127.0.0.1:0",
+      "--listen-http",
+      "127.0.0.1:0",
+      "--listen-metrics",
+      "127.0.0.1:0",
+    ],
+    { env, stdout: "pipe", stderr: "pipe" },
+  )
+  try {
+    // The banner is printed by the re-executed process, so once it is out the exec is done.
+    const reader = child.stdout.getReader()
+    let out = ""
+    while (!out.includes("data dir")) {
+      const { value, done } = await reader.read()
+      if (done) break
+      out += new TextDecoder().decode(value)
+    }
+    reader.releaseLock()
+    const proc = `/proc/${child.pid}`
+    const environ = readFileSync(`${proc}/environ`, "utf8").split("\0")
+    const cmdline = readFileSync(`${proc}/cmdline`, "utf8")
+      .split("\0")
+      .filter((s) => s !== "")
+    return { environ, cmdline, banner: out }
+  } finally {
+    child.kill(9)
+    await child.exited
+  }
+}
+
+const baseEnv = () => {
+  const env: Record<string, string | undefined> = { ...process.env }
+  delete env.MIMALLOC_PURGE_DELAY
+  return env
+}
+
+describe.skipIf(process.platform !== "linux" || !existsSync("/proc/self/environ"))("allocator tuning", () => {
+  test("lattice start re-executes itself in place with purging off", async () => {
+    const { environ, cmdline, banner } = await startedNode(baseEnv())
+    expect(environ).toContain("MIMALLOC_PURGE_DELAY=-1")
+    expect(cmdline.slice(-4)).toEqual(["--listen-http", "127.0.0.1:0", "--listen-metrics", "127.0.0.1:0"])
+    expect(cmdline).toContain(MAIN)
+    expect(banner).toContain("node n1")
+  }, 30_000)
+
+  test("an operator's MIMALLOC_PURGE_DELAY is kept", async () => {
+    const { environ } = await startedNode({ ...baseEnv(), MIMALLOC_PURGE_DELAY: "10" })
+    expect(environ).toContain("MIMALLOC_PURGE_DELAY=10")
+    expect(environ).not.toContain("MIMALLOC_PURGE_DELAY=-1")
+  }, 30_000)
+})
+
+describe("reexecArgv", () => {
+  test("a compiled binary is the program: its arguments follow it", () => {
+    expect(
+      reexecArgv("/usr/bin/lattice", ["bun", "/$bunfs/root/lattice", "start", "--node-id", "n1"], []),
+    ).toEqual(["/usr/bin/lattice", "start", "--node-id", "n1"])
+  })
+  test("a script keeps the runtime's flags and its path", () => {
+    expect(reexecArgv("/opt/bun", ["/opt/bun", "/src/main.ts", "dev"], ["--smol"])).toEqual([
+      "/opt/bun",
+      "--smol",
+      "/src/main.ts",
+      "dev",
+    ])
+  })
+})
