@@ -6,6 +6,7 @@
  */
 import { Database } from "bun:sqlite"
 import { statSync } from "node:fs"
+import { WalIndexReader } from "../storage/wal-index.ts"
 
 declare const self: Worker
 
@@ -27,7 +28,12 @@ export type CheckpointReport =
 
 const dbs = new Map<
   number,
-  { readonly db: Database; readonly wal: string; readonly thresholdBytes: number }
+  {
+    readonly db: Database
+    readonly wal: string
+    readonly thresholdBytes: number
+    readonly index: WalIndexReader
+  }
 >()
 
 const walBytes = (wal: string): number => {
@@ -38,13 +44,31 @@ const walBytes = (wal: string): number => {
   }
 }
 
+/** Frames are pages plus a 24-byte header; 4 KiB pages (SQLite's default, ours). */
+const FRAME_BYTES = 4096 + 24
+
+/**
+ * Whether the WAL holds at least the threshold of frames not yet checkpointed. Read from the
+ * wal-index (wal-index.ts): the `-wal` file's size stays at its high-water mark, so testing
+ * it checkpointed every turn once the file had grown past the threshold.
+ */
+const due = (d: {
+  readonly wal: string
+  readonly thresholdBytes: number
+  readonly index: WalIndexReader
+}) => {
+  const pending = d.index.pending()
+  return pending === null ? walBytes(d.wal) >= d.thresholdBytes : pending * FRAME_BYTES >= d.thresholdBytes
+}
+
 const checkAll = (): void => {
   for (const [id, d] of dbs) {
-    if (walBytes(d.wal) < d.thresholdBytes) continue
+    if (!due(d)) continue
     try {
       d.db.query("PRAGMA wal_checkpoint(PASSIVE)").get()
     } catch (error) {
       dbs.delete(id)
+      d.index.close()
       try {
         d.db.close()
       } catch {}
@@ -67,7 +91,12 @@ self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
       db.exec("PRAGMA busy_timeout = 5000")
       // The checkpointing connection's own mode decides the checkpoint's syncs: the node's.
       db.exec(`PRAGMA synchronous = ${m.synchronous}`)
-      dbs.set(m.id, { db, wal: `${m.path}-wal`, thresholdBytes: m.thresholdBytes })
+      dbs.set(m.id, {
+        db,
+        wal: `${m.path}-wal`,
+        thresholdBytes: m.thresholdBytes,
+        index: new WalIndexReader(`${m.path}-shm`),
+      })
     } catch (error) {
       postMessage({
         op: "failed",
@@ -78,6 +107,7 @@ self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
   } else {
     const d = dbs.get(m.id)
     dbs.delete(m.id)
+    d?.index.close()
     try {
       d?.db.close()
     } catch {}
