@@ -36,7 +36,7 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
 ]
 
 /** Raw register update (no pre/post inversion), so callers can feed several buffers. */
-const updateRaw = (crc: number, bytes: Uint8Array): number => {
+export const crc32UpdateJs = (crc: number, bytes: Uint8Array): number => {
   let i = 0
   const n = bytes.length
   for (; i + 8 <= n; i += 8) {
@@ -54,6 +54,19 @@ const updateRaw = (crc: number, bytes: Uint8Array): number => {
   for (; i < n; i++) crc = T0[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8)
   return crc
 }
+
+type NativeCrc32 = (data: Uint8Array, seed?: number) => number
+const native = (globalThis as { Bun?: { hash?: { crc32?: NativeCrc32 } } }).Bun?.hash?.crc32
+
+/**
+ * Under Bun, its native CRC-32 (zlib's, the same polynomial): 40 times faster on a 300-byte
+ * entry, which showed at 1.7 % of a leader's samples. It takes and returns a finished CRC, so
+ * the register is inverted around it. Deno uses the table code above (same results, tested).
+ */
+const updateRaw: (crc: number, bytes: Uint8Array) => number =
+  native === undefined
+    ? crc32UpdateJs
+    : (crc, bytes) => (native(bytes, (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) >>> 0
 
 /** An incremental CRC-32: `crc32Update(crc32Update(CRC32_INIT, a), b)`, then `crc32Final`. */
 export const CRC32_INIT = 0xffffffff
