@@ -9,6 +9,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
 import type { GroupId, NodeId } from "../../schemas/raft.ts"
 
+/** Resolution of the event-loop delay histogram behind `nodejs_eventloop_lag_*` (ms). */
+export const EVENT_LOOP_SAMPLE_MS = 100
+
 /** Latency buckets in seconds, 100 µs to 10 s: fsyncs, applies and requests share them. */
 export const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -61,7 +64,9 @@ export class NodeMetrics {
   constructor(readonly nodeId: NodeId) {
     const registers = [this.registry]
     this.registry.setDefaultLabels({ node: nodeId })
-    collectDefaultMetrics({ register: this.registry })
+    // The event-loop delay monitor samples with a timer: at prom-client's default 10 ms it woke
+    // an idle node 100 times a second (about 1 % of a core; wake-ups are dear on small VMs).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
       new Counter<L>({ name, help, labelNames, registers })
     const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
