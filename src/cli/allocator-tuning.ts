@@ -1,9 +1,9 @@
 /**
  * Bun's allocator (mimalloc) hands freed memory back to the OS 10 ms after it is freed (a
  * "purge"). A node under steady load frees and re-allocates the same memory all the time, so
- * each purge is followed by page faults that map and zero the pages again: on a 3-node cluster
- * this cost every node about a third of its CPU, and with purging off puts went 40-50 % faster
- * and linearizable reads 45 % (docs/benchmarks.md, "Fourth pass"). mimalloc reads the option
+ * each purge is followed by page faults that map and zero the pages again. On a 3-node cluster
+ * with purging off, puts went 20-27 % faster with only the nodes tuned, 40-50 % with the bench's
+ * client tuned too (docs/benchmarks.md, "Fourth pass"). mimalloc reads the option
  * from the environment only at process start, so the long-running commands re-execute
  * themselves once, in place (execve: same PID, stdio, arguments and environment otherwise),
  * with MIMALLOC_PURGE_DELAY=-1 unless the operator set it. Memory then stays with the process

@@ -8,7 +8,7 @@
  * A torn read (SQLite writing the header meanwhile) can only make a checkpoint a turn early or
  * late.
  */
-import { closeSync, openSync, readSync } from "node:fs"
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs"
 import { endianness } from "node:os"
 
 const HEADER_BYTES = 100
@@ -25,15 +25,27 @@ export const pendingFrames = (header: Uint8Array): number => {
   return mxFrame > nBackfill ? mxFrame - nBackfill : 0
 }
 
-/** Reads a database's wal-index header on demand; `null` while it cannot be read. */
+/** Reads between two checks that the open `-shm` is still the file at its path. */
+const REOPEN_CHECK_EVERY = 20
+
+/**
+ * Reads a database's wal-index header on demand; `null` while it cannot be read. Every
+ * `REOPEN_CHECK_EVERY` reads it makes sure the file it holds open is still the one at the path
+ * (SQLite recreates `-shm` when a database is opened again after its last connection closed), so
+ * it never keeps reading a stale copy.
+ */
 export class WalIndexReader {
   private fd: number | null = null
+  private reads = 0
   private readonly header = new Uint8Array(HEADER_BYTES)
 
   constructor(private readonly shmPath: string) {}
 
   pending(): number | null {
     try {
+      if (this.fd !== null && ++this.reads % REOPEN_CHECK_EVERY === 0) {
+        if (statSync(this.shmPath).ino !== fstatSync(this.fd).ino) this.close()
+      }
       this.fd ??= openSync(this.shmPath, "r")
       const n = readSync(this.fd, this.header, 0, HEADER_BYTES, 0)
       return n < HEADER_BYTES ? 0 : pendingFrames(this.header)

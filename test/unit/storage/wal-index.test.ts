@@ -50,3 +50,27 @@ test("a missing wal-index reads as unknown, a short header as nothing pending", 
   expect(new WalIndexReader(join(dir, "absent.db-shm")).pending()).toBeNull()
   expect(pendingFrames(new Uint8Array(10))).toBe(0)
 })
+
+test("a wal-index recreated under the reader is reopened", () => {
+  const path = join(dir, "r.db")
+  const open = () => {
+    const db = new Database(path)
+    db.exec("PRAGMA journal_mode = WAL")
+    db.exec("PRAGMA wal_autocheckpoint = 0")
+    db.exec("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v BLOB)")
+    return db
+  }
+  const reader = new WalIndexReader(`${path}-shm`)
+  let db = open()
+  db.exec("INSERT INTO t (v) VALUES (zeroblob(3000))")
+  expect(reader.pending()).toBeGreaterThan(0)
+  db.close() // the last connection: SQLite checkpoints and deletes -wal and -shm
+  db = open()
+  const insert = db.prepare("INSERT INTO t (v) VALUES (zeroblob(3000))")
+  for (let i = 0; i < 50; i++) insert.run()
+  let seen = 0
+  for (let i = 0; i < 25; i++) seen = reader.pending() ?? -1
+  expect(seen).toBeGreaterThan(40)
+  reader.close()
+  db.close()
+})
