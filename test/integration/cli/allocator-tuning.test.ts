@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { reexecArgv } from "../../../src/cli/allocator-tuning.ts"
+import { FREE_PORT_FLAGS } from "../../support/free-ports.ts"
 
 const MAIN = resolve(import.meta.dir, "../../../src/cli/main.ts")
 const dir = mkdtempSync(join(tmpdir(), "lattice-alloc-"))
@@ -29,12 +30,7 @@ const startedNode = async (env: Record<string, string | undefined>) => {
       "nats://127.0.0.1:1",
       "--data-dir",
       data,
-      "--listen-etcd",
-      "127.0.0.1:0",
-      "--listen-http",
-      "127.0.0.1:0",
-      "--listen-metrics",
-      "127.0.0.1:0",
+      ...FREE_PORT_FLAGS,
     ],
     { env, stdout: "pipe", stderr: "pipe" },
   )

@@ -9,17 +9,8 @@ import { parse } from "smol-toml"
 import { runDevCluster } from "../../../src/cli/commands/dev.ts"
 import { runNode } from "../../../src/cli/commands/start.ts"
 import type { NodeConfig } from "../../../src/config/resolve.ts"
+import { FREE_PORT_FLAGS } from "../../support/free-ports.ts"
 import { runLattice } from "./capture.ts"
-
-/** Port 0 never clashes with other tests (or an etcd) on this machine. */
-const FREE_PORTS = [
-  "--listen-etcd",
-  "127.0.0.1:0",
-  "--listen-http",
-  "127.0.0.1:0",
-  "--listen-metrics",
-  "127.0.0.1:0",
-]
 
 const temp = () => mkdtempSync(join(tmpdir(), "lattice-cli-test-"))
 
@@ -164,7 +155,7 @@ describe("lattice start", () => {
     const dataDir = join(temp(), "n2")
     const seen: NodeConfig[] = []
     const result = await runLattice(
-      ["start", "--node-id", "n2", "--members", "n1,n2,n3", "--data-dir", dataDir, ...FREE_PORTS],
+      ["start", "--node-id", "n2", "--members", "n1,n2,n3", "--data-dir", dataDir, ...FREE_PORT_FLAGS],
       { env: { LATTICE_NATS: "nats://127.0.0.1:1" }, runtimes: recordingRuntimes(seen) },
     )
     expect(result.code).toBe(0)
@@ -182,7 +173,14 @@ describe("lattice start", () => {
     try {
       const seen: NodeConfig[] = []
       const result = await runLattice(
-        ["start", "--data-dir", join(temp(), "n1"), ...FREE_PORTS, "--listen-http", `127.0.0.1:${busy.port}`],
+        [
+          "start",
+          "--data-dir",
+          join(temp(), "n1"),
+          ...FREE_PORT_FLAGS,
+          "--listen-http",
+          `127.0.0.1:${busy.port}`,
+        ],
         { env: { LATTICE_NATS: busy.natsUrl }, runtimes: recordingRuntimes(seen) },
       )
       expect(result.code).toBe(1)
@@ -201,7 +199,7 @@ describe("lattice start", () => {
     const busy = await occupyPort()
     try {
       const seen: NodeConfig[] = []
-      const result = await runLattice(["start", "--data-dir", join(file, "n1"), ...FREE_PORTS], {
+      const result = await runLattice(["start", "--data-dir", join(file, "n1"), ...FREE_PORT_FLAGS], {
         env: { LATTICE_NATS: busy.natsUrl },
         runtimes: recordingRuntimes(seen),
       })
@@ -220,17 +218,20 @@ describe("lattice start", () => {
     const file = join(dir, "node4.toml")
     writeFileSync(file, '[cluster]\nmembers = ["1", "2", "4"]\n\n[storage]\nsync_on_write = false\n')
     const seen: NodeConfig[] = []
-    const result = await runLattice(["start", "4", file, ...FREE_PORTS, "--nats", "nats://127.0.0.1:1"], {
-      cwd: dir,
-      runtimes: {
-        runNode: (config) =>
-          Effect.sync(() => {
-            seen.push(config)
-            return 0
-          }),
-        runDevCluster,
+    const result = await runLattice(
+      ["start", "4", file, ...FREE_PORT_FLAGS, "--nats", "nats://127.0.0.1:1"],
+      {
+        cwd: dir,
+        runtimes: {
+          runNode: (config) =>
+            Effect.sync(() => {
+              seen.push(config)
+              return 0
+            }),
+          runDevCluster,
+        },
       },
-    })
+    )
     expect(result.code).toBe(0)
     expect(seen).toHaveLength(1)
     expect(seen[0]!.node).toEqual({ id: "4", data_dir: join(dir, "data/4") })
