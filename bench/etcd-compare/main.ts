@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { tuneAllocatorOrContinue } from "../../src/cli/allocator-tuning.ts"
+import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { parseOptions, USAGE } from "./lib/args.ts"
 import type { Cluster } from "./lib/cluster.ts"
 import { ETCD_BINARY, startEtcdCluster } from "./lib/etcd-cluster.ts"
@@ -19,8 +19,8 @@ import { killAll, killAllNow } from "./lib/processes.ts"
 import { buildRows, renderTable } from "./lib/report.ts"
 import { latticeSourceTree } from "./lib/source-tree.ts"
 
-// The client runs as the nodes do, with mimalloc's purging off (src/cli/allocator-tuning.ts).
-await tuneAllocatorOrContinue()
+// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
+await tuneRuntimeOrContinue()
 
 const parseOrExit = () => {
   try {

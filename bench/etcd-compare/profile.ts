@@ -15,14 +15,14 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { ClusterClient, type EndpointClient } from "../../src/bench/client.ts"
 import { closedLoop, type LatencyResult, openLoop } from "../../src/bench/load.ts"
-import { tuneAllocatorOrContinue } from "../../src/cli/allocator-tuning.ts"
+import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
 import { killAll } from "./lib/processes.ts"
 import { latticeSourceTree } from "./lib/source-tree.ts"
 
-// The client runs as the nodes do, with mimalloc's purging off (src/cli/allocator-tuning.ts).
-await tuneAllocatorOrContinue()
+// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
+await tuneRuntimeOrContinue()
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
 const cpuMs = (pid: number): number => {
@@ -49,6 +49,44 @@ const traffic = async (url: string): Promise<number[]> => {
   )
 }
 
+/** Every histogram's `_sum` and `_count` (summed over label sets), by histogram name. */
+const histogramSums = async (url: string): Promise<Map<string, { sum: number; count: number }>> => {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => "")
+  const out = new Map<string, { sum: number; count: number }>()
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_:]+)_(sum|count)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line)
+    if (m === null) continue
+    const h = out.get(m[1]!) ?? { sum: 0, count: 0 }
+    if (m[2] === "sum") h.sum += Number(m[4])
+    else h.count += Number(m[4])
+    out.set(m[1]!, h)
+  }
+  return out
+}
+
+/** Mean of each histogram that moved during a phase, per node (ms for `_seconds` histograms). */
+const printHistogramMeans = (
+  phase: string,
+  before: readonly Map<string, { sum: number; count: number }>[],
+  after: readonly Map<string, { sum: number; count: number }>[],
+) => {
+  if (values.histograms !== true) return
+  const names = new Set(after.flatMap((m) => [...m.keys()]))
+  for (const name of [...names].sort()) {
+    const cells = after.map((m, i) => {
+      const a = m.get(name)
+      const b = before[i]?.get(name) ?? { sum: 0, count: 0 }
+      if (a === undefined || a.count === b.count) return "-"
+      const mean = (a.sum - b.sum) / (a.count - b.count)
+      return `${name.endsWith("_seconds") ? (mean * 1000).toFixed(2) : mean.toFixed(1)} (${a.count - b.count})`
+    })
+    if (cells.every((c) => c === "-")) continue
+    console.error(`  ${phase} mean ${name}: ${cells.join(" | ")}`)
+  }
+}
+
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
@@ -59,6 +97,7 @@ const { values } = parseArgs({
     phases: { type: "string", default: "put,lin,ser" },
     out: { type: "string", default: "tmp/profile" },
     profiler: { type: "string", default: "on" },
+    histograms: { type: "boolean", default: false },
     "lattice-ref": { type: "string", default: "worktree" },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -112,12 +151,15 @@ try {
     if (warmup > 0) await closedLoop(op, clients, warmup, 0)
     const before = cluster.pids().map(cpuMs)
     const trafficBefore = await Promise.all(cluster.httpEndpoints.map(traffic))
+    const histogramsBefore = await Promise.all(cluster.httpEndpoints.map(histogramSums))
     const r =
       rate > 0
         ? fromOpenLoop(await openLoop(op, rate, seconds), seconds)
         : await closedLoop(op, clients, seconds, 0)
     const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
     const trafficAfter = await Promise.all(cluster.httpEndpoints.map(traffic))
+    const histogramsAfter = await Promise.all(cluster.httpEndpoints.map(histogramSums))
+    printHistogramMeans(name, histogramsBefore, histogramsAfter)
     const perOp = used.map((ms) => ((ms / Math.max(1, r.ops)) * 1000).toFixed(0)).join("/")
     // With an idle phase first: the same minus what each node burns doing nothing (ticks,
     // heartbeats), which on a starved machine dominates the per-op figure.
@@ -171,7 +213,15 @@ try {
     idleMsPerSec = used.map((p) => p * 10)
     console.error(`idle: node CPU (% of one core, n1/n2/n3): ${used.map((p) => p.toFixed(1)).join("/")}`)
   }
-  await run("put", (slot) => ep.put({ key: keys[slot % keys.length], value }))
+  let latSum = 0
+  let latN = 0
+  await run("put", async (slot) => {
+    const t0 = performance.now()
+    await ep.put({ key: keys[slot % keys.length], value })
+    latSum += performance.now() - t0
+    latN++
+  })
+  console.error(`client mean put latency ${(latSum / Math.max(1, latN)).toFixed(2)} ms over ${latN}`)
   await run("lin", () => ep.range({ key: Buffer.from("bench/read"), serializable: false }))
   await run("ser", () => ep.range({ key: Buffer.from("bench/read"), serializable: true }))
 } finally {

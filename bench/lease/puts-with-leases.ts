@@ -25,7 +25,7 @@ import { join, resolve } from "node:path"
 import { Effect } from "effect"
 import type { KvCommand } from "../../schemas/kv.ts"
 import { ClusterClient } from "../../src/bench/client.ts"
-import { tuneAllocatorOrContinue } from "../../src/cli/allocator-tuning.ts"
+import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { KvStateMachine } from "../../src/kv/state-machine.ts"
 import { LocalCluster } from "../../src/node/local-cluster.ts"
 import type { NodeOptions } from "../../src/node/options.ts"
@@ -34,8 +34,8 @@ import { LeaseClient } from "../../test/support/lease-client.ts"
 import { waitReady } from "../etcd-compare/lib/cluster.ts"
 import { startLatticeCluster } from "../etcd-compare/lib/lattice-cluster.ts"
 
-// The client runs as the nodes do, with mimalloc's purging off (src/cli/allocator-tuning.ts).
-await tuneAllocatorOrContinue()
+// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
+await tuneRuntimeOrContinue()
 
 const args = process.argv.slice(2)
 if (args.includes("--help") || args.includes("-h")) {

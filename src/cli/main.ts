@@ -12,11 +12,11 @@ const main = async (): Promise<number> => {
     process.stdout.write(`${versionText()}\n`)
     return 0
   }
-  // The long-running commands tune the allocator first (re-executing in place; see the file).
+  // The long-running commands tune the runtime first (re-executing in place; see the file).
   const longRunning = argv[0] === "start" || argv[0] === "dev" || argv[0] === "benchmark"
   if (longRunning && !argv.includes("--help") && !argv.includes("-h")) {
-    const { tuneAllocatorOrContinue } = await import("./allocator-tuning.ts")
-    await tuneAllocatorOrContinue()
+    const { tuneRuntimeOrContinue } = await import("./runtime-tuning.ts")
+    await tuneRuntimeOrContinue()
   }
   const { runMain } = await import("./run-main.ts")
   return runMain(argv)

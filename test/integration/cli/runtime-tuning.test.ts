@@ -1,13 +1,13 @@
 /**
- * The long-running commands re-execute themselves in place with mimalloc's purging off
- * (src/cli/allocator-tuning.ts): same PID, same arguments, MIMALLOC_PURGE_DELAY=-1 in the
- * environment, unless the operator set it.
+ * The long-running commands re-execute themselves in place tuned (src/cli/runtime-tuning.ts):
+ * same PID, same arguments, MIMALLOC_PURGE_DELAY=-1 and BUN_JSC_useFTLJIT=0 in the environment,
+ * each unless the operator set it.
  */
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { reexecArgv } from "../../../src/cli/allocator-tuning.ts"
+import { missingTuning, reexecArgv } from "../../../src/cli/runtime-tuning.ts"
 import { FREE_PORT_FLAGS } from "../../support/free-ports.ts"
 
 const MAIN = resolve(import.meta.dir, "../../../src/cli/main.ts")
@@ -59,23 +59,41 @@ const startedNode = async (env: Record<string, string | undefined>) => {
 const baseEnv = () => {
   const env: Record<string, string | undefined> = { ...process.env }
   delete env.MIMALLOC_PURGE_DELAY
+  delete env.BUN_JSC_useFTLJIT
   return env
 }
 
-describe.skipIf(process.platform !== "linux" || !existsSync("/proc/self/environ"))("allocator tuning", () => {
-  test("lattice start re-executes itself in place with purging off", async () => {
+describe.skipIf(process.platform !== "linux" || !existsSync("/proc/self/environ"))("runtime tuning", () => {
+  test("lattice start re-executes itself in place, tuned", async () => {
     const { environ, cmdline, banner } = await startedNode(baseEnv())
     expect(environ).toContain("MIMALLOC_PURGE_DELAY=-1")
+    expect(environ).toContain("BUN_JSC_useFTLJIT=0")
     expect(cmdline.slice(-4)).toEqual(["--listen-http", "127.0.0.1:0", "--listen-metrics", "127.0.0.1:0"])
     expect(cmdline).toContain(MAIN)
     expect(banner).toContain("node n1")
   }, 30_000)
 
-  test("an operator's MIMALLOC_PURGE_DELAY is kept", async () => {
+  test("an operator's MIMALLOC_PURGE_DELAY is kept, the other variable still set", async () => {
     const { environ } = await startedNode({ ...baseEnv(), MIMALLOC_PURGE_DELAY: "10" })
     expect(environ).toContain("MIMALLOC_PURGE_DELAY=10")
     expect(environ).not.toContain("MIMALLOC_PURGE_DELAY=-1")
+    expect(environ).toContain("BUN_JSC_useFTLJIT=0")
   }, 30_000)
+
+  test("an operator's BUN_JSC_useFTLJIT is kept", async () => {
+    const { environ } = await startedNode({ ...baseEnv(), BUN_JSC_useFTLJIT: "1" })
+    expect(environ).toContain("BUN_JSC_useFTLJIT=1")
+    expect(environ).not.toContain("BUN_JSC_useFTLJIT=0")
+    expect(environ).toContain("MIMALLOC_PURGE_DELAY=-1")
+  }, 30_000)
+})
+
+describe("missingTuning", () => {
+  test("names only the variables the environment does not set", () => {
+    expect(missingTuning({})).toEqual({ MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useFTLJIT: "0" })
+    expect(missingTuning({ BUN_JSC_useFTLJIT: "1" })).toEqual({ MIMALLOC_PURGE_DELAY: "-1" })
+    expect(missingTuning({ MIMALLOC_PURGE_DELAY: "10", BUN_JSC_useFTLJIT: "0" })).toEqual({})
+  })
 })
 
 describe("reexecArgv", () => {
