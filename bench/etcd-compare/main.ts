@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { parseOptions, USAGE } from "./lib/args.ts"
 import type { Cluster } from "./lib/cluster.ts"
 import { ETCD_BINARY, startEtcdCluster } from "./lib/etcd-cluster.ts"
@@ -19,8 +19,9 @@ import { killAll, killAllNow } from "./lib/processes.ts"
 import { buildRows, renderTable } from "./lib/report.ts"
 import { latticeSourceTree } from "./lib/source-tree.ts"
 
-// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
-await tuneRuntimeOrContinue()
+// The client runs with the allocator tuned as the nodes do (src/cli/runtime-tuning.ts); the nodes
+// tune themselves when they start.
+await tuneRuntimeOrContinue(CLIENT_TUNING)
 
 const parseOrExit = () => {
   try {

@@ -4,7 +4,7 @@
  * to the leader) runs for `--seconds` each, then the nodes get SIGTERM so they write their
  * profiles (Markdown, grep-friendly) into `--out`.
  *
- *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]
+ *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--histograms] [--lattice-ref worktree|REF]
  *
  * It also prints the CPU time each node used per operation (from /proc): on a shared machine
  * that moves far less than throughput does.
@@ -15,14 +15,15 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { ClusterClient, type EndpointClient } from "../../src/bench/client.ts"
 import { closedLoop, type LatencyResult, openLoop } from "../../src/bench/load.ts"
-import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
 import { killAll } from "./lib/processes.ts"
 import { latticeSourceTree } from "./lib/source-tree.ts"
 
-// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
-await tuneRuntimeOrContinue()
+// The client runs with the allocator tuned as the nodes do (src/cli/runtime-tuning.ts); the nodes
+// tune themselves when they start.
+await tuneRuntimeOrContinue(CLIENT_TUNING)
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
 const cpuMs = (pid: number): number => {
@@ -104,9 +105,10 @@ const { values } = parseArgs({
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--lattice-ref worktree|REF]\n" +
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--histograms] [--lattice-ref worktree|REF]\n" +
       "Runs the nodes (the working tree, or an export of git REF) under Bun's CPU profiler; writes one Markdown\n" +
-      "profile per node to --out, and prints each phase's throughput and the CPU time each node spent per operation.",
+      "profile per node to --out, and prints each phase's throughput and the CPU time each node spent per operation\n" +
+      "(--histograms: also the mean of every Prometheus histogram that moved, per node; the client's mean put latency is always printed).",
   )
   process.exit(0)
 }

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { ClusterClient } from "../../src/bench/client.ts"
 import { percentile } from "../../src/bench/stats.ts"
-import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { type Cluster, waitReady } from "../etcd-compare/lib/cluster.ts"
 import { startEtcdCluster } from "../etcd-compare/lib/etcd-cluster.ts"
 import { type FailoverRound, measureFailover } from "../etcd-compare/lib/failover.ts"
@@ -24,8 +24,9 @@ import { startLatticeCluster } from "../etcd-compare/lib/lattice-cluster.ts"
 import { killAll, killAllNow } from "../etcd-compare/lib/processes.ts"
 import { latticeSourceTree, REPO_ROOT } from "../etcd-compare/lib/source-tree.ts"
 
-// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
-await tuneRuntimeOrContinue()
+// The client runs with the allocator tuned as the nodes do (src/cli/runtime-tuning.ts); the nodes
+// tune themselves when they start.
+await tuneRuntimeOrContinue(CLIENT_TUNING)
 
 const USAGE =
   "usage: bun bench/failover/main.ts [--rounds 20] [--systems lattice,etcd] [--lattice-ref HEAD|<ref>|worktree] [--keep]"

@@ -25,7 +25,7 @@ import { join, resolve } from "node:path"
 import { Effect } from "effect"
 import type { KvCommand } from "../../schemas/kv.ts"
 import { ClusterClient } from "../../src/bench/client.ts"
-import { tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { KvStateMachine } from "../../src/kv/state-machine.ts"
 import { LocalCluster } from "../../src/node/local-cluster.ts"
 import type { NodeOptions } from "../../src/node/options.ts"
@@ -34,8 +34,9 @@ import { LeaseClient } from "../../test/support/lease-client.ts"
 import { waitReady } from "../etcd-compare/lib/cluster.ts"
 import { startLatticeCluster } from "../etcd-compare/lib/lattice-cluster.ts"
 
-// The client runs tuned as the nodes are (src/cli/runtime-tuning.ts).
-await tuneRuntimeOrContinue()
+// The client runs with the allocator tuned as the nodes do (src/cli/runtime-tuning.ts); the nodes
+// tune themselves when they start.
+await tuneRuntimeOrContinue(CLIENT_TUNING)
 
 const args = process.argv.slice(2)
 if (args.includes("--help") || args.includes("-h")) {

@@ -12,11 +12,12 @@ const main = async (): Promise<number> => {
     process.stdout.write(`${versionText()}\n`)
     return 0
   }
-  // The long-running commands tune the runtime first (re-executing in place; see the file).
+  // The long-running commands tune the runtime first (re-executing in place; see the file); the
+  // load generator only its allocator.
   const longRunning = argv[0] === "start" || argv[0] === "dev" || argv[0] === "benchmark"
   if (longRunning && !argv.includes("--help") && !argv.includes("-h")) {
-    const { tuneRuntimeOrContinue } = await import("./runtime-tuning.ts")
-    await tuneRuntimeOrContinue()
+    const { CLIENT_TUNING, tuneRuntimeOrContinue } = await import("./runtime-tuning.ts")
+    await tuneRuntimeOrContinue(argv[0] === "benchmark" ? CLIENT_TUNING : undefined)
   }
   const { runMain } = await import("./run-main.ts")
   return runMain(argv)

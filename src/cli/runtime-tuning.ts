@@ -1,8 +1,9 @@
 /**
  * Two settings of Bun's runtime that a long-running node wants and that Bun reads only from the
- * environment at process start. The long-running commands (`start`, `dev`, `benchmark`, and the
- * bench harnesses) therefore re-execute themselves once, in place (execve: same PID, stdio,
- * arguments and environment otherwise), with each of them set unless the operator set it:
+ * environment at process start. `lattice start` and `lattice dev` therefore re-execute
+ * themselves once, in place (execve: same PID, stdio, arguments and environment otherwise), with
+ * each of them set unless the operator set it; load generators (`lattice benchmark`, the bench
+ * harnesses) set only the first (CLIENT_TUNING):
  *
  * - `MIMALLOC_PURGE_DELAY=-1`: Bun's allocator (mimalloc) otherwise hands freed memory back to
  *   the OS 10 ms after it is freed. A node under steady load frees and re-allocates the same
@@ -37,13 +38,30 @@ export const reexecArgv = (
   return compiled ? [execPath, ...argv.slice(2)] : [execPath, ...execArgv, script, ...argv.slice(2)]
 }
 
-/** The variables of RUNTIME_TUNING that `env` does not set yet. */
-export const missingTuning = (env: Readonly<Record<string, string | undefined>>): Record<string, string> =>
-  Object.fromEntries(Object.entries(RUNTIME_TUNING).filter(([name]) => env[name] === undefined))
+/**
+ * What a load generator (the bench harnesses, `lattice benchmark`) sets: the allocator only. A
+ * tight client loop is 12-15 % faster with the FTL tier (docs/benchmarks.md, "Fifth pass"), and
+ * the client is shared with etcd, which it drives close to the client's own limit.
+ */
+export const CLIENT_TUNING: readonly string[] = ["MIMALLOC_PURGE_DELAY"]
 
-/** Re-executes the process tuned; returns only if it did not (nothing to set, or not possible). */
-export const tuneRuntimeOrContinue = async (): Promise<void> => {
-  const missing = missingTuning(process.env)
+/** The variables of RUNTIME_TUNING (those named in `only`, if given) that `env` does not set yet. */
+export const missingTuning = (
+  env: Readonly<Record<string, string | undefined>>,
+  only?: readonly string[],
+): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(RUNTIME_TUNING).filter(
+      ([name]) => env[name] === undefined && (only === undefined || only.includes(name)),
+    ),
+  )
+
+/**
+ * Re-executes the process tuned (every setting, or those named in `only`); returns only if it
+ * did not (nothing to set, or not possible).
+ */
+export const tuneRuntimeOrContinue = async (only?: readonly string[]): Promise<void> => {
+  const missing = missingTuning(process.env, only)
   if (Object.keys(missing).length === 0) return
   if (process.platform !== "linux" || typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return
   try {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { missingTuning, reexecArgv } from "../../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, missingTuning, reexecArgv } from "../../../src/cli/runtime-tuning.ts"
 import { FREE_PORT_FLAGS } from "../../support/free-ports.ts"
 
 const MAIN = resolve(import.meta.dir, "../../../src/cli/main.ts")
@@ -93,6 +93,10 @@ describe("missingTuning", () => {
     expect(missingTuning({})).toEqual({ MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useFTLJIT: "0" })
     expect(missingTuning({ BUN_JSC_useFTLJIT: "1" })).toEqual({ MIMALLOC_PURGE_DELAY: "-1" })
     expect(missingTuning({ MIMALLOC_PURGE_DELAY: "10", BUN_JSC_useFTLJIT: "0" })).toEqual({})
+  })
+  test("a load generator sets the allocator only, keeping the JIT's default", () => {
+    expect(missingTuning({}, CLIENT_TUNING)).toEqual({ MIMALLOC_PURGE_DELAY: "-1" })
+    expect(missingTuning({ MIMALLOC_PURGE_DELAY: "-1" }, CLIENT_TUNING)).toEqual({})
   })
 })
 
