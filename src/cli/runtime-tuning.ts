@@ -14,8 +14,8 @@
  * - `BUN_JSC_useFTLJIT=0`: JavaScriptCore's top optimizing tier (FTL) kept recompiling the
  *   request path under load (the JIT threads took 7-15 % of a core per process, on a machine
  *   where the nodes share two cores). Without it code still reaches the DFG tier; puts went
- *   18-41 % faster and the leader's CPU per put fell by a fifth (docs/benchmarks.md, "Fifth
- *   pass"). BUN_JSC_useFTLJIT=1 restores the default.
+ *   about 18 % faster and the leader's CPU per put fell by a fifth, serializable reads 20-30 %
+ *   slower (docs/benchmarks.md, "Fifth pass"). BUN_JSC_useFTLJIT=1 restores the default.
  *
  * Only on Linux under Bun; if anything fails the process simply goes on untuned.
  */
