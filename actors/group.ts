@@ -1,10 +1,11 @@
 /**
  * One Raft group's actors, started together in one scope: the RaftReplica, its ApplyLoop, the
- * ProposalBatcher, the ReadIndexBatcher, the LeaseKeeper and the ticker. `runGroup` loads the group's durable
+ * ProposalBatcher, the ReadIndexBatcher, the LeaseKeeper and the ticker (which also drives the
+ * lease keeper's clock and the learner promoter: one timer per group). `runGroup` loads the group's durable
  * state (log store + state machine), publishes a `GroupHandle`, and runs until one of the loops
  * fails; the supervisor decides what happens next.
  */
-import { Deferred, Duration, Effect, Queue, Schedule } from "effect"
+import { Deferred, Effect, Queue } from "effect"
 import type { ConfChange, ConfState, GroupId, NodeId } from "../schemas/raft.ts"
 import { commandTypeOf } from "../src/kv/codec.ts"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
@@ -19,7 +20,13 @@ import type { LogStore } from "../src/storage/log-store.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { type AppliedChanges, ApplyFailed, runApplyLoop } from "./apply-loop.ts"
 import { ConfChangeRefused, NotLeader, type ReplicaStopped, type RequestFailure } from "./errors.ts"
-import { LEARNER_MAX_LAG, learnerCaughtUp, PromotionIntents, runLearnerPromoter } from "./learner-promoter.ts"
+import { runGroupTicker } from "./group-ticker.ts"
+import {
+  LEARNER_MAX_LAG,
+  learnerCaughtUp,
+  learnerPromoterCheck,
+  PromotionIntents,
+} from "./learner-promoter.ts"
 import { makeLeaseKeeper } from "./lease-keeper.ts"
 import type { ApplyTask, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { makeProposalBatcher } from "./proposal-batcher.ts"
@@ -161,12 +168,6 @@ export const runGroup = (
         commandTypeOf(data) === "leaseRenew" ? keeper.renew(data) : batcher.propose(data)
       yield* Effect.forkScoped(batcher.run)
       yield* Effect.forkScoped(Effect.scoped(reads.run))
-      yield* Effect.forkScoped(
-        Effect.repeat(
-          Queue.offer(mailbox, { _tag: "tick" }),
-          Schedule.spaced(Duration.millis(settings.tickMs)),
-        ),
-      )
       const stopReason = `group ${group}: replica stopped`
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
@@ -231,16 +232,21 @@ export const runGroup = (
         intents,
       }
       publish(handle)
-      yield* Effect.forkScoped(
-        runLearnerPromoter({
+      const ticker = runGroupTicker({
+        tickMs: settings.tickMs,
+        mailbox,
+        leaseTick: keeper.tick,
+        leaseEveryTicks: Math.max(1, Math.round(leaseTickMs / 2 / settings.tickMs)),
+        promoterCheck: learnerPromoterCheck({
           view,
           intents,
           changeConf: handle.changeConf,
-          checkEveryMs: Math.max(20, settings.tickMs * settings.raft.heartbeatTicks),
           maxLag: LEARNER_MAX_LAG,
           stableChecks: 3,
         }),
-      )
+        promoteEveryTicks: Math.max(1, settings.raft.heartbeatTicks, Math.ceil(20 / settings.tickMs)),
+        promotionsPending: () => intents.size > 0,
+      })
       const replica = runRaftReplica({
         group,
         initial: state,
@@ -267,7 +273,7 @@ export const runGroup = (
         changes: deps.changes,
         ...(deps.kvSnapshotReader === undefined ? {} : { snapshotReader: deps.kvSnapshotReader }),
       })
-      return yield* Effect.raceFirst(Effect.raceFirst(replica, apply), keeper.run)
+      return yield* Effect.raceFirst(Effect.raceFirst(replica, apply), Effect.raceFirst(keeper.run, ticker))
     }),
   )
 

@@ -10,7 +10,7 @@
  * The intent travels in the conf entry itself, so whichever node leads next knows it: every
  * replica records it from the entries it appends (`PromotionIntents.observe`).
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import type { ConfChange, Entry, NodeId } from "../schemas/raft.ts"
 import { decodeConfChange, type RaftStatus } from "../src/raft/index.ts"
 import type { ReplicaView } from "./replica-view.ts"
@@ -55,16 +55,20 @@ export interface LearnerPromoterDeps {
   readonly intents: PromotionIntents
   /** Proposes on this node (it leads); fails when it does not or another change is committing. */
   readonly changeConf: (change: ConfChange) => Effect.Effect<void, unknown>
-  readonly checkEveryMs: number
   /** A learner is caught up when its match index is within this many entries of the last index. */
   readonly maxLag: number
   /** Consecutive caught-up checks before promotion (so a learner that just touched the tail waits). */
   readonly stableChecks: number
 }
 
-export const runLearnerPromoter = (deps: LearnerPromoterDeps): Effect.Effect<never> => {
+/**
+ * One check (and, when a learner has been caught up long enough, its promotion, which waits for
+ * the change to commit). The group's ticker runs it every heartbeat interval (group.ts), never
+ * two at once.
+ */
+export const learnerPromoterCheck = (deps: LearnerPromoterDeps): Effect.Effect<void> => {
   const streak = new Map<NodeId, number>()
-  const check = Effect.suspend(() => {
+  return Effect.suspend(() => {
     const st = deps.view.status
     if (st.role !== "leader" || st.progress === null || deps.intents.size === 0) {
       streak.clear()
@@ -87,7 +91,4 @@ export const runLearnerPromoter = (deps: LearnerPromoterDeps): Effect.Effect<nev
       Effect.ignore,
     )
   })
-  return Effect.repeat(check, Schedule.spaced(Duration.millis(deps.checkEveryMs))).pipe(
-    Effect.andThen(Effect.never),
-  )
 }

@@ -12,7 +12,7 @@
  *    like writes) and queue here; each round proposes ONE `leaseRenew` entry with every id queued
  *    while the previous round was in flight (group commit for renewals).
  */
-import { Clock, Deferred, Duration, Effect, Queue } from "effect"
+import { Clock, Deferred, Effect, Queue } from "effect"
 import type { KvOutcome } from "../schemas/kv.ts"
 import type { GroupId } from "../schemas/raft.ts"
 import { decodeCommand, encodeCommand } from "../src/kv/codec.ts"
@@ -42,7 +42,14 @@ interface PendingRenewal {
 export interface LeaseKeeper {
   /** Proposes an encoded `leaseRenew` command, batched with the others queued meanwhile. */
   readonly renew: (data: Uint8Array) => Effect.Effect<ApplyResult | null, RequestFailure>
+  /** The renewal rounds, one after another. */
   readonly run: Effect.Effect<never>
+  /**
+   * One look at the clock: proposes a `tick` entry when this replica leads and `tickMs` (or
+   * `idleTickMs`) has passed since the last one. The group's ticker calls it every `tickMs / 2`
+   * or so, on its own timer's wake-ups (group.ts), so the keeper needs no timer of its own.
+   */
+  readonly tick: Effect.Effect<void>
 }
 
 /** One waiter's part of a batched renewal's result (errors and non-KV results are shared as is). */
@@ -134,10 +141,5 @@ export const makeLeaseKeeper = (deps: LeaseKeeperDeps): Effect.Effect<LeaseKeepe
       inFlight = yield* propose(encodeCommand({ type: "tick", ...tick }))
     })
 
-    const run = Effect.zipRight(
-      Effect.forkScoped(Effect.forever(renewRound)),
-      Effect.forever(Effect.zipRight(tickRound, Effect.sleep(Duration.millis(Math.max(1, deps.tickMs / 2))))),
-    ).pipe(Effect.scoped) as Effect.Effect<never>
-
-    return { renew, run }
+    return { renew, run: Effect.forever(renewRound), tick: tickRound }
   })

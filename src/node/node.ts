@@ -274,11 +274,15 @@ export const startNode = (
     for (const hub of hubs.values()) yield* hub.run
     const group = (g: GroupId = KV_GROUP) => supervisor.handle(g)
 
-    // Every tick: what the liveness view (metrics, /v1/status) knows of followers' progress.
+    // One node timer, every tick (at most 50 ms): what the liveness view (metrics, /v1/status)
+    // knows of followers' progress, and the write deadlines (one check per tick instead of a
+    // timer fiber per write, deadlines.ts). One timer rather than two: wake-ups are dear here.
+    const deadlines = new Deadlines()
     yield* Effect.forkScoped(
       Effect.repeat(
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
+          deadlines.expire(now)
           const statuses = []
           for (const g of groups) {
             const h = group(g)
@@ -286,15 +290,6 @@ export const startNode = (
           }
           liveness.sample(now, statuses)
         }),
-        Schedule.spaced(Duration.millis(options.tickMs)),
-      ),
-    )
-
-    // Write deadlines: one check per tick instead of a timer fiber per write (deadlines.ts).
-    const deadlines = new Deadlines()
-    yield* Effect.forkScoped(
-      Effect.repeat(
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => deadlines.expire(now))),
         Schedule.spaced(Duration.millis(Math.max(1, Math.min(options.tickMs, 50)))),
       ),
     )
