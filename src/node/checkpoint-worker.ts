@@ -103,7 +103,13 @@ const nextDelay = (everyMs: number, fullest: number): number =>
   fullest < 0.25 ? everyMs * 4 : fullest < 0.5 ? everyMs * 2 : everyMs
 
 const loop = (everyMs: number): void => {
-  setTimeout(() => loop(everyMs), nextDelay(everyMs, checkAll()))
+  let fullest = 1
+  try {
+    fullest = checkAll()
+  } finally {
+    // Whatever happened, keep looking (as an interval would).
+    setTimeout(() => loop(everyMs), nextDelay(everyMs, fullest))
+  }
 }
 
 self.onmessage = (event: MessageEvent<CheckpointRequest>) => {
