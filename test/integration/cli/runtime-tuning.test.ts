@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { CLIENT_TUNING, missingTuning, reexecArgv } from "../../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, missingTuning, RUNTIME_TUNING, reexecArgv } from "../../../src/cli/runtime-tuning.ts"
 import { FREE_PORT_FLAGS } from "../../support/free-ports.ts"
 
 const MAIN = resolve(import.meta.dir, "../../../src/cli/main.ts")
@@ -73,19 +73,23 @@ describe.skipIf(process.platform !== "linux" || !existsSync("/proc/self/environ"
     expect(banner).toContain("node n1")
   }, 30_000)
 
-  test("an operator's MIMALLOC_PURGE_DELAY is kept, the other variable still set", async () => {
-    const { environ } = await startedNode({ ...baseEnv(), MIMALLOC_PURGE_DELAY: "10" })
-    expect(environ).toContain("MIMALLOC_PURGE_DELAY=10")
-    expect(environ).not.toContain("MIMALLOC_PURGE_DELAY=-1")
-    expect(environ).toContain("BUN_JSC_useFTLJIT=0")
-  }, 30_000)
-
-  test("an operator's BUN_JSC_useFTLJIT is kept", async () => {
-    const { environ } = await startedNode({ ...baseEnv(), BUN_JSC_useFTLJIT: "1" })
-    expect(environ).toContain("BUN_JSC_useFTLJIT=1")
-    expect(environ).not.toContain("BUN_JSC_useFTLJIT=0")
-    expect(environ).toContain("MIMALLOC_PURGE_DELAY=-1")
-  }, 30_000)
+  // Each variable in turn set by the operator (to a value that is not the tuned one): it is
+  // kept, and every other variable is still tuned.
+  test.each([
+    ["MIMALLOC_PURGE_DELAY", "10"],
+    ["BUN_JSC_useFTLJIT", "1"],
+  ])(
+    "an operator's %s=%s is kept, the other variables still tuned",
+    async (name, value) => {
+      const { environ } = await startedNode({ ...baseEnv(), [name]: value })
+      expect(environ).toContain(`${name}=${value}`)
+      expect(environ).not.toContain(`${name}=${RUNTIME_TUNING[name]}`)
+      for (const [other, tuned] of Object.entries(RUNTIME_TUNING)) {
+        if (other !== name) expect(environ).toContain(`${other}=${tuned}`)
+      }
+    },
+    30_000,
+  )
 })
 
 describe("missingTuning", () => {
