@@ -52,6 +52,7 @@ const traffic = async (url: string): Promise<number[]> => {
 
 /** Every histogram's `_sum` and `_count` (summed over label sets), by histogram name. */
 const histogramSums = async (url: string): Promise<Map<string, { sum: number; count: number }>> => {
+  if (values.histograms !== true) return new Map()
   const text = await fetch(`${url}/metrics`)
     .then((r) => r.text())
     .catch(() => "")
@@ -223,7 +224,7 @@ try {
     latSum += performance.now() - t0
     latN++
   })
-  console.error(`client mean put latency ${(latSum / Math.max(1, latN)).toFixed(2)} ms over ${latN}`)
+  if (latN > 0) console.error(`client mean put latency ${(latSum / latN).toFixed(2)} ms over ${latN}`)
   await run("lin", () => ep.range({ key: Buffer.from("bench/read"), serializable: false }))
   await run("ser", () => ep.range({ key: Buffer.from("bench/read"), serializable: true }))
 } finally {
