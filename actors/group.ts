@@ -29,7 +29,7 @@ import {
 } from "./learner-promoter.ts"
 import { makeLeaseKeeper } from "./lease-keeper.ts"
 import type { ApplyTask, ReplicaInput, SnapshotReport } from "./mailbox.ts"
-import { makeProposalBatcher } from "./proposal-batcher.ts"
+import { makeProposalBatcher, type ProposalBatcher } from "./proposal-batcher.ts"
 import { runRaftReplica } from "./raft-replica.ts"
 import { makeReadIndexBatcher } from "./read-index-batcher.ts"
 import { ChangeSignal, type ReplicaView } from "./replica-view.ts"
@@ -80,6 +80,11 @@ export interface GroupHandle {
   readonly propose: (
     data: Uint8Array,
   ) => Effect.Effect<import("../src/kv/state-machine.ts").ApplyResult | null, RequestFailure>
+  /**
+   * `propose` for a request handler, without a fiber: the outcome goes to `onOutcome`. Null when
+   * it cannot be queued now (a lease renewal, or a full queue): use `propose`.
+   */
+  readonly proposeNow: ProposalBatcher["proposeNow"]
   /** Completes when a linearizable read may be served from `sm` (LIN-BOUND otherwise). */
   readonly readBarrier: Effect.Effect<void, RequestFailure>
   /**
@@ -182,6 +187,18 @@ export const runGroup = (
         view,
         applied,
         propose: deps.metrics === undefined ? routed : timedPropose(routed, deps.metrics),
+        proposeNow: (data, onOutcome) => {
+          if (commandTypeOf(data) === "leaseRenew") return null
+          const metrics = deps.metrics
+          if (metrics === undefined) return batcher.proposeNow(data, onOutcome)
+          const start = performance.now()
+          const done = batcher.proposeNow(data, (outcome) => {
+            metrics.proposalSeconds.observe(secondsSince(start))
+            onOutcome(outcome)
+          })
+          if (done !== null) metrics.proposals.inc()
+          return done
+        },
         readBarrier: reads.barrier,
         changeConf: (change) =>
           Effect.gen(function* () {

@@ -21,7 +21,6 @@ import type { ApplyResult, KvStateMachine } from "../src/kv/state-machine.ts"
 import type { RequestFailure } from "./errors.ts"
 import type { ReplicaInput } from "./mailbox.ts"
 import type { ReplicaView } from "./replica-view.ts"
-import type { ProposalResult } from "./waiters.ts"
 
 export interface LeaseKeeperDeps {
   readonly group: GroupId
@@ -36,7 +35,7 @@ export interface LeaseKeeperDeps {
 
 interface PendingRenewal {
   readonly ids: readonly bigint[]
-  readonly done: ProposalResult
+  readonly done: Deferred.Deferred<ApplyResult | null, RequestFailure>
 }
 
 export interface LeaseKeeper {
@@ -121,7 +120,7 @@ export const makeLeaseKeeper = (deps: LeaseKeeperDeps): Effect.Effect<LeaseKeepe
     // The clock while leading (src/kv/lease/leader-clock.ts); null while following.
     let leading: LeaderClock | null = null
     let lastTickAt = Number.NEGATIVE_INFINITY
-    let inFlight: ProposalResult | null = null
+    let inFlight: Deferred.Deferred<ApplyResult | null, RequestFailure> | null = null
 
     const tickRound = Effect.gen(function* () {
       const st = deps.view.status

@@ -11,10 +11,20 @@ import { Deferred, Duration, Effect, Queue } from "effect"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
 import { Overloaded, type RequestFailure } from "./errors.ts"
 import type { PendingProposal, ReplicaInput } from "./mailbox.ts"
+import { ProposalCallback, type ProposalOutcome } from "./waiters.ts"
 
 export interface ProposalBatcher {
   /** Proposes `data`; completes with the apply result once its entry is applied (null: not a KV entry). */
   readonly propose: (data: Uint8Array) => Effect.Effect<ApplyResult | null, RequestFailure>
+  /**
+   * The same for a caller that is not a fiber: queues `data` at once and hands the outcome to
+   * `onOutcome` (null once the caller abandons the returned callback). Null when the queue is
+   * full: `propose` waits for room instead.
+   */
+  readonly proposeNow: (
+    data: Uint8Array,
+    onOutcome: (outcome: ProposalOutcome) => void,
+  ) => ProposalCallback | null
   readonly run: Effect.Effect<never>
 }
 
@@ -44,6 +54,16 @@ export const makeProposalBatcher = (options: {
         () => enqueueAndWait(data),
         () => Effect.sync(() => inFlight--),
       )
+    const proposeNow: ProposalBatcher["proposeNow"] = (data, onOutcome) => {
+      inFlight++
+      const done = new ProposalCallback((outcome) => {
+        inFlight--
+        onOutcome(outcome)
+      })
+      if (queue.unsafeOffer({ data, done })) return done
+      inFlight--
+      return null
+    }
     const run = Effect.forever(
       Effect.gen(function* () {
         const first = yield* Queue.takeBetween(queue, 1, options.batchSize)
@@ -56,5 +76,5 @@ export const makeProposalBatcher = (options: {
         yield* Queue.offer(options.mailbox, { _tag: "propose", proposals: batch })
       }),
     )
-    return { propose, run }
+    return { propose, proposeNow, run }
   })

@@ -31,7 +31,7 @@ import type { PromotionIntents } from "./learner-promoter.ts"
 import type { ApplyTask, PendingProposal, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { needsPersist, persistAll, submitAll } from "./persist-all.ts"
 import type { ReplicaView } from "./replica-view.ts"
-import type { ProposalWaiters } from "./waiters.ts"
+import { failProposal, type ProposalWaiters } from "./waiters.ts"
 
 export interface RaftReplicaDeps {
   readonly group: GroupId
@@ -182,7 +182,7 @@ export const runRaftReplica = (
         if (pending === undefined) continue
         pendingProposals.delete(p.id)
         if (p.kind === "appended") deps.proposals.appended(p.index, p.term, pending.done)
-        else Deferred.unsafeDone(pending.done, Effect.fail(new NotLeader({ leader: p.leader })))
+        else failProposal(pending.done, new NotLeader({ leader: p.leader }))
       }
       // Committed entries are durable on a quorum already: applying them may overlap with this
       // node's own fsync (as etcd does). A received snapshot is installed only once durable.
@@ -322,7 +322,7 @@ export const runRaftReplica = (
 
   const failPending = Effect.sync(() => {
     const stopped = new ReplicaStopped({ reason: `group ${deps.group}: replica stopped` })
-    for (const p of pendingProposals.values()) Deferred.unsafeDone(p.done, Effect.fail(stopped))
+    for (const p of pendingProposals.values()) failProposal(p.done, stopped)
     for (const d of pendingReads.values()) Deferred.unsafeDone(d, Effect.fail(stopped))
     for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
     for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(stopped))

@@ -3,11 +3,43 @@
  * that index is applied, iff it carries the term the leader appended it with), and reads by
  * applied index. Plain maps shared by a group's replica and apply loop (one JS thread).
  */
-import { Deferred, Effect, FiberId } from "effect"
+import { Deferred, Effect, Either, FiberId } from "effect"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
 import { LeaderChanged, ReplicaStopped, type RequestFailure } from "./errors.ts"
 
-export type ProposalResult = Deferred.Deferred<ApplyResult | null, RequestFailure>
+/** A proposal's outcome, or null: the caller gave up waiting (`ProposalCallback.abandon`). */
+export type ProposalOutcome = Either.Either<ApplyResult | null, RequestFailure> | null
+
+/**
+ * A proposal's outcome for a caller that is not a fiber: the write fast path (group.ts
+ * `proposeNow`), which answers a request without a fiber of its own. Settled at most once.
+ */
+export class ProposalCallback {
+  private settled = false
+  constructor(private readonly onOutcome: (outcome: ProposalOutcome) => void) {}
+  settle(outcome: ProposalOutcome): void {
+    if (this.settled) return
+    this.settled = true
+    this.onOutcome(outcome)
+  }
+  /** The caller stopped waiting (its deadline passed): a later outcome goes nowhere. */
+  abandon(): void {
+    this.settle(null)
+  }
+}
+
+/** Where a proposal's outcome goes: a Deferred a fiber awaits, or a plain callback. */
+export type ProposalResult = Deferred.Deferred<ApplyResult | null, RequestFailure> | ProposalCallback
+
+export const succeedProposal = (done: ProposalResult, result: ApplyResult | null): void => {
+  if (done instanceof ProposalCallback) done.settle(Either.right(result))
+  else Deferred.unsafeDone(done, Effect.succeed(result))
+}
+
+export const failProposal = (done: ProposalResult, failure: RequestFailure): void => {
+  if (done instanceof ProposalCallback) done.settle(Either.left(failure))
+  else Deferred.unsafeDone(done, Effect.fail(failure))
+}
 
 interface AppendedProposal {
   readonly term: number
@@ -25,7 +57,7 @@ export class ProposalWaiters {
   appended(index: number, term: number, done: ProposalResult): void {
     // A second proposal at the same index means the first entry was overwritten.
     const old = this.byIndex.get(index)
-    if (old !== undefined) Deferred.unsafeDone(old.done, Effect.fail(new LeaderChanged({ index })))
+    if (old !== undefined) failProposal(old.done, new LeaderChanged({ index }))
     this.byIndex.set(index, { term, done })
   }
 
@@ -34,8 +66,8 @@ export class ProposalWaiters {
     const w = this.byIndex.get(index)
     if (w === undefined) return
     this.byIndex.delete(index)
-    if (w.term === term) Deferred.unsafeDone(w.done, Effect.succeed(result))
-    else Deferred.unsafeDone(w.done, Effect.fail(new LeaderChanged({ index })))
+    if (w.term === term) succeedProposal(w.done, result)
+    else failProposal(w.done, new LeaderChanged({ index }))
   }
 
   /** Everything at or below `index` was replaced wholesale (a snapshot install): outcome unknown. */
@@ -43,15 +75,13 @@ export class ProposalWaiters {
     for (const [i, w] of this.byIndex) {
       if (i <= index) {
         this.byIndex.delete(i)
-        Deferred.unsafeDone(w.done, Effect.fail(new LeaderChanged({ index: i })))
+        failProposal(w.done, new LeaderChanged({ index: i }))
       }
     }
   }
 
   failAll(reason: string): void {
-    for (const w of this.byIndex.values()) {
-      Deferred.unsafeDone(w.done, Effect.fail(new ReplicaStopped({ reason })))
-    }
+    for (const w of this.byIndex.values()) failProposal(w.done, new ReplicaStopped({ reason }))
     this.byIndex.clear()
   }
 }

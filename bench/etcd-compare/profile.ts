@@ -4,7 +4,7 @@
  * to the leader) runs for `--seconds` each, then the nodes get SIGTERM so they write their
  * profiles (Markdown, grep-friendly) into `--out`.
  *
- *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--histograms] [--lattice-ref worktree|REF]
+ *   bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|json|off] [--histograms] [--lattice-ref worktree|REF]
  *
  * It also prints the CPU time each node used per operation (from /proc): on a shared machine
  * that moves far less than throughput does.
@@ -15,7 +15,7 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { ClusterClient, type EndpointClient } from "../../src/bench/client.ts"
 import { closedLoop, type LatencyResult, openLoop } from "../../src/bench/load.ts"
-import { CLIENT_TUNING, tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
+import { CLIENT_TUNING, RUNTIME_TUNING, tuneRuntimeOrContinue } from "../../src/cli/runtime-tuning.ts"
 import { findLeader, waitReady } from "./lib/cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
 import { killAll } from "./lib/processes.ts"
@@ -106,9 +106,9 @@ const { values } = parseArgs({
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|off] [--histograms] [--lattice-ref worktree|REF]\n" +
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|json|off] [--histograms] [--lattice-ref worktree|REF]\n" +
       "Runs the nodes (the working tree, or an export of git REF) under Bun's CPU profiler; writes one Markdown\n" +
-      "profile per node to --out, and prints each phase's throughput and the CPU time each node spent per operation\n" +
+      "profile per node to --out (--profiler json: a Chrome .cpuprofile with whole stacks instead), and prints each phase's throughput and the CPU time each node spent per operation\n" +
       "(--histograms: also the mean of every Prometheus histogram that moved, per node; the client's mean put latency is always printed).",
   )
   process.exit(0)
@@ -132,11 +132,15 @@ mkdirSync(out, { recursive: true })
 const base = mkdtempSync(join(tmpdir(), "lattice-profile-"))
 const tree = latticeSourceTree(values["lattice-ref"], join(base, "lattice-src"))
 console.error(`lattice: ${tree.commit}`)
+const profiling = values.profiler !== "off"
 const cluster = await startLatticeCluster(
   join(base, "cluster"),
   tree.root,
   3,
-  values.profiler === "off" ? [] : ["--cpu-prof-md", `--cpu-prof-dir=${out}`],
+  profiling ? [values.profiler === "json" ? "--cpu-prof" : "--cpu-prof-md", `--cpu-prof-dir=${out}`] : [],
+  // Under the profiler a node's in-place re-execution (runtime-tuning.ts) sometimes kills it
+  // before it prints anything, so profiled nodes get their tuning in the environment up front.
+  profiling ? { ...process.env, ...RUNTIME_TUNING } : undefined,
 )
 const client = new ClusterClient(cluster.endpoints)
 try {

@@ -13,6 +13,8 @@ interface Entry {
 
 export class Deadlines {
   private readonly entries = new Set<Entry>()
+  /** `now`: the clock (ms) at creation; then as of the last check, the base of `addAfter`. */
+  constructor(private now = 0) {}
 
   /** Calls `expire` once the clock (ms, the Effect Clock's) passes `at`, unless cancelled first. */
   add(at: number, expire: () => void): () => void {
@@ -23,8 +25,17 @@ export class Deadlines {
     }
   }
 
+  /**
+   * `add` at `ms` after the last check's clock, for a caller that cannot read the Effect Clock.
+   * Up to one check interval early; a timeout of seconds does not notice.
+   */
+  addAfter(ms: number, expire: () => void): () => void {
+    return this.add(this.now + ms, expire)
+  }
+
   /** Fires every deadline at or before `now`. */
   expire(now: number): void {
+    this.now = now
     for (const e of this.entries) {
       if (e.at > now) continue
       this.entries.delete(e)

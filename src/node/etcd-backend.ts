@@ -29,7 +29,7 @@ import { etcdErrorOf } from "./etcd-errors.ts"
 import { NodeEtcdLeases } from "./etcd-leases.ts"
 import { etcdWatchBackend } from "./etcd-watch.ts"
 import { clusterIdOf, memberIdOf } from "./ids.ts"
-import { KV_GROUP, type LatticeNode } from "./node.ts"
+import { KV_GROUP, type LatticeNode, type WriteFailure } from "./node.ts"
 import { runOrThrow } from "./run-or-throw.ts"
 
 /** Only the idempotency key travels in the replicated command (never the call's signal). */
@@ -70,6 +70,23 @@ export class NodeEtcdBackend implements EtcdBackend {
   }
 
   private write(command: KvCommand, traceId?: string): Promise<KvOutcome> {
+    // On the leader, without a fiber; a NotLeader there proposed nothing, so the Effect path
+    // below (which forwards to the new leader and retries) takes over.
+    const now = this.node.writeNow(command)
+    if (now === null) return this.writeThroughEffect(command, traceId)
+    return now.then(
+      (o) => {
+        if (o === null) throw new Error("the entry carried no KV outcome")
+        return o
+      },
+      (failure: WriteFailure) => {
+        if (failure._tag === "NotLeader") return this.writeThroughEffect(command, traceId)
+        throw etcdErrorOf(failure)
+      },
+    )
+  }
+
+  private writeThroughEffect(command: KvCommand, traceId?: string): Promise<KvOutcome> {
     return run(
       this.node.write(command, undefined, traceId).pipe(
         Effect.mapError(etcdErrorOf),

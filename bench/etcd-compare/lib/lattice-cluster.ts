@@ -12,13 +12,14 @@ const NATS_BINARY = "nats-server"
 
 /**
  * `sourceRoot` is the tree whose src/cli/main.ts is run (see source-tree.ts); `runtimeArgs` go to
- * Bun before the script (for example its CPU profiler flags).
+ * Bun before the script (for example its CPU profiler flags); `env` replaces the nodes' environment.
  */
 export const startLatticeCluster = async (
   baseDir: string,
   sourceRoot: string,
   size = 3,
   runtimeArgs: readonly string[] = [],
+  env?: Readonly<Record<string, string | undefined>>,
 ): Promise<
   Cluster & {
     readonly terminate: () => Promise<void>
@@ -60,7 +61,7 @@ export const startLatticeCluster = async (
   ]
   const nodes: (Child | null)[] = names.map(() => null)
   const launch = (i: number) => {
-    nodes[i] = spawnChild(names[i] as string, command(i), join(baseDir, `${names[i]}.log`), sourceRoot)
+    nodes[i] = spawnChild(names[i] as string, command(i), join(baseDir, `${names[i]}.log`), sourceRoot, env)
   }
   for (let i = 0; i < names.length; i++) launch(i)
   return {

@@ -18,9 +18,15 @@ export interface Child {
 const live = new Map<number, ReturnType<typeof Bun.spawn>>()
 
 /** Starts `cmd` with stdout and stderr appended to `logFile`. */
-export const spawnChild = (name: string, cmd: readonly string[], logFile: string, cwd?: string): Child => {
+export const spawnChild = (
+  name: string,
+  cmd: readonly string[],
+  logFile: string,
+  cwd?: string,
+  env?: Readonly<Record<string, string | undefined>>,
+): Child => {
   const fd = openSync(logFile, "a")
-  const proc = Bun.spawn([...cmd], { cwd, stdout: fd, stderr: fd, stdin: "ignore" })
+  const proc = Bun.spawn([...cmd], { cwd, env, stdout: fd, stderr: fd, stdin: "ignore" })
   // The child has its own copy of the descriptor now.
   closeSync(fd)
   live.set(proc.pid, proc)

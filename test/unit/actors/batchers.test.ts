@@ -3,7 +3,7 @@ import { Deferred, Effect, Fiber, Option, Queue, TestClock } from "effect"
 import type { ReplicaInput } from "../../../actors/mailbox.ts"
 import { makeProposalBatcher } from "../../../actors/proposal-batcher.ts"
 import { makeReadIndexBatcher } from "../../../actors/read-index-batcher.ts"
-import { AppliedWatch } from "../../../actors/waiters.ts"
+import { AppliedWatch, succeedProposal } from "../../../actors/waiters.ts"
 import { itEffect } from "../../support/effect-test.ts"
 
 const sizes = (inputs: Iterable<ReplicaInput>) =>
@@ -56,7 +56,7 @@ describe("ProposalBatcher", () => {
       const input = yield* Queue.take(mailbox)
       expect(sizes([input])).toEqual([1])
       // Its entry is applied: nothing is in flight any more.
-      if (input._tag === "propose") yield* Deferred.succeed(input.proposals[0]!.done, null)
+      if (input._tag === "propose") succeedProposal(input.proposals[0]!.done, null)
       yield* Fiber.join(first)
       yield* Effect.fork(batcher.propose(new Uint8Array([2])))
       yield* Effect.yieldNow()

@@ -22,6 +22,21 @@ describe("Deadlines", () => {
     expect(d.size).toBe(0)
   })
 
+  test("addAfter counts from the clock at creation, then from the last check", () => {
+    const d = new Deadlines(1000)
+    const fired: string[] = []
+    d.addAfter(50, () => fired.push("a"))
+    d.expire(1049)
+    expect(fired).toEqual([])
+    d.addAfter(50, () => fired.push("b"))
+    d.expire(1050)
+    expect(fired).toEqual(["a"])
+    d.expire(1098)
+    expect(fired).toEqual(["a"])
+    d.expire(1099)
+    expect(fired).toEqual(["a", "b"])
+  })
+
   test("boundedBy: the effect's own outcome when it ends first, and the deadline is dropped", async () => {
     const d = new Deadlines()
     const ok = await Effect.runPromise(boundedBy(d, 100, Effect.succeed(7), () => "late" as const))
