@@ -5,7 +5,7 @@
  * state (log store + state machine), publishes a `GroupHandle`, and runs until one of the loops
  * fails; the supervisor decides what happens next.
  */
-import { Deferred, Effect, Queue } from "effect"
+import { Deferred, Effect, Either, Queue } from "effect"
 import type { ConfChange, ConfState, GroupId, NodeId } from "../schemas/raft.ts"
 import { commandTypeOf } from "../src/kv/codec.ts"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
@@ -87,6 +87,12 @@ export interface GroupHandle {
   readonly proposeNow: ProposalBatcher["proposeNow"]
   /** Completes when a linearizable read may be served from `sm` (LIN-BOUND otherwise). */
   readonly readBarrier: Effect.Effect<void, RequestFailure>
+  /**
+   * One ReadIndex round without a fiber, for a caller that batches reads itself (the node's read
+   * coalescer): `done(null)` once a read may be served from `sm`, else `done(failure)`; no
+   * timeout of its own. False when the mailbox is full (nothing started).
+   */
+  readonly readBarrierNow: (done: (failure: RequestFailure | null) => void) => boolean
   /**
    * A membership change proposed here (this node must lead: `NotLeader` otherwise); completes
    * once the change is committed and applied.
@@ -200,6 +206,14 @@ export const runGroup = (
           return done
         },
         readBarrier: reads.barrier,
+        readBarrierNow: (done) =>
+          mailbox.unsafeOffer({
+            _tag: "readIndex",
+            done: (proven) => {
+              if (Either.isLeft(proven)) done(proven.left)
+              else applied.whenApplied(proven.right, done)
+            },
+          }),
         changeConf: (change) =>
           Effect.gen(function* () {
             // As etcd: a learner becomes a voter only once it has caught up with the leader.

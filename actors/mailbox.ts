@@ -1,5 +1,5 @@
 /** What a RaftReplica's mailbox carries. Every external input goes through it, in order. */
-import type { Deferred } from "effect"
+import type { Deferred, Either } from "effect"
 import type { ConfChange, Snapshot } from "../schemas/raft.ts"
 import type { ProposalOutcome } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
@@ -16,8 +16,11 @@ export type ReplicaInput =
   | { readonly _tag: "message"; readonly message: Message }
   /** One batch of client commands, stepped as one `proposeBatch`. */
   | { readonly _tag: "propose"; readonly proposals: readonly PendingProposal[] }
-  /** One ReadIndex round for a whole batch of reads; `done` gets the proven read index. */
-  | { readonly _tag: "readIndex"; readonly done: Deferred.Deferred<number, RequestFailure> }
+  /**
+   * One ReadIndex round for a whole batch of reads; `done` gets the proven read index (a plain
+   * callback, so a caller need not be a fiber; called once, on the replica's fiber).
+   */
+  | { readonly _tag: "readIndex"; readonly done: (outcome: Either.Either<number, RequestFailure>) => void }
   | { readonly _tag: "transferLeader"; readonly to: string }
   /**
    * A membership change: `outcome` gets the core's answer (appended or rejected); once appended,

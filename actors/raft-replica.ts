@@ -15,7 +15,7 @@
  * earlier Ready is durable too. Proposals are registered at their (index, term) and resolved by
  * the apply loop.
  */
-import { Deferred, Effect, FiberId, Queue } from "effect"
+import { Deferred, Effect, Either, FiberId, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { GroupMetrics } from "../src/metrics/node-metrics.ts"
 import type { Input, LogLost, RaftState, Ready } from "../src/raft/index.ts"
@@ -71,7 +71,7 @@ export const runRaftReplica = (
   let s = deps.initial
   let nextId = 1
   const pendingProposals = new Map<number, PendingProposal>()
-  const pendingReads = new Map<number, Deferred.Deferred<number, RequestFailure>>()
+  const pendingReads = new Map<number, (outcome: Either.Either<number, RequestFailure>) => void>()
   const pendingConf = new Map<number, Extract<ReplicaInput, { _tag: "confChange" }>>()
   const maxInputs = deps.maxInputsPerCycle ?? 1024
   const hardSync = new HardStateSync(s.term, s.vote)
@@ -201,8 +201,8 @@ export const runRaftReplica = (
       const done = pendingReads.get(rs.id)
       if (done === undefined) continue
       pendingReads.delete(rs.id)
-      if (rs.kind === "ready") Deferred.unsafeDone(done, Effect.succeed(rs.index))
-      else Deferred.unsafeDone(done, Effect.fail(new ReadUnavailable({ reason: rs.reason })))
+      if (rs.kind === "ready") done(Either.right(rs.index))
+      else done(Either.left(new ReadUnavailable({ reason: rs.reason })))
     }
   }
 
@@ -323,7 +323,7 @@ export const runRaftReplica = (
   const failPending = Effect.sync(() => {
     const stopped = new ReplicaStopped({ reason: `group ${deps.group}: replica stopped` })
     for (const p of pendingProposals.values()) failProposal(p.done, stopped)
-    for (const d of pendingReads.values()) Deferred.unsafeDone(d, Effect.fail(stopped))
+    for (const done of pendingReads.values()) done(Either.left(stopped))
     for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
     for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(stopped))
     for (const f of Effect.runSync(Queue.takeAll(inFlight)))

@@ -33,7 +33,7 @@ export const makeReadIndexBatcher = (options: {
     const serveBatch = (batch: readonly Deferred.Deferred<void, RequestFailure>[]) =>
       Effect.gen(function* () {
         const index = yield* Deferred.make<number, RequestFailure>()
-        yield* Queue.offer(options.mailbox, { _tag: "readIndex", done: index })
+        yield* Queue.offer(options.mailbox, { _tag: "readIndex", done: (o) => Deferred.unsafeDone(index, o) })
         const proven = yield* Deferred.await(index)
         yield* options.applied.await(proven)
       }).pipe(

@@ -88,7 +88,8 @@ export class ProposalWaiters {
 
 /** Readers waiting until the state machine has applied at least some index. */
 export class AppliedWatch {
-  private waiting: { readonly index: number; readonly done: Deferred.Deferred<void, ReplicaStopped> }[] = []
+  /** `done(null)` once applied, `done(stopped)` if the replica stops first. */
+  private waiting: { readonly index: number; readonly done: (stopped: ReplicaStopped | null) => void }[] = []
 
   constructor(private current: number) {}
 
@@ -102,7 +103,7 @@ export class AppliedWatch {
     if (this.waiting.length === 0) return
     const still: typeof this.waiting = []
     for (const w of this.waiting) {
-      if (w.index <= index) Deferred.unsafeDone(w.done, Effect.void)
+      if (w.index <= index) w.done(null)
       else still.push(w)
     }
     this.waiting = still
@@ -113,13 +114,22 @@ export class AppliedWatch {
     return Effect.suspend(() => {
       if (index <= this.current) return Effect.void
       const done = Deferred.unsafeMake<void, ReplicaStopped>(FiberId.none)
-      this.waiting.push({ index, done })
+      this.whenApplied(index, (stopped) =>
+        Deferred.unsafeDone(done, stopped === null ? Effect.void : Effect.fail(stopped)),
+      )
       return Deferred.await(done)
     })
   }
 
+  /** The same for a caller that is not a fiber: `done(null)` once applied >= index (at once if it is). */
+  whenApplied(index: number, done: (stopped: ReplicaStopped | null) => void): void {
+    if (index <= this.current) done(null)
+    else this.waiting.push({ index, done })
+  }
+
   failAll(reason: string): void {
-    for (const w of this.waiting) Deferred.unsafeDone(w.done, Effect.fail(new ReplicaStopped({ reason })))
+    const stopped = new ReplicaStopped({ reason })
+    for (const w of this.waiting) w.done(stopped)
     this.waiting = []
   }
 }

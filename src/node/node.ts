@@ -137,6 +137,12 @@ const settingsOf = (o: NodeOptions): GroupSettings => ({
   leaseTickMs: o.leaseTickMs,
 })
 
+/** A barrier failure that another attempt may get past (a leader may appear); a timeout is final. */
+const retriableRead = (f: RequestFailure): boolean =>
+  f._tag === "ReplicaStopped" ||
+  f._tag === "NotLeader" ||
+  (f._tag === "ReadUnavailable" && f.reason !== "timeout")
+
 const seedOf = (text: string): number => {
   let h = 2166136261
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
@@ -512,7 +518,6 @@ export const startNode = (
     const barrierWithin = (g: GroupId, budgetMs: number, reads: number) =>
       Effect.gen(function* () {
         const gm = metrics.group(g)
-        gm.linearizableReads.inc(reads)
         const deadline = (yield* Clock.currentTimeMillis) + budgetMs
         while (true) {
           const h = group(g)
@@ -529,11 +534,7 @@ export const startNode = (
                 )
           if (Either.isRight(result)) return result.right
           const f = result.left
-          const retriable =
-            f._tag === "ReplicaStopped" ||
-            f._tag === "NotLeader" ||
-            (f._tag === "ReadUnavailable" && f.reason !== "timeout")
-          if (!retriable || (yield* Clock.currentTimeMillis) + retryMs >= deadline) {
+          if (!retriableRead(f) || (yield* Clock.currentTimeMillis) + retryMs >= deadline) {
             gm.linBoundFailures.inc(reads)
             return yield* Effect.fail(f)
           }
@@ -541,17 +542,60 @@ export const startNode = (
         }
       })
 
-    const barrier = (g: GroupId = KV_GROUP) => barrierWithin(g, options.requestTimeoutMs, 1)
+    const barrier = (g: GroupId = KV_GROUP) =>
+      Effect.suspend(() => {
+        metrics.group(g).linearizableReads.inc()
+        return barrierWithin(g, options.requestTimeoutMs, 1)
+      })
+
+    /**
+     * The coalesced reads' barrier without a fiber: one ReadIndex round through the group's
+     * mailbox, bounded by the node's deadline check. What it cannot settle itself (the group not
+     * running here, a full mailbox, a failure worth retrying) goes to `barrierWithin`, which
+     * waits for a leader and retries within what is left of the budget.
+     */
+    const barrierNow = (g: GroupId, budgetMs: number, reads: number): Promise<GroupHandle> => {
+      const gm = metrics.group(g)
+      gm.linearizableReads.inc(reads)
+      const started = performance.now()
+      const slow = () =>
+        runOrThrow(barrierWithin(g, Math.max(1, budgetMs - (performance.now() - started)), reads))
+      const h = group(g)
+      if (h === undefined) return slow()
+      return new Promise<GroupHandle>((resolve, reject) => {
+        let settled = false
+        let cancel = () => {}
+        const queued = h.readBarrierNow((failure) => {
+          if (settled) return
+          settled = true
+          cancel()
+          if (failure === null) resolve(h)
+          else if (retriableRead(failure)) slow().then(resolve, reject)
+          else {
+            gm.linBoundFailures.inc(reads)
+            reject(failure)
+          }
+        })
+        if (!queued) {
+          settled = true
+          slow().then(resolve, reject)
+          return
+        }
+        cancel = deadlines.addAfter(budgetMs, () => {
+          if (settled) return
+          settled = true
+          gm.linBoundFailures.inc(reads)
+          reject(new ReadUnavailable({ reason: "timeout" }))
+        })
+      })
+    }
 
     // Concurrent linearizable reads share one barrier per round (read-coalescer.ts).
     const coalescers = new Map<GroupId, ReadCoalescer<GroupHandle>>()
     const linearizableRead = (g: GroupId = KV_GROUP): Promise<GroupHandle> => {
       let c = coalescers.get(g)
       if (c === undefined) {
-        c = new ReadCoalescer(
-          (budgetMs, reads) => runOrThrow(barrierWithin(g, budgetMs, reads)),
-          options.requestTimeoutMs,
-        )
+        c = new ReadCoalescer((budgetMs, reads) => barrierNow(g, budgetMs, reads), options.requestTimeoutMs)
         coalescers.set(g, c)
       }
       return c.read()

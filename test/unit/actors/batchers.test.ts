@@ -1,5 +1,5 @@
 import { describe, expect } from "bun:test"
-import { Deferred, Effect, Fiber, Option, Queue, TestClock } from "effect"
+import { Effect, Either, Fiber, Option, Queue, TestClock } from "effect"
 import type { ReplicaInput } from "../../../actors/mailbox.ts"
 import { makeProposalBatcher } from "../../../actors/proposal-batcher.ts"
 import { makeReadIndexBatcher } from "../../../actors/read-index-batcher.ts"
@@ -83,7 +83,7 @@ describe("ReadIndexBatcher", () => {
       const input = yield* Queue.take(mailbox)
       expect(yield* Queue.size(mailbox)).toBe(0)
       if (input._tag !== "readIndex") throw new Error("expected a readIndex input")
-      yield* Deferred.succeed(input.done, 7)
+      input.done(Either.right(7))
       yield* Effect.yieldNow()
       expect(yield* Fiber.poll(waiting)).toEqual(Option.none())
       applied.advance(7)
