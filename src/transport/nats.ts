@@ -19,6 +19,7 @@ import {
   TimeoutError,
 } from "@nats-io/transport-node"
 import { Duration, Effect, Layer, Runtime, type Scope } from "effect"
+import type { NodeId } from "../../schemas/raft.ts"
 import { makeConnectionState } from "./connection-state.ts"
 import {
   type InvalidSubjectToken,
@@ -164,7 +165,7 @@ export const makeNatsTransport = (
       Effect.sync(() =>
         nc.subscribe(raftSubject(cluster, self), {
           callback: (error, msg) => {
-            if (error === null) Runtime.runSync(runtime)(inbox.receiveFrame(msg.data))
+            if (error === null) inbox.receiveFrameNow(msg.data)
           },
         }),
       ),
@@ -173,6 +174,13 @@ export const makeNatsTransport = (
     yield* registered
 
     const isConnected = Effect.map(state.ref.get, (s) => s === "connected")
+    const publishNow = (to: NodeId, frame: Uint8Array): void => {
+      try {
+        nc.publish(raftSubject(cluster, to), frame)
+      } catch {
+        // Closed or draining: the frame is lost, which Raft tolerates.
+      }
+    }
     const senders = yield* makePeerSenders({
       config: {
         queueCapacity: settings.queueCapacity,
@@ -183,14 +191,8 @@ export const makeNatsTransport = (
       stats,
       awaitConnected: state.awaitConnected,
       isConnected,
-      publish: (to, frame) =>
-        Effect.sync(() => {
-          try {
-            nc.publish(raftSubject(cluster, to), frame)
-          } catch {
-            // Closed or draining: the frame is lost, which Raft tolerates.
-          }
-        }),
+      publish: (to, frame) => Effect.sync(() => publishNow(to, frame)),
+      now: { publish: publishNow, isConnected: () => state.current() === "connected" },
     })
 
     const request: TransportShape["request"] = (to, service, payload, timeout) =>

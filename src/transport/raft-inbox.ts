@@ -3,7 +3,7 @@
  * queue (the oldest are dropped when the consumer falls behind, and counted). A frame that fails
  * to decode is discarded whole and counted; it never raises past the transport.
  */
-import { Effect, Either, Queue } from "effect"
+import { Effect, Either, Queue, Runtime } from "effect"
 import type { Message } from "../raft/messages.ts"
 import { isFragment, Reassembler, type ReassemblerLimits } from "./fragments.ts"
 import { decodeFrame } from "./raft-codec.ts"
@@ -12,6 +12,8 @@ import type { MutableTransportStats } from "./stats.ts"
 export interface RaftInbox {
   readonly queue: Queue.Queue<Message>
   readonly receiveFrame: (frame: Uint8Array) => Effect.Effect<void>
+  /** The same, called from a plain callback (a NATS subscription): no fiber per frame. */
+  readonly receiveFrameNow: (frame: Uint8Array) => void
 }
 
 export const makeRaftInbox = (
@@ -21,32 +23,39 @@ export const makeRaftInbox = (
 ): Effect.Effect<RaftInbox> =>
   Effect.gen(function* () {
     const queue = yield* Queue.sliding<Message>(capacity)
+    const runtime = yield* Effect.runtime<never>()
     const reassembler = new Reassembler(limits)
-    const receiveFrame = (received: Uint8Array) =>
-      Effect.gen(function* () {
-        stats.framesReceived++
-        let frame = received
-        if (isFragment(received)) {
-          const assembled = reassembler.accept(received)
-          if (Either.isLeft(assembled)) {
-            stats.framesRejected++
-            yield* Effect.logWarning("transport: discarded a bad raft fragment", assembled.left.reason)
-            return
-          }
-          if (assembled.right === null) return
-          frame = assembled.right
-        }
-        const decoded = decodeFrame(frame)
-        if (Either.isLeft(decoded)) {
+    const warn = (what: string, reason: string) =>
+      Runtime.runFork(runtime)(Effect.logWarning(`transport: discarded ${what}`, reason))
+    const receiveFrameNow = (received: Uint8Array): void => {
+      stats.framesReceived++
+      let frame = received
+      if (isFragment(received)) {
+        const assembled = reassembler.accept(received)
+        if (Either.isLeft(assembled)) {
           stats.framesRejected++
-          yield* Effect.logWarning("transport: discarded an undecodable raft frame", decoded.left.reason)
+          warn("a bad raft fragment", assembled.left.reason)
           return
         }
-        const messages = decoded.right
-        const size = yield* Queue.size(queue)
-        stats.messagesDroppedInboxFull += Math.max(0, size + messages.length - capacity)
-        stats.messagesReceived += messages.length
-        yield* Queue.offerAll(queue, messages)
-      })
-    return { queue, receiveFrame }
+        if (assembled.right === null) return
+        frame = assembled.right
+      }
+      const decoded = decodeFrame(frame)
+      if (Either.isLeft(decoded)) {
+        stats.framesRejected++
+        warn("an undecodable raft frame", decoded.left.reason)
+        return
+      }
+      const messages = decoded.right
+      stats.messagesReceived += messages.length
+      for (let i = 0; i < messages.length; i++) {
+        if (queue.unsafeOffer(messages[i]!)) continue
+        // Full: the sliding queue makes room for each of the rest by dropping the oldest.
+        const rest = messages.slice(i)
+        stats.messagesDroppedInboxFull += rest.length
+        Runtime.runSync(runtime)(Queue.offerAll(queue, rest))
+        return
+      }
+    }
+    return { queue, receiveFrame: (frame) => Effect.sync(() => receiveFrameNow(frame)), receiveFrameNow }
   })
