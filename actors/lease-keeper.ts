@@ -18,6 +18,7 @@ import type { GroupId } from "../schemas/raft.ts"
 import { decodeCommand, encodeCommand } from "../src/kv/codec.ts"
 import { followCommitted, type LeaderClock, nextTick } from "../src/kv/lease/leader-clock.ts"
 import type { ApplyResult, KvStateMachine } from "../src/kv/state-machine.ts"
+import { repeatForever } from "../src/repeat-forever.ts"
 import type { RequestFailure } from "./errors.ts"
 import type { ReplicaInput } from "./mailbox.ts"
 import type { ReplicaView } from "./replica-view.ts"
@@ -140,5 +141,5 @@ export const makeLeaseKeeper = (deps: LeaseKeeperDeps): Effect.Effect<LeaseKeepe
       inFlight = yield* propose(encodeCommand({ type: "tick", ...tick }))
     })
 
-    return { renew, run: Effect.forever(renewRound), tick: tickRound }
+    return { renew, run: repeatForever(renewRound), tick: tickRound }
   })

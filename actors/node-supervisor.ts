@@ -10,6 +10,7 @@
 import { Cause, Chunk, Clock, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { Message } from "../src/raft/messages.ts"
+import { repeatForever } from "../src/repeat-forever.ts"
 import { CorruptionError } from "../src/storage/errors.ts"
 import { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
@@ -93,7 +94,7 @@ export const startNodeSupervisor = (
 
     // Route every inbound Raft message to its group's replica; unknown or down groups drop it.
     yield* Effect.forkScoped(
-      Effect.forever(
+      repeatForever(
         Effect.gen(function* () {
           const batch = yield* Queue.takeBetween(options.transport.raftInbox, 1, 4096)
           if (options.received !== undefined)

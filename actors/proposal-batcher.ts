@@ -9,6 +9,7 @@
  */
 import { Deferred, Duration, Effect, Queue } from "effect"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
+import { repeatForever } from "../src/repeat-forever.ts"
 import { Overloaded, type RequestFailure } from "./errors.ts"
 import type { PendingProposal, ReplicaInput } from "./mailbox.ts"
 import { ProposalCallback, type ProposalOutcome } from "./waiters.ts"
@@ -64,7 +65,7 @@ export const makeProposalBatcher = (options: {
       inFlight--
       return null
     }
-    const run = Effect.forever(
+    const run = repeatForever(
       Effect.gen(function* () {
         const first = yield* Queue.takeBetween(queue, 1, options.batchSize)
         let batch = Array.from(first)

@@ -10,10 +10,11 @@
  *  4. hand committed entries (and received snapshots) to the apply loop, in log order.
  * Persisting is pipelined (as etcd's raft with asynchronous storage writes): the replica does not
  * wait for a cycle's fsync before stepping the next inputs, so a leader keeps taking proposals
- * and counting followers' acknowledgements while its own disk syncs. The completer fiber handles
- * the cycles' durability in submission order (steps 2 and 3), so no message leaves before every
- * earlier Ready is durable too. Proposals are registered at their (index, term) and resolved by
- * the apply loop.
+ * and counting followers' acknowledgements while its own disk syncs. The committer's callbacks
+ * complete the cycles in submission order (steps 2 and 3, `completeDurable`), so no message
+ * leaves before every earlier Ready is durable too; they run as plain calls, not on a fiber of
+ * their own, because a fiber wake-up per cycle costs tens of µs here. Proposals are registered
+ * at their (index, term) and resolved by the apply loop.
  */
 import { Deferred, Effect, Either, FiberId, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
@@ -21,6 +22,7 @@ import type { GroupMetrics } from "../src/metrics/node-metrics.ts"
 import type { Input, LogLost, RaftState, Ready } from "../src/raft/index.ts"
 import { confStateAt, lastIndexOf, lastTermOf, status, step, termOf } from "../src/raft/index.ts"
 import type { Message } from "../src/raft/messages.ts"
+import { repeatForever } from "../src/repeat-forever.ts"
 import { CorruptionError } from "../src/storage/errors.ts"
 import type { GroupCommitter } from "../src/storage/group-commit.ts"
 import type { StorageError } from "../src/storage/service.ts"
@@ -54,7 +56,8 @@ export interface RaftReplicaDeps {
 /** One cycle's Readys on their way to the disk, in submission order. */
 interface InFlight {
   readonly readys: readonly Ready[]
-  readonly durable: Deferred.Deferred<void, StorageError | CorruptionError>
+  /** The committer reported them durable. */
+  durable: boolean
   /** Messages that may leave only once this cycle (and every earlier one) is durable. */
   readonly late: ReadonlyMap<string, Message[]>
   /** The log position this cycle made durable (null: it wrote no log). */
@@ -75,7 +78,10 @@ export const runRaftReplica = (
   const pendingConf = new Map<number, Extract<ReplicaInput, { _tag: "confChange" }>>()
   const maxInputs = deps.maxInputsPerCycle ?? 1024
   const hardSync = new HardStateSync(s.term, s.vote)
-  const inFlight = Effect.runSync(Queue.unbounded<InFlight>())
+  /** Cycles submitted to the committer and not yet completed, oldest first. */
+  const inFlight: InFlight[] = []
+  /** Set by the first failed write: the replica stops with it (see the end). */
+  const storageFailed = Deferred.unsafeMake<never, StorageError | CorruptionError>(FiberId.none)
   /**
    * In-flight cycles whose committed entries wait for the completer. A received snapshot is
    * installed only once durable; entries committed after it must reach the apply loop after the
@@ -154,42 +160,47 @@ export const runRaftReplica = (
     return { early, late }
   }
 
-  const send = (byPeer: ReadonlyMap<string, Message[]>): Effect.Effect<void> =>
-    Effect.forEach(byPeer, ([to, msgs]) => deps.transport.sendRaft(to, msgs), { discard: true })
+  const send = (byPeer: ReadonlyMap<string, Message[]>): void => {
+    for (const [to, msgs] of byPeer) deps.transport.sendRaftNow(to, msgs)
+  }
+
+  /** Log lines of the cycle being handled (leader changes), written once it is done. */
+  const cycleLogs: Effect.Effect<void>[] = []
 
   /** Before durability: register proposal outcomes and hand committed entries to the apply loop. */
-  const beforePersist = (r: Ready, deferApply: boolean): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      if (r.entries.length > 0) deps.intents?.observe(r.entries)
-      // Counted when stepped: the published view moves on before the completer sees this Ready.
-      if (r.softState !== null && r.softState.leader !== lastLeader) {
-        deps.view.leaderChanges++
-        deps.metrics?.leaderChanged(lastLeader, r.softState.leader)
-        lastLeader = r.softState.leader
-        yield* Effect.logInfo(lastLeader === null ? "leader lost" : `leader is ${lastLeader}`).pipe(
+  const beforePersist = (r: Ready, deferApply: boolean): void => {
+    if (r.entries.length > 0) deps.intents?.observe(r.entries)
+    // Counted when stepped: the published view moves on before the completer sees this Ready.
+    if (r.softState !== null && r.softState.leader !== lastLeader) {
+      deps.view.leaderChanges++
+      deps.metrics?.leaderChanged(lastLeader, r.softState.leader)
+      lastLeader = r.softState.leader
+      cycleLogs.push(
+        Effect.logInfo(lastLeader === null ? "leader lost" : `leader is ${lastLeader}`).pipe(
           Effect.annotateLogs({ group: deps.group, term: r.softState.term, role: r.softState.role }),
-        )
+        ),
+      )
+    }
+    for (const p of r.proposals) {
+      const conf = pendingConf.get(p.id)
+      if (conf !== undefined) {
+        pendingConf.delete(p.id)
+        if (p.kind === "appended") deps.proposals.appended(p.index, p.term, conf.done)
+        Deferred.unsafeDone(conf.outcome, Effect.succeed(p))
+        continue
       }
-      for (const p of r.proposals) {
-        const conf = pendingConf.get(p.id)
-        if (conf !== undefined) {
-          pendingConf.delete(p.id)
-          if (p.kind === "appended") deps.proposals.appended(p.index, p.term, conf.done)
-          Deferred.unsafeDone(conf.outcome, Effect.succeed(p))
-          continue
-        }
-        const pending = pendingProposals.get(p.id)
-        if (pending === undefined) continue
-        pendingProposals.delete(p.id)
-        if (p.kind === "appended") deps.proposals.appended(p.index, p.term, pending.done)
-        else failProposal(pending.done, new NotLeader({ leader: p.leader }))
-      }
-      // Committed entries are durable on a quorum already: applying them may overlap with this
-      // node's own fsync (as etcd does). A received snapshot is installed only once durable.
-      if (!deferApply && r.committedEntries.length > 0) {
-        yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
-      }
-    })
+      const pending = pendingProposals.get(p.id)
+      if (pending === undefined) continue
+      pendingProposals.delete(p.id)
+      if (p.kind === "appended") deps.proposals.appended(p.index, p.term, pending.done)
+      else failProposal(pending.done, new NotLeader({ leader: p.leader }))
+    }
+    // Committed entries are durable on a quorum already: applying them may overlap with this
+    // node's own fsync (as etcd does). A received snapshot is installed only once durable.
+    if (!deferApply && r.committedEntries.length > 0) {
+      deps.applyQueue.unsafeOffer({ _tag: "entries", entries: r.committedEntries })
+    }
+  }
 
   /**
    * Read states need no local durability: the index is a commit index a quorum proved, and the
@@ -206,14 +217,13 @@ export const runRaftReplica = (
     }
   }
 
-  /** After durability: install a received snapshot (and the entries after it). */
-  const afterPersist = (r: Ready, deferApply: boolean): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      if (r.snapshot !== null) yield* Queue.offer(deps.applyQueue, { _tag: "install", snapshot: r.snapshot })
-      if (deferApply && r.committedEntries.length > 0) {
-        yield* Queue.offer(deps.applyQueue, { _tag: "entries", entries: r.committedEntries })
-      }
-    })
+  /** After durability: install a received snapshot (and the entries after it). The queue is unbounded. */
+  const afterPersist = (r: Ready, deferApply: boolean): void => {
+    if (r.snapshot !== null) deps.applyQueue.unsafeOffer({ _tag: "install", snapshot: r.snapshot })
+    if (deferApply && r.committedEntries.length > 0) {
+      deps.applyQueue.unsafeOffer({ _tag: "entries", entries: r.committedEntries })
+    }
+  }
 
   const hasWork = (r: Ready): boolean =>
     needsPersist(r) ||
@@ -223,44 +233,50 @@ export const runRaftReplica = (
     r.proposals.length > 0 ||
     r.softState !== null
 
-  /** Steps 1 (and the early sends) for one cycle; the completer does the rest once durable. */
-  const process = (readys: readonly Ready[]): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      const batch = readys.filter(hasWork)
-      const reports = pendingSnapshotReports.splice(0)
-      if (batch.length === 0) {
-        for (const done of reports) Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
-        return
-      }
-      const deferApply = deferredApplies > 0 || batch.some((r) => r.snapshot !== null)
-      if (deferApply) deferredApplies++
-      for (const r of batch) {
-        yield* beforePersist(r, deferApply)
-        resolveReads(r)
-      }
-      const { early, late } = partition(batch)
-      yield* send(early)
-      const durable = Deferred.unsafeMake<void, StorageError | CorruptionError>(FiberId.none)
-      submitAll(deps.committer, hardSync.toPersist(batch), deps.group, (failure) =>
-        Deferred.unsafeDone(durable, failure === null ? Effect.void : Effect.fail(failure)),
-      )
-      const wroteLog = batch.some(
-        (r) => r.entries.length > 0 || r.snapshot !== null || r.truncateFrom !== null,
-      )
-      const persisted = wroteLog ? { index: lastIndexOf(s), term: lastTermOf(s) } : null
-      yield* Queue.offer(inFlight, { readys: batch, durable, late, persisted, deferApply, reports })
+  /** Steps 1 (and the early sends) for one cycle; `completeDurable` does the rest once durable. */
+  const process = (readys: readonly Ready[]): void => {
+    const batch = readys.filter(hasWork)
+    const reports = pendingSnapshotReports.splice(0)
+    if (batch.length === 0) {
+      for (const done of reports) Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
+      return
+    }
+    const deferApply = deferredApplies > 0 || batch.some((r) => r.snapshot !== null)
+    if (deferApply) deferredApplies++
+    for (const r of batch) {
+      beforePersist(r, deferApply)
+      resolveReads(r)
+    }
+    const { early, late } = partition(batch)
+    send(early)
+    const wroteLog = batch.some((r) => r.entries.length > 0 || r.snapshot !== null || r.truncateFrom !== null)
+    const persisted = wroteLog ? { index: lastIndexOf(s), term: lastTermOf(s) } : null
+    const f: InFlight = { readys: batch, durable: false, late, persisted, deferApply, reports }
+    inFlight.push(f)
+    submitAll(deps.committer, hardSync.toPersist(batch), deps.group, (failure) => {
+      if (failure !== null) return void Deferred.unsafeDone(storageFailed, Effect.fail(failure))
+      f.durable = true
+      completeDurable()
     })
+  }
 
-  /** Steps 2-4 of each cycle, in submission order, once its Readys are durable. */
-  const complete = Effect.gen(function* () {
-    const f = yield* Queue.take(inFlight)
-    yield* Deferred.await(f.durable)
-    yield* send(f.late)
-    for (const r of f.readys) yield* afterPersist(r, f.deferApply)
-    if (f.deferApply) deferredApplies--
-    for (const done of f.reports) Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
-    if (f.persisted !== null) yield* Queue.offer(deps.mailbox, { _tag: "durable", ...f.persisted })
-  })
+  /** Steps 2-4 of each cycle whose Readys are durable, in submission order (a plain call). */
+  const completeDurable = (): void => {
+    while (inFlight.length > 0 && inFlight[0]!.durable) {
+      const f = inFlight.shift()!
+      send(f.late)
+      for (const r of f.readys) afterPersist(r, f.deferApply)
+      if (f.deferApply) deferredApplies--
+      for (const done of f.reports) Deferred.unsafeDone(done, Effect.succeed(snapshotReport()))
+      if (f.persisted !== null) notifyDurable(f.persisted)
+    }
+  }
+
+  /** The `durable` input, into the bounded mailbox; if it is full, a fiber waits for room. */
+  const notifyDurable = (at: { readonly index: number; readonly term: number }): void => {
+    const input: ReplicaInput = { _tag: "durable", ...at }
+    if (!deps.mailbox.unsafeOffer(input)) Effect.runFork(Queue.offer(deps.mailbox, input))
+  }
 
   /** The apply loop took a snapshot: make it durable in the log store, then let the core compact. */
   const snapshotTaken = (input: Extract<ReplicaInput, { _tag: "snapshotTaken" }>) =>
@@ -299,25 +315,48 @@ export const runRaftReplica = (
   }
   const pendingSnapshotReports: Deferred.Deferred<SnapshotReport, ReplicaStopped>[] = []
 
-  const cycle = Effect.gen(function* () {
-    const inputs = yield* Queue.takeBetween(deps.mailbox, 1, maxInputs)
-    let readys: Ready[] = []
-    for (const input of inputs) {
-      if (input._tag === "snapshotTaken") {
-        yield* process(readys)
-        const taken = yield* snapshotTaken(input)
-        readys = taken === null ? [] : [taken]
-        continue
-      }
-      const core = toCore(input)
-      if (core !== null) readys.push(stepCore(core))
-    }
-    yield* process(readys)
-    if (logLost !== null) return yield* Effect.fail(logLostError(s.id, deps.group, logLost))
+  /** The end of a cycle: publish the view, then write its log lines (or stop on a lost log). */
+  const endCycle = (): Effect.Effect<void, CorruptionError> => {
+    if (logLost !== null) return Effect.fail(logLostError(s.id, deps.group, logLost))
     const leaderBefore = deps.view.status.leader
     deps.view.status = status(s)
     if (deps.view.status.leader !== leaderBefore) deps.view.leaderChanged.fire()
     deps.view.cycles++
+    if (cycleLogs.length === 0) return Effect.void
+    return Effect.forEach(cycleLogs.splice(0), (log) => log, { discard: true })
+  }
+
+  /** A cycle holding a snapshot the apply loop took: persisting it is an Effect (and rare). */
+  const cycleWithSnapshot = (inputs: Iterable<ReplicaInput>) =>
+    Effect.gen(function* () {
+      let readys: Ready[] = []
+      for (const input of inputs) {
+        if (input._tag === "snapshotTaken") {
+          process(readys)
+          const taken = yield* snapshotTaken(input)
+          readys = taken === null ? [] : [taken]
+          continue
+        }
+        const core = toCore(input)
+        if (core !== null) readys.push(stepCore(core))
+      }
+      process(readys)
+      return yield* endCycle()
+    })
+
+  // Every other cycle is plain code between the take and its end: a cycle runs per message, so
+  // each Effect operation in it is paid hundreds of times a second.
+  const cycle = Effect.flatMap(Queue.takeBetween(deps.mailbox, 1, maxInputs), (inputs) => {
+    const readys: Ready[] = []
+    for (const input of inputs) {
+      if (input._tag === "snapshotTaken") return cycleWithSnapshot(inputs)
+    }
+    for (const input of inputs) {
+      const core = toCore(input)
+      if (core !== null) readys.push(stepCore(core))
+    }
+    process(readys)
+    return endCycle()
   })
 
   const failPending = Effect.sync(() => {
@@ -326,14 +365,16 @@ export const runRaftReplica = (
     for (const done of pendingReads.values()) done(Either.left(stopped))
     for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
     for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(stopped))
-    for (const f of Effect.runSync(Queue.takeAll(inFlight)))
+    for (const f of inFlight.splice(0))
       for (const d of f.reports) Deferred.unsafeDone(d, Effect.fail(stopped))
     pendingConf.clear()
     pendingProposals.clear()
     pendingReads.clear()
   })
 
-  return Effect.raceFirst(Effect.forever(cycle), Effect.forever(complete)).pipe(Effect.ensuring(failPending))
+  return Effect.raceFirst(repeatForever(cycle), Deferred.await(storageFailed)).pipe(
+    Effect.ensuring(failPending),
+  )
 }
 
 /**

@@ -5,6 +5,7 @@
  * (LIN-BOUND): its readers get ReadUnavailable, never a possibly stale value.
  */
 import { Deferred, Duration, Effect, FiberSet, Queue, type Scope } from "effect"
+import { repeatForever } from "../src/repeat-forever.ts"
 import { ReadUnavailable, type RequestFailure } from "./errors.ts"
 import type { ReplicaInput } from "./mailbox.ts"
 import type { AppliedWatch } from "./waiters.ts"
@@ -46,7 +47,7 @@ export const makeReadIndexBatcher = (options: {
       )
     const run = Effect.gen(function* () {
       const inFlight = yield* FiberSet.make<void, never>()
-      return yield* Effect.forever(
+      return yield* repeatForever(
         Effect.gen(function* () {
           const batch = yield* Queue.takeBetween(queue, 1, options.maxBatch ?? 4096)
           yield* FiberSet.run(inFlight, serveBatch(Array.from(batch)))

@@ -150,17 +150,26 @@ const seedOf = (text: string): number => {
 }
 
 /** The transport the replicas send through, counting heartbeats and replication messages. */
-const countRaftTraffic = (transport: TransportShape, metrics: NodeMetrics): TransportShape => ({
-  ...transport,
-  sendRaft: (to, messages: readonly Message[]) => {
+const countRaftTraffic = (transport: TransportShape, metrics: NodeMetrics): TransportShape => {
+  const count = (messages: readonly Message[]) => {
     for (const m of messages) {
       if (m.type === "heartbeat") metrics.group(m.group).heartbeatsSent.inc()
       else if (m.type === "snapshot" || (m.type === "append" && m.entries.length > 0))
         metrics.group(m.group).replications.inc()
     }
-    return transport.sendRaft(to, messages)
-  },
-})
+  }
+  return {
+    ...transport,
+    sendRaft: (to, messages) => {
+      count(messages)
+      return transport.sendRaft(to, messages)
+    },
+    sendRaftNow: (to, messages) => {
+      count(messages)
+      transport.sendRaftNow(to, messages)
+    },
+  }
+}
 
 export const startNode = (
   options: NodeOptions,

@@ -120,6 +120,7 @@ export const makeInMemoryTransport = (
     return {
       self,
       sendRaft: senders.enqueue,
+      sendRaftNow: senders.enqueueNow,
       raftInbox: inbox.queue,
       request,
       serve,

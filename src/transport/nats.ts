@@ -250,6 +250,7 @@ export const makeNatsTransport = (
     return {
       self,
       sendRaft: senders.enqueue,
+      sendRaftNow: senders.enqueueNow,
       raftInbox: inbox.queue,
       request,
       serve,

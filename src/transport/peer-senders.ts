@@ -9,9 +9,10 @@
  * every fiber of the turn has had its say. A wake-up of a fiber costs tens of µs here, and a
  * replication round has several per peer. The fiber still waits out a disconnected link.
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Runtime, type Scope } from "effect"
 import type { NodeId } from "../../schemas/raft.ts"
 import type { Message } from "../raft/messages.ts"
+import { repeatForever } from "../repeat-forever.ts"
 import { DropOldestQueue } from "./drop-oldest-queue.ts"
 import { fragmentFrame } from "./fragments.ts"
 import { encodeFrames } from "./raft-codec.ts"
@@ -28,6 +29,8 @@ export interface PeerSendersConfig {
 
 export interface PeerSenders {
   readonly enqueue: (to: NodeId, messages: readonly Message[]) => Effect.Effect<void>
+  /** `enqueue` as a plain call. */
+  readonly enqueueNow: (to: NodeId, messages: readonly Message[]) => void
 }
 
 interface Peer {
@@ -102,7 +105,7 @@ export const makePeerSenders = (options: {
         peer.awake = false
         yield* peer.wake.close
         yield* sendQueued(to, peer)
-      }).pipe(Effect.forever)
+      }).pipe(repeatForever)
 
     // On close, hand what is still queued to the link (best effort, only if connected), so a
     // short-lived transport does not silently lose its last messages.
@@ -112,35 +115,37 @@ export const makePeerSenders = (options: {
       ),
     )
 
-    const peerFor = (to: NodeId): Effect.Effect<Peer> => {
+    const runtime = yield* Effect.runtime<never>()
+    const peerFor = (to: NodeId): Peer => {
       const existing = peers.get(to)
-      if (existing) return Effect.succeed(existing)
-      return Effect.gen(function* () {
-        const peer: Peer = {
-          queue: new DropOldestQueue(config.queueCapacity),
-          wake: yield* Effect.makeLatch(false),
-          awake: false,
-          flushing: false,
-        }
-        peers.set(to, peer)
-        yield* Effect.forkIn(sendLoop(to, peer), scope)
-        return peer
-      })
+      if (existing) return existing
+      const peer: Peer = {
+        queue: new DropOldestQueue(config.queueCapacity),
+        wake: Effect.unsafeMakeLatch(false),
+        awake: false,
+        flushing: false,
+      }
+      peers.set(to, peer)
+      // Once per peer: its sender fiber, in the senders' scope.
+      Runtime.runSync(runtime)(Effect.forkIn(sendLoop(to, peer), scope))
+      return peer
+    }
+
+    const enqueueNow = (to: NodeId, messages: readonly Message[]): void => {
+      if (messages.length === 0) return
+      const peer = peerFor(to)
+      stats.messagesDroppedQueueFull += peer.queue.pushAll(messages)
+      if (now !== undefined && !peer.awake && now.isConnected()) {
+        if (peer.flushing) return
+        peer.flushing = true
+        queueMicrotask(() => flushNow(to, peer))
+        return
+      }
+      wakeFiber(peer)
     }
 
     return {
-      enqueue: (to, messages) =>
-        messages.length === 0
-          ? Effect.void
-          : Effect.map(peerFor(to), (peer) => {
-              stats.messagesDroppedQueueFull += peer.queue.pushAll(messages)
-              if (now !== undefined && !peer.awake && now.isConnected()) {
-                if (peer.flushing) return
-                peer.flushing = true
-                queueMicrotask(() => flushNow(to, peer))
-                return
-              }
-              wakeFiber(peer)
-            }),
+      enqueue: (to, messages) => Effect.sync(() => enqueueNow(to, messages)),
+      enqueueNow,
     }
   })

@@ -26,6 +26,8 @@ export interface TransportShape {
    * per-peer queue is full the oldest messages are dropped and counted: Raft tolerates loss.
    */
   readonly sendRaft: (to: NodeId, messages: readonly Message[]) => Effect.Effect<void>
+  /** `sendRaft` as a plain call, for a replica that sends from a callback (its durability notice). */
+  readonly sendRaftNow: (to: NodeId, messages: readonly Message[]) => void
   /** Every Raft message received by this node, for all groups, in arrival order (bounded; drops oldest). */
   readonly raftInbox: Queue.Dequeue<Message>
   /** Sends `payload` to `service` on node `to` and waits for the reply. */
