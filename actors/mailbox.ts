@@ -33,7 +33,7 @@ export type ReplicaInput =
       readonly done: ProposalResult
     }
   | { readonly _tag: "campaign" }
-  /** From the replica's completer: its log up to (index, term) is durable. */
+  /** From the replica's completion of a durable cycle: its log up to (index, term) is durable. */
   | { readonly _tag: "durable"; readonly index: number; readonly term: number }
   /** From the apply loop: the state machine applied up to `index`. */
   | { readonly _tag: "applied"; readonly index: number }

@@ -7,7 +7,7 @@
  *  - StorageError (the disk failed to make a Ready durable): the group is STOPPED and reported;
  *  - anything else (a defect): restarted with exponential backoff, and reported.
  */
-import { Cause, Chunk, Clock, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
+import { Cause, Chunk, Duration, Effect, FiberMap, Queue, type Scope } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
 import type { Message } from "../src/raft/messages.ts"
 import { repeatForever } from "../src/repeat-forever.ts"
@@ -92,15 +92,23 @@ export const startNodeSupervisor = (
 
     for (const group of options.groups) yield* FiberMap.run(fibers, group, supervise(group))
 
-    // Route every inbound Raft message to its group's replica; unknown or down groups drop it.
+    // Route every inbound Raft message to its group's replica, from the transport's own callback;
+    // unknown or down groups drop it.
+    const clock = yield* Effect.clock
+    const route = (batch: readonly Message[]): void => {
+      options.received?.(batch, clock.unsafeCurrentTimeMillis())
+      for (const m of batch) handles.get(m.group)?.deliver(m)
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => options.transport.setRaftSink(route)),
+      () => Effect.sync(() => options.transport.setRaftSink(null)),
+    )
+    // Anything queued before the sink was set (or by a link that queues): routed as well.
     yield* Effect.forkScoped(
       repeatForever(
-        Effect.gen(function* () {
-          const batch = yield* Queue.takeBetween(options.transport.raftInbox, 1, 4096)
-          if (options.received !== undefined)
-            options.received(Chunk.toReadonlyArray(batch), yield* Clock.currentTimeMillis)
-          for (const m of batch) handles.get(m.group)?.deliver(m)
-        }),
+        Effect.map(Queue.takeBetween(options.transport.raftInbox, 1, 4096), (batch) =>
+          route(Chunk.toReadonlyArray(batch)),
+        ),
       ),
     )
 

@@ -83,7 +83,7 @@ export const runRaftReplica = (
   /** Set by the first failed write: the replica stops with it (see the end). */
   const storageFailed = Deferred.unsafeMake<never, StorageError | CorruptionError>(FiberId.none)
   /**
-   * In-flight cycles whose committed entries wait for the completer. A received snapshot is
+   * In-flight cycles whose committed entries wait for their completion. A received snapshot is
    * installed only once durable; entries committed after it must reach the apply loop after the
    * install, so every later cycle defers its entries too until that backlog is handed over.
    */
@@ -170,7 +170,7 @@ export const runRaftReplica = (
   /** Before durability: register proposal outcomes and hand committed entries to the apply loop. */
   const beforePersist = (r: Ready, deferApply: boolean): void => {
     if (r.entries.length > 0) deps.intents?.observe(r.entries)
-    // Counted when stepped: the published view moves on before the completer sees this Ready.
+    // Counted when stepped: the published view moves on before this Ready is durable.
     if (r.softState !== null && r.softState.leader !== lastLeader) {
       deps.view.leaderChanges++
       deps.metrics?.leaderChanged(lastLeader, r.softState.leader)

@@ -122,6 +122,7 @@ export const makeInMemoryTransport = (
       sendRaft: senders.enqueue,
       sendRaftNow: senders.enqueueNow,
       raftInbox: inbox.queue,
+      setRaftSink: inbox.setSink,
       request,
       serve,
       connectionState: connection.ref.get,

@@ -252,6 +252,7 @@ export const makeNatsTransport = (
       sendRaft: senders.enqueue,
       sendRaftNow: senders.enqueueNow,
       raftInbox: inbox.queue,
+      setRaftSink: inbox.setSink,
       request,
       serve,
       connectionState: state.ref.get,

@@ -14,6 +14,8 @@ export interface RaftInbox {
   readonly receiveFrame: (frame: Uint8Array) => Effect.Effect<void>
   /** The same, called from a plain callback (a NATS subscription): no fiber per frame. */
   readonly receiveFrameNow: (frame: Uint8Array) => void
+  /** See `TransportShape.setRaftSink`. */
+  readonly setSink: (sink: ((messages: readonly Message[]) => void) | null) => void
 }
 
 export const makeRaftInbox = (
@@ -25,6 +27,7 @@ export const makeRaftInbox = (
     const queue = yield* Queue.sliding<Message>(capacity)
     const runtime = yield* Effect.runtime<never>()
     const reassembler = new Reassembler(limits)
+    let sink: ((messages: readonly Message[]) => void) | null = null
     const warn = (what: string, reason: string) =>
       Runtime.runFork(runtime)(Effect.logWarning(`transport: discarded ${what}`, reason))
     const receiveFrameNow = (received: Uint8Array): void => {
@@ -48,6 +51,10 @@ export const makeRaftInbox = (
       }
       const messages = decoded.right
       stats.messagesReceived += messages.length
+      if (sink !== null) {
+        sink(messages)
+        return
+      }
       for (let i = 0; i < messages.length; i++) {
         if (queue.unsafeOffer(messages[i]!)) continue
         // Full: the sliding queue makes room for each of the rest by dropping the oldest.
@@ -57,5 +64,12 @@ export const makeRaftInbox = (
         return
       }
     }
-    return { queue, receiveFrame: (frame) => Effect.sync(() => receiveFrameNow(frame)), receiveFrameNow }
+    return {
+      queue,
+      receiveFrame: (frame) => Effect.sync(() => receiveFrameNow(frame)),
+      receiveFrameNow,
+      setSink: (next) => {
+        sink = next
+      },
+    }
   })

@@ -30,6 +30,12 @@ export interface TransportShape {
   readonly sendRaftNow: (to: NodeId, messages: readonly Message[]) => void
   /** Every Raft message received by this node, for all groups, in arrival order (bounded; drops oldest). */
   readonly raftInbox: Queue.Dequeue<Message>
+  /**
+   * Hands each received frame's messages to `sink` at once, as a plain call from the link's
+   * callback, instead of queueing them in `raftInbox` (null: queue them again). The node's router
+   * uses it: a fiber wake-up per received frame cost more than routing the frame.
+   */
+  readonly setRaftSink: (sink: ((messages: readonly Message[]) => void) | null) => void
   /** Sends `payload` to `service` on node `to` and waits for the reply. */
   readonly request: (
     to: NodeId,
