@@ -210,8 +210,8 @@ export const StorageSection = section(
     snapshot_dir: key(NonEmptyString, () => "snapshots", "Snapshot directory, relative to node.data_dir."),
     max_wal_size_mb: key(
       PositiveInt,
-      () => 64,
-      "SQLite WAL size (MiB) that triggers a checkpoint, so the WAL file stays bounded.",
+      () => 4,
+      "WAL frames (MiB) not yet checkpointed that trigger a checkpoint, run off the JS thread (per database file). Larger means rarer but longer disk stalls: 64 doubled the put p99 on a 2-core VM.",
     ),
     snapshot_interval: key(
       PositiveInt,

@@ -192,10 +192,14 @@ export const startNode = (
     const checkpointElsewhere = (db: SqliteDatabase, mode: string) =>
       Effect.acquireRelease(
         Effect.sync(() =>
-          checkpointOffThread(db, mode, (reason) =>
-            Runtime.runFork(startRuntime)(
-              Effect.logWarning(`${db.path}: checkpoints back on the main thread (${reason})`),
-            ),
+          checkpointOffThread(
+            db,
+            mode,
+            (reason) =>
+              Runtime.runFork(startRuntime)(
+                Effect.logWarning(`${db.path}: checkpoints back on the main thread (${reason})`),
+              ),
+            options.walCheckpointBytes,
           ),
         ),
         (release) => Effect.promise(release).pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore),

@@ -34,6 +34,8 @@ export interface NodeOptions {
   readonly batchTimeoutMs: number
   readonly requestTimeoutMs: number
   readonly snapshotInterval: number
+  /** WAL bytes not yet checkpointed that trigger a checkpoint (`storage.max_wal_size_mb`); default 4 MiB. */
+  readonly walCheckpointBytes?: number
   readonly keepEntries: number
   readonly mailboxCapacity: number
   /** Lease tick interval (expiry resolution), default 100 ms; see actors/lease-keeper.ts. */
@@ -75,6 +77,7 @@ export const nodeOptionsFromConfig = (
     batchTimeoutMs: config.performance.batch_timeout_ms,
     requestTimeoutMs: config.limits.request_timeout_ms,
     snapshotInterval: config.storage.snapshot_interval,
+    walCheckpointBytes: config.storage.max_wal_size_mb * 1024 * 1024,
     keepEntries: config.consensus.snapshot_keep_entries,
     divergenceCheckIntervalMs: config.consensus.divergence_check_interval_seconds * 1000,
     mailboxCapacity: 8192,

@@ -14,13 +14,16 @@
 import type { SqliteDatabase } from "../storage/driver.ts"
 import type { CheckpointReport, CheckpointRequest } from "./checkpoint-worker.ts"
 
-/** SQLite's default `wal_autocheckpoint` (pages), as bytes of 4 KiB pages. */
-const DEFAULT_PAGES = 1000
+/** The default threshold: 4 MiB of 4 KiB pages (about SQLite's default `wal_autocheckpoint`, 1000). */
+export const DEFAULT_CHECKPOINT_BYTES = 4 * 1024 * 1024
+const PAGE_BYTES = 4096
 const CHECK_EVERY_MS = 50
 
 interface Registered {
   readonly db: SqliteDatabase
   readonly onFallback: (reason: string) => void
+  /** The threshold in pages, for SQLite's own checkpoint if the worker gives the database back. */
+  readonly pages: number
 }
 
 interface Shared {
@@ -35,7 +38,7 @@ let nextId = 1
 
 const fallBack = (r: Registered, reason: string): void => {
   try {
-    r.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_PAGES}`)
+    r.db.exec(`PRAGMA wal_autocheckpoint = ${r.pages}`)
   } catch {}
   r.onFallback(reason)
 }
@@ -71,32 +74,35 @@ const workerFor = (): Shared => {
 }
 
 /**
- * Hands `db`'s checkpoints to the worker. The returned function takes them back and resolves once
- * the worker has closed its connection: await it before closing `db`. `synchronous` is the mode
- * `db` runs at.
+ * Hands `db`'s checkpoints to the worker: one once the WAL holds `thresholdBytes` of frames not
+ * yet checkpointed (`storage.max_wal_size_mb`). The returned function takes them back and resolves
+ * once the worker has closed its connection: await it before closing `db`. `synchronous` is the
+ * mode `db` runs at.
  */
 export const checkpointOffThread = (
   db: SqliteDatabase,
   synchronous: string,
   onFallback: (reason: string) => void = () => {},
+  thresholdBytes: number = DEFAULT_CHECKPOINT_BYTES,
 ): (() => Promise<void>) => {
   const w = workerFor()
   const id = nextId++
+  const pages = Math.max(1, Math.round(thresholdBytes / PAGE_BYTES))
   db.exec("PRAGMA wal_autocheckpoint = 0")
-  w.users.set(id, { db, onFallback })
+  w.users.set(id, { db, onFallback, pages })
   w.worker.postMessage({
     op: "add",
     id,
     path: db.path,
     synchronous,
-    thresholdBytes: DEFAULT_PAGES * 4096,
+    thresholdBytes,
   } satisfies CheckpointRequest)
   return async () => {
     const r = w.users.get(id)
     w.users.delete(id)
     if (r !== undefined) {
       try {
-        r.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_PAGES}`)
+        r.db.exec(`PRAGMA wal_autocheckpoint = ${r.pages}`)
       } catch {}
     }
     await new Promise<void>((resolve) => {

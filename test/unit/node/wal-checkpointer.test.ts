@@ -23,7 +23,7 @@ describe("WAL checkpoints off the JS thread", () => {
       const release = checkpointOffThread(db, "NORMAL")
       expect(Number(db.pragma("wal_autocheckpoint"))).toBe(0)
       const blob = new Uint8Array(64 * 1024).fill(1)
-      // 8 MB in the WAL: past the 1,000-page threshold; only a checkpoint moves it into a.db.
+      // 8 MB in the WAL: past the default 4 MiB threshold; only a checkpoint moves it into a.db.
       db.transaction(() => {
         for (let i = 0; i < 128; i++) db.prepare("INSERT INTO t (v) VALUES (?)").run(blob)
       })
@@ -31,7 +31,29 @@ describe("WAL checkpoints off the JS thread", () => {
       const rows = db.prepare("SELECT count(*) AS n FROM t").get()
       expect(Number(rows?.n)).toBe(128)
       await release()
-      expect(Number(db.pragma("wal_autocheckpoint"))).toBe(1000)
+      expect(Number(db.pragma("wal_autocheckpoint"))).toBe(1024)
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test("the threshold is the configured one (storage.max_wal_size_mb): 2 MB of WAL is checkpointed at 1 MiB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lattice-ckpt-"))
+    try {
+      const path = join(dir, "c.db")
+      const db = bunSqliteDriver.open(path, { synchronous: "NORMAL" })
+      db.exec("CREATE TABLE t (v BLOB)")
+      const release = checkpointOffThread(db, "NORMAL", () => {}, 1024 * 1024)
+      const blob = new Uint8Array(64 * 1024).fill(1)
+      // 2 MB: below the default threshold, past this one.
+      db.transaction(() => {
+        for (let i = 0; i < 32; i++) db.prepare("INSERT INTO t (v) VALUES (?)").run(blob)
+      })
+      await until(() => statSync(path).size > 1024 * 1024)
+      await release()
+      // Given back, SQLite's own checkpoint uses the same threshold: 256 pages of 4 KiB.
+      expect(Number(db.pragma("wal_autocheckpoint"))).toBe(256)
       db.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -49,7 +71,7 @@ describe("WAL checkpoints off the JS thread", () => {
         reason = r
       })
       await until(() => reason !== null)
-      expect(Number(db.pragma("wal_autocheckpoint"))).toBe(1000)
+      expect(Number(db.pragma("wal_autocheckpoint"))).toBe(1024)
       await release()
       db.close()
     } finally {
