@@ -5,6 +5,16 @@ import { join } from "node:path"
 import { checkpointOffThread } from "../../../src/node/wal-checkpointer.ts"
 import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
 
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+const inTempDir = async (body: (dir: string) => Promise<void>) => {
+  const dir = mkdtempSync(join(tmpdir(), "lattice-ckpt-"))
+  try {
+    await body(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const until = async (what: () => boolean, ms = 10_000) => {
   const end = performance.now() + ms
   while (!what()) {
@@ -14,9 +24,8 @@ const until = async (what: () => boolean, ms = 10_000) => {
 }
 
 describe("WAL checkpoints off the JS thread", () => {
-  test("the connection stops checkpointing itself; the worker copies a large WAL into the file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lattice-ckpt-"))
-    try {
+  test("the connection stops checkpointing itself; the worker copies a large WAL into the file", () =>
+    inTempDir(async (dir) => {
       const path = join(dir, "a.db")
       const db = bunSqliteDriver.open(path, { synchronous: "NORMAL" })
       db.exec("CREATE TABLE t (v BLOB)")
@@ -33,14 +42,10 @@ describe("WAL checkpoints off the JS thread", () => {
       await release()
       expect(Number(db.pragma("wal_autocheckpoint"))).toBe(1024)
       db.close()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+    }))
 
-  test("the threshold is the configured one (storage.max_wal_size_mb): 2 MB of WAL is checkpointed at 1 MiB", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lattice-ckpt-"))
-    try {
+  test("the threshold is the configured one (storage.max_wal_size_mb): 2 MB of WAL is checkpointed at 1 MiB", () =>
+    inTempDir(async (dir) => {
       const path = join(dir, "c.db")
       const db = bunSqliteDriver.open(path, { synchronous: "NORMAL" })
       db.exec("CREATE TABLE t (v BLOB)")
@@ -55,14 +60,10 @@ describe("WAL checkpoints off the JS thread", () => {
       // Given back, SQLite's own checkpoint uses the same threshold: 256 pages of 4 KiB.
       expect(Number(db.pragma("wal_autocheckpoint"))).toBe(256)
       db.close()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+    }))
 
-  test("a database the worker cannot open gets its automatic checkpoint back, with the reason", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lattice-ckpt-"))
-    try {
+  test("a database the worker cannot open gets its automatic checkpoint back, with the reason", () =>
+    inTempDir(async (dir) => {
       const db = bunSqliteDriver.open(join(dir, "b.db"), { synchronous: "NORMAL" })
       // A handle whose path the worker cannot open (it never creates files).
       const elsewhere = { ...db, path: join(dir, "missing", "b.db") }
@@ -74,8 +75,5 @@ describe("WAL checkpoints off the JS thread", () => {
       expect(Number(db.pragma("wal_autocheckpoint"))).toBe(1024)
       await release()
       db.close()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+    }))
 })
