@@ -15,6 +15,7 @@ import type { KvEvent } from "../src/kv/write-txn.ts"
 import { type GroupMetrics, secondsSince } from "../src/metrics/node-metrics.ts"
 import { repeatForever } from "../src/repeat-forever.ts"
 import type { SqliteDatabase } from "../src/storage/driver.ts"
+import type { Offerable } from "./inbox.ts"
 import type { ApplyTask, ReplicaInput } from "./mailbox.ts"
 import { decodeKvSnapshot, encodeKvSnapshot, encodeKvSnapshotYielding } from "./snapshot-data.ts"
 import type { AppliedWatch, ProposalWaiters } from "./waiters.ts"
@@ -23,7 +24,7 @@ export interface ApplyLoopDeps {
   readonly group: GroupId
   readonly sm: KvStateMachine
   readonly applyQueue: Queue.Queue<ApplyTask>
-  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly mailbox: Offerable<ReplicaInput>
   readonly proposals: ProposalWaiters
   readonly applied: AppliedWatch
   /** Applied entries between snapshots. */
@@ -107,7 +108,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     lastSnapshot = sm.appliedIndex
     const meta = { index: sm.appliedIndex, term: lastTerm, conf: emptyConfState }
     if (deps.snapshotReader === undefined) {
-      return Queue.offer(deps.mailbox, {
+      return deps.mailbox.offer({
         _tag: "snapshotTaken",
         snapshot: { meta, data: encodeKvSnapshot(sm) },
       })
@@ -120,9 +121,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     reading = stream
     return Effect.fork(
       encodeKvSnapshotYielding(first.value, stream).pipe(
-        Effect.flatMap((data) =>
-          Queue.offer(deps.mailbox, { _tag: "snapshotTaken", snapshot: { meta, data } }),
-        ),
+        Effect.flatMap((data) => deps.mailbox.offer({ _tag: "snapshotTaken", snapshot: { meta, data } })),
         Effect.ensuring(Effect.sync(() => (reading = null))),
       ),
     )
@@ -139,7 +138,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
         meta: { index: sm.appliedIndex, term: lastTerm, conf: emptyConfState },
         data: encodeKvSnapshot(sm),
       }
-      return Queue.offer(deps.mailbox, {
+      return deps.mailbox.offer({
         _tag: "snapshotTaken",
         snapshot,
         done: task.done,
@@ -173,7 +172,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     deps.applied.advance(sm.appliedIndex)
     const applied: ReplicaInput = { _tag: "applied", index: sm.appliedIndex }
     if (deps.mailbox.unsafeOffer(applied)) return maybeSnapshot
-    return Effect.zipRight(Queue.offer(deps.mailbox, applied), maybeSnapshot)
+    return Effect.zipRight(deps.mailbox.offer(applied), maybeSnapshot)
   }
 
   const batch = Effect.gen(function* () {
@@ -215,7 +214,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     }
     yield* flush
     deps.applied.advance(sm.appliedIndex)
-    yield* Queue.offer(deps.mailbox, { _tag: "applied", index: sm.appliedIndex })
+    yield* deps.mailbox.offer({ _tag: "applied", index: sm.appliedIndex })
     yield* maybeSnapshot
   })
 

@@ -9,12 +9,13 @@
  * own, at most one at a time, and only while a learner waits to be promoted: the ticks never
  * wait for it.
  */
-import { Duration, Effect, Queue } from "effect"
+import { Duration, Effect } from "effect"
+import type { Offerable } from "./inbox.ts"
 import type { ReplicaInput } from "./mailbox.ts"
 
 export interface GroupTickerDeps {
   readonly tickMs: number
-  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly mailbox: Offerable<ReplicaInput>
   /** The lease keeper's look at the clock (lease-keeper.ts `tick`). */
   readonly leaseTick: Effect.Effect<void>
   readonly leaseEveryTicks: number
@@ -40,7 +41,7 @@ export const runGroupTicker = (deps: GroupTickerDeps): Effect.Effect<never> =>
       })
       const once = Effect.gen(function* () {
         ticks++
-        yield* Queue.offer(deps.mailbox, { _tag: "tick" })
+        yield* deps.mailbox.offer({ _tag: "tick" })
         if (ticks % deps.leaseEveryTicks === 0) yield* deps.leaseTick
         if (ticks % deps.promoteEveryTicks === 0) yield* promote
       })

@@ -21,6 +21,7 @@ import type { TransportShape } from "../src/transport/transport.ts"
 import { type AppliedChanges, ApplyFailed, runApplyLoop } from "./apply-loop.ts"
 import { ConfChangeRefused, NotLeader, type ReplicaStopped, type RequestFailure } from "./errors.ts"
 import { runGroupTicker } from "./group-ticker.ts"
+import { Inbox } from "./inbox.ts"
 import {
   LEARNER_MAX_LAG,
   learnerCaughtUp,
@@ -139,7 +140,7 @@ export const runGroup = (
       )
       const intents = new PromotionIntents()
       intents.observe(loaded.entries)
-      const mailbox = yield* Queue.bounded<ReplicaInput>(settings.mailboxCapacity)
+      const mailbox = new Inbox<ReplicaInput>(settings.mailboxCapacity)
       // Unbounded on purpose: the replica must never block on the apply loop while the apply
       // loop waits for room in the replica's mailbox. Raft's in-flight limits bound it anyway.
       const applyQueue = yield* Queue.unbounded<ApplyTask>()
@@ -231,7 +232,7 @@ export const runGroup = (
             }
             const outcome = yield* Deferred.make<ProposalOutcome, ReplicaStopped>()
             const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
-            yield* Queue.offer(mailbox, { _tag: "confChange", change, outcome, done })
+            yield* mailbox.offer({ _tag: "confChange", change, outcome, done })
             const o = yield* Deferred.await(outcome)
             if (o.kind === "rejected") {
               if (o.reason === "notLeader" || o.reason === "noLeader")
@@ -249,7 +250,7 @@ export const runGroup = (
         deliver: (message) => {
           if (!mailbox.unsafeOffer({ _tag: "message", message })) view.droppedMessages++
         },
-        send: (input) => Queue.offer(mailbox, input),
+        send: (input) => mailbox.offer(input),
         snapshotNow: (keepEntries) =>
           Effect.gen(function* () {
             const done = yield* Deferred.make<SnapshotReport, ReplicaStopped>()

@@ -20,6 +20,7 @@ import { followCommitted, type LeaderClock, nextTick } from "../src/kv/lease/lea
 import type { ApplyResult, KvStateMachine } from "../src/kv/state-machine.ts"
 import { repeatForever } from "../src/repeat-forever.ts"
 import type { RequestFailure } from "./errors.ts"
+import type { Offerable } from "./inbox.ts"
 import type { ReplicaInput } from "./mailbox.ts"
 import type { ReplicaView } from "./replica-view.ts"
 
@@ -27,7 +28,7 @@ export interface LeaseKeeperDeps {
   readonly group: GroupId
   readonly sm: KvStateMachine
   readonly view: ReplicaView
-  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly mailbox: Offerable<ReplicaInput>
   /** Interval between tick proposals while leases exist (the expiry resolution). */
   readonly tickMs: number
   /** Interval between tick proposals while the lease table is empty. */
@@ -85,7 +86,7 @@ export const makeLeaseKeeper = (deps: LeaseKeeperDeps): Effect.Effect<LeaseKeepe
     const propose = (data: Uint8Array) =>
       Effect.gen(function* () {
         const done = yield* Deferred.make<ApplyResult | null, RequestFailure>()
-        yield* Queue.offer(deps.mailbox, { _tag: "propose", proposals: [{ data, done }] })
+        yield* deps.mailbox.offer({ _tag: "propose", proposals: [{ data, done }] })
         return done
       })
 

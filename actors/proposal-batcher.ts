@@ -11,6 +11,7 @@ import { Deferred, Duration, Effect, Queue } from "effect"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
 import { repeatForever } from "../src/repeat-forever.ts"
 import { Overloaded, type RequestFailure } from "./errors.ts"
+import type { Offerable } from "./inbox.ts"
 import type { PendingProposal, ReplicaInput } from "./mailbox.ts"
 import { ProposalCallback, type ProposalOutcome } from "./waiters.ts"
 
@@ -30,7 +31,7 @@ export interface ProposalBatcher {
 }
 
 export const makeProposalBatcher = (options: {
-  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly mailbox: Offerable<ReplicaInput>
   readonly batchSize: number
   readonly batchTimeoutMs: number
   readonly capacity: number
@@ -74,7 +75,7 @@ export const makeProposalBatcher = (options: {
           yield* Effect.sleep(Duration.millis(options.batchTimeoutMs))
           batch = batch.concat(Array.from(yield* Queue.takeUpTo(queue, options.batchSize - batch.length)))
         }
-        yield* Queue.offer(options.mailbox, { _tag: "propose", proposals: batch })
+        yield* options.mailbox.offer({ _tag: "propose", proposals: batch })
       }),
     )
     return { propose, proposeNow, run }

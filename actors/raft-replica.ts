@@ -1,7 +1,7 @@
 /**
- * RaftReplica: the one fiber that owns a group's RaftState. Each cycle it drains its mailbox
- * (ticks, messages, proposal batches, reads, admin inputs, apply acknowledgements, durability
- * notices), steps the core once per input, then handles the Readys (api.ts loop contract):
+ * RaftReplica: owns a group's RaftState. Each cycle drains its mailbox (ticks, messages, proposal
+ * batches, reads, admin inputs, apply acknowledgements, durability notices), steps the core once
+ * per input, then handles the Readys (api.ts loop contract):
  *  1. submit them to the group committer: one transaction shared with every other Ready
  *     submitted in this turn (other groups included), one fsync;
  *  2. only once durable, send their messages (a leader's own appends and heartbeats may leave
@@ -15,6 +15,11 @@
  * leaves before every earlier Ready is durable too; they run as plain calls, not on a fiber of
  * their own, because a fiber wake-up per cycle costs tens of µs here. Proposals are registered
  * at their (index, term) and resolved by the apply loop.
+ *
+ * A cycle is plain code that the mailbox (an `Inbox`) runs in a microtask once inputs arrive; the
+ * replica's fiber supervises it: it writes the cycles' log lines, runs the rare cycle that
+ * persists a snapshot (an Effect; plain cycles wait for it), and ends with the first failure (a
+ * failed write, a lost log, a defect in a cycle). Its end detaches the cycles from the mailbox.
  */
 import { Deferred, Effect, Either, FiberId, Queue } from "effect"
 import type { GroupId } from "../schemas/raft.ts"
@@ -29,6 +34,7 @@ import type { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped, type RequestFailure } from "./errors.ts"
 import { HardStateSync } from "./hard-state-sync.ts"
+import type { Inbox } from "./inbox.ts"
 import type { PromotionIntents } from "./learner-promoter.ts"
 import type { ApplyTask, PendingProposal, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { needsPersist, persistAll, submitAll } from "./persist-all.ts"
@@ -38,7 +44,7 @@ import { failProposal, type ProposalWaiters } from "./waiters.ts"
 export interface RaftReplicaDeps {
   readonly group: GroupId
   readonly initial: RaftState
-  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly mailbox: Inbox<ReplicaInput>
   readonly applyQueue: Queue.Queue<ApplyTask>
   readonly committer: GroupCommitter
   readonly transport: TransportShape
@@ -254,7 +260,10 @@ export const runRaftReplica = (
     const f: InFlight = { readys: batch, durable: false, late, persisted, deferApply, reports }
     inFlight.push(f)
     submitAll(deps.committer, hardSync.toPersist(batch), deps.group, (failure) => {
-      if (failure !== null) return void Deferred.unsafeDone(storageFailed, Effect.fail(failure))
+      if (failure !== null) {
+        stop(Effect.fail(failure))
+        return
+      }
       f.durable = true
       completeDurable()
     })
@@ -275,7 +284,7 @@ export const runRaftReplica = (
   /** The `durable` input, into the bounded mailbox; if it is full, a fiber waits for room. */
   const notifyDurable = (at: { readonly index: number; readonly term: number }): void => {
     const input: ReplicaInput = { _tag: "durable", ...at }
-    if (!deps.mailbox.unsafeOffer(input)) Effect.runFork(Queue.offer(deps.mailbox, input))
+    if (!deps.mailbox.unsafeOffer(input)) Effect.runFork(deps.mailbox.offer(input))
   }
 
   /** The apply loop took a snapshot: make it durable in the log store, then let the core compact. */
@@ -315,15 +324,27 @@ export const runRaftReplica = (
   }
   const pendingSnapshotReports: Deferred.Deferred<SnapshotReport, ReplicaStopped>[] = []
 
-  /** The end of a cycle: publish the view, then write its log lines (or stop on a lost log). */
-  const endCycle = (): Effect.Effect<void, CorruptionError> => {
-    if (logLost !== null) return Effect.fail(logLostError(s.id, deps.group, logLost))
+  /** Effects the plain cycles hand to the replica's fiber: log lines, and cycles with a snapshot. */
+  const fiberWork = Effect.runSync(Queue.unbounded<Effect.Effect<void, StorageError | CorruptionError>>())
+  /** Stops the replica with `error` (a lost log, a failed write, a defect in a plain cycle). */
+  let stopped = false
+  const stop = (exit: Effect.Effect<never, StorageError | CorruptionError>): void => {
+    stopped = true
+    Deferred.unsafeDone(storageFailed, exit)
+  }
+
+  /** The end of a cycle: publish the view, then hand its log lines to the fiber (or stop on a lost log). */
+  const endCycle = (): void => {
+    if (logLost !== null) {
+      stop(Effect.fail(logLostError(s.id, deps.group, logLost)))
+      return
+    }
     const leaderBefore = deps.view.status.leader
     deps.view.status = status(s)
     if (deps.view.status.leader !== leaderBefore) deps.view.leaderChanged.fire()
     deps.view.cycles++
-    if (cycleLogs.length === 0) return Effect.void
-    return Effect.forEach(cycleLogs.splice(0), (log) => log, { discard: true })
+    if (cycleLogs.length > 0)
+      fiberWork.unsafeOffer(Effect.forEach(cycleLogs.splice(0), (log) => log, { discard: true }))
   }
 
   /** A cycle holding a snapshot the apply loop took: persisting it is an Effect (and rare). */
@@ -341,40 +362,64 @@ export const runRaftReplica = (
         if (core !== null) readys.push(stepCore(core))
       }
       process(readys)
-      return yield* endCycle()
+      endCycle()
     })
 
-  // Every other cycle is plain code between the take and its end: a cycle runs per message, so
-  // each Effect operation in it is paid hundreds of times a second.
-  const cycle = Effect.flatMap(Queue.takeBetween(deps.mailbox, 1, maxInputs), (inputs) => {
-    const readys: Ready[] = []
-    for (const input of inputs) {
-      if (input._tag === "snapshotTaken") return cycleWithSnapshot(inputs)
+  /** While the fiber runs a cycle with a snapshot, the plain cycles wait for it. */
+  let paused = false
+
+  // Every other cycle is plain code, run by the mailbox in a microtask after inputs arrive: a
+  // cycle runs per message, so a fiber wake-up or an Effect operation in it would be paid
+  // hundreds of times a second.
+  const cycle = (): void => {
+    if (stopped || paused) return
+    const inputs = deps.mailbox.take(maxInputs)
+    if (inputs.length === 0) return
+    try {
+      if (inputs.some((input) => input._tag === "snapshotTaken")) {
+        paused = true
+        const resume = Effect.sync(() => {
+          paused = false
+          deps.mailbox.kick()
+        })
+        fiberWork.unsafeOffer(Effect.ensuring(cycleWithSnapshot(inputs), resume))
+        return
+      }
+      const readys: Ready[] = []
+      for (const input of inputs) {
+        const core = toCore(input)
+        if (core !== null) readys.push(stepCore(core))
+      }
+      process(readys)
+      endCycle()
+    } catch (defect) {
+      stop(Effect.die(defect))
     }
-    for (const input of inputs) {
-      const core = toCore(input)
-      if (core !== null) readys.push(stepCore(core))
-    }
-    process(readys)
-    return endCycle()
-  })
+  }
 
   const failPending = Effect.sync(() => {
-    const stopped = new ReplicaStopped({ reason: `group ${deps.group}: replica stopped` })
-    for (const p of pendingProposals.values()) failProposal(p.done, stopped)
-    for (const done of pendingReads.values()) done(Either.left(stopped))
-    for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(stopped))
-    for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(stopped))
-    for (const f of inFlight.splice(0))
-      for (const d of f.reports) Deferred.unsafeDone(d, Effect.fail(stopped))
+    const error = new ReplicaStopped({ reason: `group ${deps.group}: replica stopped` })
+    for (const p of pendingProposals.values()) failProposal(p.done, error)
+    for (const done of pendingReads.values()) done(Either.left(error))
+    for (const c of pendingConf.values()) Deferred.unsafeDone(c.outcome, Effect.fail(error))
+    for (const d of pendingSnapshotReports.splice(0)) Deferred.unsafeDone(d, Effect.fail(error))
+    for (const f of inFlight.splice(0)) for (const d of f.reports) Deferred.unsafeDone(d, Effect.fail(error))
     pendingConf.clear()
     pendingProposals.clear()
     pendingReads.clear()
   })
 
-  return Effect.raceFirst(repeatForever(cycle), Deferred.await(storageFailed)).pipe(
-    Effect.ensuring(failPending),
-  )
+  const detach = Effect.sync(() => {
+    stopped = true
+    deps.mailbox.setConsumer(null)
+  })
+  return Effect.suspend(() => {
+    deps.mailbox.setConsumer(cycle)
+    return Effect.raceFirst(
+      repeatForever(Effect.flatten(Queue.take(fiberWork))),
+      Deferred.await(storageFailed),
+    )
+  }).pipe(Effect.ensuring(Effect.zipRight(detach, failPending)))
 }
 
 /**

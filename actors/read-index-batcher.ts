@@ -7,6 +7,7 @@
 import { Deferred, Duration, Effect, FiberSet, Queue, type Scope } from "effect"
 import { repeatForever } from "../src/repeat-forever.ts"
 import { ReadUnavailable, type RequestFailure } from "./errors.ts"
+import type { Offerable } from "./inbox.ts"
 import type { ReplicaInput } from "./mailbox.ts"
 import type { AppliedWatch } from "./waiters.ts"
 
@@ -17,7 +18,7 @@ export interface ReadIndexBatcher {
 }
 
 export const makeReadIndexBatcher = (options: {
-  readonly mailbox: Queue.Queue<ReplicaInput>
+  readonly mailbox: Offerable<ReplicaInput>
   readonly applied: AppliedWatch
   readonly timeoutMs: number
   readonly capacity: number
@@ -34,7 +35,7 @@ export const makeReadIndexBatcher = (options: {
     const serveBatch = (batch: readonly Deferred.Deferred<void, RequestFailure>[]) =>
       Effect.gen(function* () {
         const index = yield* Deferred.make<number, RequestFailure>()
-        yield* Queue.offer(options.mailbox, { _tag: "readIndex", done: (o) => Deferred.unsafeDone(index, o) })
+        yield* options.mailbox.offer({ _tag: "readIndex", done: (o) => Deferred.unsafeDone(index, o) })
         const proven = yield* Deferred.await(index)
         yield* options.applied.await(proven)
       }).pipe(
