@@ -215,8 +215,8 @@ export const StorageSection = section(
     ),
     snapshot_interval: key(
       PositiveInt,
-      () => 10000,
-      "Applied entries between automatic snapshots; smaller means more frequent snapshots and a shorter log.",
+      () => 100000,
+      "Applied entries between automatic snapshots (etcd's --snapshot-count, whose default is also 100000). Each snapshot copies the whole KV state into raft.db, so smaller means a shorter log (kept in memory, as etcd's) but more work per write.",
     ),
   },
   "Durable storage (SQLite in WAL mode).",
