@@ -47,6 +47,8 @@ export interface GroupSettings {
   readonly readTimeoutMs: number
   readonly snapshotInterval: number
   readonly keepEntries: number
+  /** Keys whose newest version the state machine keeps in memory (`[performance] cache_size`). */
+  readonly keyCacheSize?: number
   readonly mailboxCapacity: number
   /** Lease tick interval while leases exist (expiry resolution); see lease-keeper.ts. */
   readonly leaseTickMs?: number
@@ -123,7 +125,7 @@ export const runGroup = (
   Effect.scoped(
     Effect.gen(function* () {
       const { group, settings, store } = deps
-      const sm = KvStateMachine.open(deps.kvDb, { group })
+      const sm = KvStateMachine.open(deps.kvDb, { group, cacheSize: settings.keyCacheSize ?? 0 })
       yield* catchUpWithSnapshot(store, group, sm)
       let loaded = store.load(group)
       if (

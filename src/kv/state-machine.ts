@@ -43,6 +43,8 @@ export interface KvStateMachineOptions {
   readonly leaseExists?: (lease: bigint) => boolean
   readonly idempotency?: IdempotencyPolicy
   readonly maxTxnOps?: number
+  /** Keys whose newest version is kept in memory (`[performance] cache_size`); 0 or absent: none. */
+  readonly cacheSize?: number
 }
 
 export interface ApplyResult {
@@ -81,7 +83,7 @@ export class KvStateMachine {
   ) {
     this.tables = kvTables(options.group)
     db.transaction(() => createKvTables(db, this.tables))
-    this.store = new MvccStore(db, this.tables)
+    this.store = new MvccStore(db, this.tables, options.cacheSize ?? 0)
     this.metaRow = new MetaRow(db, this.tables)
     this.tenants = new TenantRegistry(db, this.tables)
     this.idem = new IdempotencyStore(db, this.tables)
@@ -159,6 +161,7 @@ export class KvStateMachine {
     } catch (error) {
       this.meta = saved
       this.tenants.forget()
+      this.store.forget()
       throw error
     }
   }
@@ -199,6 +202,8 @@ export class KvStateMachine {
   compactStep(maxKeys = 256): boolean {
     if (this.meta.compactedThrough >= this.meta.compactRev) return true
     this.checkWritable()
+    // Compaction removes tombstones, which the cache of newest versions may hold.
+    this.store.forget()
     return this.db.transaction(() => {
       const done = runCompactionStep(this.db, this.tables, this.meta, maxKeys)
       this.metaRow.write(this.meta)
@@ -256,6 +261,7 @@ export class KvStateMachine {
 
   /** Re-reads everything cached from the database (after a snapshot restore). */
   reload(): void {
+    this.store.forget()
     this.meta = this.metaRow.read()
     this.tenants.reload()
   }

@@ -29,6 +29,42 @@ export const rowToKv = (r: SqlRow): KeyValue => ({
 })
 
 const COLS = "key, rev, create_rev, version, lease, value"
+
+/** A map key for (tenant, key): the key's bytes as char codes (one per byte, so it is exact). */
+const versionId = (tenant: number, key: Uint8Array): string => {
+  let id = `${tenant}:`
+  for (let i = 0; i < key.length; i += 4096)
+    id += String.fromCharCode.apply(null, key.subarray(i, i + 4096) as unknown as number[])
+  return id
+}
+
+/**
+ * The newest version of recently used keys (`[performance] cache_size`), so a put's read of the
+ * key's previous version and a read of one key at the current revision skip SQLite. Sound because
+ * every write of a version goes through `MvccStore.write`, which updates it; whatever changes rows
+ * otherwise (a rolled-back transaction, a compaction, a snapshot restore) calls `forget`. The
+ * oldest written or loaded entry goes first.
+ */
+class NewestVersions {
+  private readonly map = new Map<string, KeyValue>()
+
+  constructor(readonly capacity: number) {}
+
+  get(id: string): KeyValue | undefined {
+    return this.map.get(id)
+  }
+
+  /** `copy`: the bytes may be views of a whole decoded frame, which must not stay alive with them. */
+  set(id: string, kv: KeyValue, copy: boolean): void {
+    this.map.delete(id)
+    this.map.set(id, copy ? { ...kv, key: kv.key.slice(), value: kv.value.slice() } : kv)
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!)
+  }
+
+  clear(): void {
+    this.map.clear()
+  }
+}
 const GROUPED = "key, max(rev) AS rev, create_rev, version, lease, value"
 
 export class MvccStore {
@@ -38,11 +74,18 @@ export class MvccStore {
   private readonly countBetweenStmt: SqliteStatement
   private readonly countFromStmt: SqliteStatement
   private readonly writeStmt: SqliteStatement
+  private readonly newestStmt: SqliteStatement
+  /** Null when `cacheSize` is 0. */
+  private readonly newest: NewestVersions | null
 
-  constructor(db: SqliteDatabase, t: KvTables) {
+  constructor(db: SqliteDatabase, t: KvTables, cacheSize = 0) {
     this.latestStmt = db.prepare(
       `SELECT ${COLS} FROM ${t.rows} WHERE tenant = ? AND key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`,
     )
+    this.newestStmt = db.prepare(
+      `SELECT ${COLS} FROM ${t.rows} WHERE tenant = ? AND key = ? ORDER BY rev DESC LIMIT 1`,
+    )
+    this.newest = cacheSize > 0 ? new NewestVersions(cacheSize) : null
     // SQLite takes the bare columns of a max() aggregate from the row holding the max.
     this.betweenStmt = db.prepare(
       `SELECT ${GROUPED} FROM ${t.rows} WHERE tenant = ? AND key >= ? AND key < ? AND rev <= ?
@@ -67,8 +110,25 @@ export class MvccStore {
 
   /** The newest version of `key` at or below `rev`, tombstones included. */
   latest(tenant: number, key: Bytes, rev: number): KeyValue | undefined {
+    if (this.newest !== null) {
+      const id = versionId(tenant, key)
+      let newest = this.newest.get(id)
+      if (newest === undefined) {
+        const row = this.newestStmt.get(tenant, key)
+        if (row === undefined) return undefined
+        newest = rowToKv(row)
+        this.newest.set(id, newest, false)
+      }
+      // The newest version overall is the newest at `rev` when it is not after it.
+      if (newest.modRevision <= rev) return newest
+    }
     const row = this.latestStmt.get(tenant, key, rev)
     return row === undefined ? undefined : rowToKv(row)
+  }
+
+  /** Drops the cached newest versions: rows changed other than through `write`, or were rolled back. */
+  forget(): void {
+    this.newest?.clear()
   }
 
   /** The live key-values of a span at `rev`, in key order; `limit` <= 0 means all. */
@@ -102,5 +162,6 @@ export class MvccStore {
   /** Writes one version; a second write of the same key in the same txn replaces the first. */
   write(tenant: number, kv: KeyValue): void {
     this.writeStmt.run(tenant, kv.key, kv.modRevision, kv.createRevision, kv.version, kv.lease, kv.value)
+    this.newest?.set(versionId(tenant, kv.key), kv, true)
   }
 }

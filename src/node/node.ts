@@ -133,6 +133,7 @@ const settingsOf = (o: NodeOptions): GroupSettings => ({
   readTimeoutMs: o.requestTimeoutMs,
   snapshotInterval: o.snapshotInterval,
   keepEntries: o.keepEntries,
+  keyCacheSize: o.keyCacheSize ?? 0,
   mailboxCapacity: o.mailboxCapacity,
   leaseTickMs: o.leaseTickMs,
 })

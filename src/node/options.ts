@@ -37,6 +37,8 @@ export interface NodeOptions {
   /** WAL bytes not yet checkpointed that trigger a checkpoint (`storage.max_wal_size_mb`); default 4 MiB. */
   readonly walCheckpointBytes?: number
   readonly keepEntries: number
+  /** Keys whose newest version each group keeps in memory (`performance.cache_size`); 0: none. */
+  readonly keyCacheSize?: number
   readonly mailboxCapacity: number
   /** Lease tick interval (expiry resolution), default 100 ms; see actors/lease-keeper.ts. */
   readonly leaseTickMs?: number
@@ -79,6 +81,7 @@ export const nodeOptionsFromConfig = (
     snapshotInterval: config.storage.snapshot_interval,
     walCheckpointBytes: config.storage.max_wal_size_mb * 1024 * 1024,
     keepEntries: config.consensus.snapshot_keep_entries,
+    keyCacheSize: config.performance.cache_size,
     divergenceCheckIntervalMs: config.consensus.divergence_check_interval_seconds * 1000,
     mailboxCapacity: 8192,
     clientUrls: urls.clientUrls ?? { [self]: [`http://${config.listeners.etcd}`] },

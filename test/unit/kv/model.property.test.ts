@@ -28,40 +28,42 @@ const commandOf = (step: Step, current: number): KvCommand | undefined => {
   }
 }
 
-test("state machine agrees with the etcd model on random operation sequences", () => {
-  fc.assert(
-    fc.property(fc.array(stepArb, { minLength: 5, maxLength: 60, size: "max" }), (steps) => {
-      const f = openFixture({ leaseExists })
-      const model = new EtcdModel()
-      try {
-        for (const step of steps) {
-          const cmd = commandOf(step, model.revision)
-          if (cmd === undefined && step.kind === "range") {
-            const req = { ...step.request, revision: resolveBack(model.revision, step.back) }
-            const got = f.sm.range(req)
-            const want = model.range("default", req)
-            expect(normalizeRange(got)).toEqual(normalizeRange(want))
-            continue
+// Without the cache of newest versions, with one small enough to evict all the time, and a large one.
+for (const cacheSize of [0, 3, 1000])
+  test(`state machine agrees with the etcd model on random operation sequences (key cache ${cacheSize})`, () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 5, maxLength: 60, size: "max" }), (steps) => {
+        const f = openFixture({ leaseExists, cacheSize })
+        const model = new EtcdModel()
+        try {
+          for (const step of steps) {
+            const cmd = commandOf(step, model.revision)
+            if (cmd === undefined && step.kind === "range") {
+              const req = { ...step.request, revision: resolveBack(model.revision, step.back) }
+              const got = f.sm.range(req)
+              const want = model.range("default", req)
+              expect(normalizeRange(got)).toEqual(normalizeRange(want))
+              continue
+            }
+            const got: KvOutcome = f.run(cmd!)
+            const want = model.apply("default", cmd!)
+            expect(normalizeOutcome(got)).toEqual(normalizeOutcome(want))
+            expect(f.sm.revision).toBe(model.revision)
+            if (step.kind === "compact") while (!f.sm.compactStep(2)) {}
           }
-          const got: KvOutcome = f.run(cmd!)
-          const want = model.apply("default", cmd!)
-          expect(normalizeOutcome(got)).toEqual(normalizeOutcome(want))
-          expect(f.sm.revision).toBe(model.revision)
-          if (step.kind === "compact") while (!f.sm.compactStep(2)) {}
+          const at = model.compactRev > 0 ? model.compactRev : 1
+          for (let rev = at; rev <= model.revision; rev++) {
+            expect(normalizeRange(f.sm.range({ ...ALL, revision: rev }))).toEqual(
+              normalizeRange(model.range("default", { ...ALL, revision: rev })),
+            )
+          }
+        } finally {
+          f.close()
         }
-        const at = model.compactRev > 0 ? model.compactRev : 1
-        for (let rev = at; rev <= model.revision; rev++) {
-          expect(normalizeRange(f.sm.range({ ...ALL, revision: rev }))).toEqual(
-            normalizeRange(model.range("default", { ...ALL, revision: rev })),
-          )
-        }
-      } finally {
-        f.close()
-      }
-    }),
-    { numRuns: RUNS },
-  )
-}, 120_000)
+      }),
+      { numRuns: RUNS },
+    )
+  }, 120_000)
 
 test("the model check can fail: a wrong revision is caught", () => {
   const f = openFixture()
