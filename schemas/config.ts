@@ -278,7 +278,7 @@ export const PerformanceSection = section(
     cache_size: key(
       NonNegativeInt,
       () => 10000,
-      "Recently used keys kept decoded in memory; 0 disables the cache.",
+      "Keys whose newest version each Raft group keeps decoded in memory (the most recently written or loaded first), so a read of one key at the current revision and a put's read of the previous version skip SQLite; 0 disables the cache.",
     ),
     worker_threads: key(
       NonNegativeInt,

@@ -4,7 +4,8 @@
  * `apply(index, command)` applies one committed entry in one SQLite transaction that also
  * records the applied index, so a restart resumes exactly after the last applied entry.
  * `applyBatch` applies many entries in one transaction. Reads (`range`) are served from the
- * store at the current or a past revision. Nothing per key lives in JS memory.
+ * store at the current or a past revision. Per key, only a bounded cache of newest versions lives in
+ * JS memory (see `MvccStore`).
  */
 import {
   type CompactionRequest,

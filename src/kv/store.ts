@@ -1,6 +1,7 @@
 /**
  * The MVCC row store of one group: reads "the live version of each key at revision R" and
- * appends versions. SQLite is the index; nothing per key is kept in JS memory.
+ * appends versions. SQLite is the index; per key, JS memory holds at most the newest version of a
+ * bounded number of recently used keys (`NewestVersions`).
  */
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
