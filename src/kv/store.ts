@@ -5,7 +5,7 @@
  */
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
-import { isFromKey } from "./bytes.ts"
+import { bytesKey, isFromKey } from "./bytes.ts"
 import type { KvTables } from "./tables.ts"
 
 /** Which keys a request names: one key, [key, end), or every key >= key. */
@@ -31,13 +31,8 @@ export const rowToKv = (r: SqlRow): KeyValue => ({
 
 const COLS = "key, rev, create_rev, version, lease, value"
 
-/** A map key for (tenant, key): the key's bytes as char codes (one per byte, so it is exact). */
-const versionId = (tenant: number, key: Uint8Array): string => {
-  let id = `${tenant}:`
-  for (let i = 0; i < key.length; i += 4096)
-    id += String.fromCharCode.apply(null, key.subarray(i, i + 4096) as unknown as number[])
-  return id
-}
+/** A map key for (tenant, key). */
+const versionId = (tenant: number, key: Uint8Array): string => `${tenant}:${bytesKey(key)}`
 
 /**
  * The newest version of recently used keys (`[performance] cache_size`), so a put's read of the
