@@ -13,7 +13,7 @@ import {
 } from "../../schemas/kv.ts"
 import { compareBytes, EMPTY } from "./bytes.ts"
 import { executeRange } from "./range.ts"
-import { keySpan } from "./store.ts"
+import { type KeySpan, keySpan } from "./store.ts"
 import type { WriteTxn } from "./write-txn.ts"
 
 /** The branch taken by a txn and, in order, by each nested txn on that branch. */
@@ -100,6 +100,41 @@ const checkPath = (
   return undefined
 }
 
+const spanHas = (span: KeySpan, key: Uint8Array): boolean => {
+  switch (span.kind) {
+    case "one":
+      return compareBytes(key, span.key) === 0
+    case "from":
+      return compareBytes(key, span.key) >= 0
+    case "between":
+      return compareBytes(key, span.key) >= 0 && compareBytes(key, span.end) < 0
+  }
+}
+
+/**
+ * A put with ignore_value or ignore_lease needs its key live at the start (etcd's check phase)
+ * and still live when the put runs. etcd finds the second case only mid-apply, and panics; this
+ * walks the path's writes first, so such a txn fails whole with KeyNotFound before anything is
+ * written: an earlier put of the key keeps it live, an earlier delete covering it does not.
+ */
+const ignoreTargetDeleted = (r: TxnRequest, path: TxnPath): KvError | undefined => {
+  const writes: Array<{ readonly put: Uint8Array } | { readonly deleted: KeySpan }> = []
+  return checkPath(r, path, (op) => {
+    if (op.type === "deleteRange") writes.push({ deleted: keySpan(op.request.key, op.request.rangeEnd) })
+    if (op.type !== "put") return undefined
+    const p = op.request
+    if (p.ignoreValue || p.ignoreLease)
+      for (let i = writes.length - 1; i >= 0; i--) {
+        const w = writes[i]!
+        if ("put" in w) {
+          if (compareBytes(w.put, p.key) === 0) break
+        } else if (spanHas(w.deleted, p.key)) return new KvError("KeyNotFound")
+      }
+    writes.push({ put: p.key })
+    return undefined
+  })
+}
+
 export interface TxnChecks {
   readonly leaseExists: (lease: bigint) => boolean
 }
@@ -159,5 +194,9 @@ export const runTxn = (
     return undefined
   })
   if (badRange) return badRange
+  if (!readOnly) {
+    const gone = ignoreTargetDeleted(r, path)
+    if (gone) return gone
+  }
   return execute(tx, r, path, true)
 }

@@ -1,7 +1,8 @@
 /**
  * Property: random operation sequences give the same outcomes (responses, errors,
  * revisions) from the SQLite state machine and from the in-memory model, and the final
- * states agree. KV_PROPERTY_RUNS scales the number of sequences (default 60).
+ * states agree. KV_PROPERTY_RUNS scales the number of sequences (default 60); KV_PROPERTY_SEED
+ * and KV_PROPERTY_PATH replay a printed failure.
  */
 import { expect, test } from "bun:test"
 import fc from "fast-check"
@@ -13,6 +14,11 @@ import { EtcdModel } from "./model.ts"
 import { normalizeOutcome, normalizeRange } from "./normalize.ts"
 
 const RUNS = Number(process.env.KV_PROPERTY_RUNS ?? 60)
+// A failure prints its seed and path; KV_PROPERTY_SEED and KV_PROPERTY_PATH replay it.
+const REPLAY =
+  process.env.KV_PROPERTY_SEED === undefined
+    ? {}
+    : { seed: Number(process.env.KV_PROPERTY_SEED), path: process.env.KV_PROPERTY_PATH }
 const ALL = { key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) }
 
 const commandOf = (step: Step, current: number): KvCommand | undefined => {
@@ -66,7 +72,7 @@ for (const [cacheSize, runs] of [
           f.close()
         }
       }),
-      { numRuns: runs },
+      { numRuns: runs, ...REPLAY },
     )
   }, 120_000)
 

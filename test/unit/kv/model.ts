@@ -25,6 +25,8 @@ const EMPTY = new Uint8Array(0)
 
 interface Version extends KeyValue {}
 
+const KEY_GONE = Symbol("ignore_value/ignore_lease on a key the txn deleted")
+
 export class EtcdModel {
   revision = 1
   compactRev = -1
@@ -159,6 +161,8 @@ export class EtcdModel {
     const cur = (): number => (changed ? beginRev + 1 : beginRev)
     const put = (p: Extract<RequestOp, { type: "put" }>["request"]) => {
       const prev = this.at(tenant, p.key, cur())
+      // Deleted earlier in the same txn: etcd panics mid-apply; the txn fails whole instead.
+      if ((p.ignoreValue || p.ignoreLease) && !prev) throw KEY_GONE
       const rev = beginRev + 1
       this.write(tenant, {
         key: p.key,
@@ -276,7 +280,15 @@ export class EtcdModel {
           }
           return { header: { revision: top ? cur() : 0 }, succeeded, responses }
         }
-        const response = exec(cmd.request, true)
+        const before = new Map([...this.keys(tenant)].map(([k, hist]) => [k, [...hist]]))
+        let response: TxnResponse
+        try {
+          response = exec(cmd.request, true)
+        } catch (e) {
+          if (e !== KEY_GONE) throw e
+          this.data.set(tenant, before)
+          return { ok: false, error: new KvError("KeyNotFound") }
+        }
         this.revision = cur()
         return { ok: true, response: { type: "txn", response } }
       }

@@ -252,6 +252,43 @@ describe("txn", () => {
     expect(errorOf(dup)).toBe("etcdserver: duplicate key given in txn request")
     expect(!dup.ok && dup.error.grpcCode).toBe("INVALID_ARGUMENT")
   })
+
+  // etcd's duplicate-key check misses a from-key delete ("\0" end); etcd then finds the key gone
+  // mid-apply and panics. Here the txn fails whole before anything is written.
+  test("ignore_value/ignore_lease on a key an earlier from-key delete removed fails the whole txn", () => {
+    put("b", "old")
+    const before = f.sm.revision
+    for (const flag of [{ ignoreValue: true }, { ignoreLease: true }]) {
+      const gone = f.run({
+        type: "txn",
+        request: {
+          compare: [],
+          success: [
+            { type: "deleteRange", request: { key: b("a"), rangeEnd: FROM } },
+            { type: "put", request: { key: b("b"), ...flag } },
+          ],
+          failure: [],
+        },
+      })
+      expect(errorOf(gone)).toBe("etcdserver: key not found")
+      expect(f.sm.revision).toBe(before)
+      expect(range("b").kvs.map((kv) => fromUtf8(kv.value))).toEqual(["old"])
+    }
+    // A delete that does not cover the key leaves the put free to run.
+    f.ok({
+      type: "txn",
+      request: {
+        compare: [],
+        success: [
+          { type: "deleteRange", request: { key: b("c"), rangeEnd: FROM } },
+          { type: "put", request: { key: b("b"), ignoreValue: true } },
+        ],
+        failure: [],
+      },
+    })
+    expect(range("b").kvs.map((kv) => fromUtf8(kv.value))).toEqual(["old"])
+    expect(f.sm.revision).toBe(before + 1)
+  })
 })
 
 describe("leases", () => {
