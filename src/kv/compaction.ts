@@ -5,44 +5,22 @@
  * row records how far the sweep got, so it survives restarts and never blocks the apply loop
  * for more than one step.
  */
-import type { SqliteDatabase } from "../storage/driver.ts"
 import type { KvMeta } from "./meta.ts"
-import type { KvTables } from "./tables.ts"
+import type { MvccStore } from "./store.ts"
 
-export const runCompactionStep = (
-  db: SqliteDatabase,
-  t: KvTables,
-  meta: KvMeta,
-  maxKeys: number,
-): boolean => {
-  const floor = meta.compactRev
-  const keys =
-    meta.cursorTenant === null
-      ? db.prepare(`SELECT DISTINCT tenant, key FROM ${t.rows} ORDER BY tenant, key LIMIT ?`).all(maxKeys)
-      : db
-          .prepare(
-            `SELECT DISTINCT tenant, key FROM ${t.rows} WHERE (tenant, key) > (?, ?) ORDER BY tenant, key LIMIT ?`,
-          )
-          .all(meta.cursorTenant, meta.cursorKey, maxKeys)
-  const newest = db.prepare(
-    `SELECT rev, version FROM ${t.rows} WHERE tenant = ? AND key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`,
-  )
-  const dropBelow = db.prepare(`DELETE FROM ${t.rows} WHERE tenant = ? AND key = ? AND rev < ?`)
-  for (const k of keys) {
-    const top = newest.get(k.tenant!, k.key!, floor)
-    if (top === undefined) continue
-    // A tombstone at the floor goes too: the key does not exist there.
-    const limit = Number(top.version) === 0 ? Number(top.rev) + 1 : Number(top.rev)
-    dropBelow.run(k.tenant!, k.key!, limit)
-  }
-  if (keys.length < maxKeys) {
-    meta.compactedThrough = floor
+export const runCompactionStep = (store: MvccStore, meta: KvMeta, maxKeys: number): boolean => {
+  const cursor =
+    meta.cursorTenant === null || meta.cursorKey === null
+      ? null
+      : { tenant: meta.cursorTenant, key: meta.cursorKey }
+  const last = store.compactKeys(meta.compactRev, cursor, maxKeys)
+  if (last === null) {
+    meta.compactedThrough = meta.compactRev
     meta.cursorTenant = null
     meta.cursorKey = null
     return true
   }
-  const last = keys[keys.length - 1]!
-  meta.cursorTenant = Number(last.tenant)
-  meta.cursorKey = last.key as Uint8Array
+  meta.cursorTenant = last.tenant
+  meta.cursorKey = last.key
   return false
 }

@@ -2,10 +2,15 @@
  * The rows that make up the logical MVCC state, whatever the progress of physical
  * compaction: every version above the compaction floor, plus each key's newest version at or
  * below the floor when it is not a tombstone. Hashes and snapshots read through this, so
- * replicas agree even when their compaction sweeps are at different points.
+ * replicas agree even when their compaction sweeps are at different points. Rows come in
+ * revision order (the table's order, as etcd's HashKV walks it), and only SQL is used, so a
+ * connection without the key index can read them.
  */
 import type { SqliteDatabase, SqlRow } from "../storage/driver.ts"
+import { bytesKey } from "./bytes.ts"
 import type { KvTables } from "./tables.ts"
+
+const rowId = (r: SqlRow): string => `${Number(r.tenant)}:${bytesKey(r.key as Uint8Array)}`
 
 export function* logicalRows(
   db: SqliteDatabase,
@@ -13,31 +18,20 @@ export function* logicalRows(
   floor: number,
   upto: number,
 ): Generator<SqlRow> {
+  // Each key's newest revision at or below the floor (the only one of them that may count).
+  const newestBelow = new Map<string, number>()
+  for (const r of db
+    .prepare(`SELECT tenant, key, rev FROM ${t.rows} WHERE rev <= ? ORDER BY rev`)
+    .iterate(floor))
+    newestBelow.set(rowId(r), Number(r.rev))
   const rows = db
     .prepare(
-      `SELECT tenant, key, rev, create_rev, version, lease, value FROM ${t.rows} WHERE rev <= ? ORDER BY tenant, key, rev`,
+      `SELECT tenant, key, rev, create_rev, version, lease, value FROM ${t.rows} WHERE rev <= ? ORDER BY rev, tenant, key`,
     )
     .iterate(upto)
-  let pending: SqlRow | undefined
-  const flush = function* (): Generator<SqlRow> {
-    if (pending !== undefined && Number(pending.version) > 0) yield pending
-    pending = undefined
-  }
   for (const row of rows) {
-    if (pending !== undefined && (pending.tenant !== row.tenant || !sameKey(pending, row))) yield* flush()
-    if (Number(row.rev) <= floor) pending = row
-    else {
-      yield* flush()
-      yield row
-    }
+    const rev = Number(row.rev)
+    if (rev > floor) yield row
+    else if (Number(row.version) > 0 && newestBelow.get(rowId(row)) === rev) yield row
   }
-  yield* flush()
-}
-
-const sameKey = (a: SqlRow, b: SqlRow): boolean => {
-  const x = a.key as Uint8Array
-  const y = b.key as Uint8Array
-  if (x.length !== y.length) return false
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false
-  return true
 }

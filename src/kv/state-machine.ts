@@ -12,6 +12,7 @@ import {
   DEFAULT_TENANT,
   type DeleteRangeRequest,
   type HashKVResponse,
+  type KeyValue,
   type KvCommand,
   KvError,
   type KvOutcome,
@@ -162,7 +163,7 @@ export class KvStateMachine {
     } catch (error) {
       this.meta = saved
       this.tenants.forget()
-      this.store.forget()
+      this.store.reset()
       throw error
     }
   }
@@ -196,6 +197,11 @@ export class KvStateMachine {
     )
   }
 
+  /** The newest version of a key at or below `rev` in tenant id `tenant`, tombstones included. */
+  versionAt(tenant: number, key: Uint8Array, rev: number): KeyValue | undefined {
+    return this.store.latest(tenant, key, rev)
+  }
+
   /**
    * Removes compacted history in a bounded step (at most `maxKeys` keys); returns true when
    * no compaction work is left. Call it between applies until it returns true.
@@ -203,13 +209,19 @@ export class KvStateMachine {
   compactStep(maxKeys = 256): boolean {
     if (this.meta.compactedThrough >= this.meta.compactRev) return true
     this.checkWritable()
-    // Compaction removes tombstones, which the cache of newest versions may hold.
-    this.store.forget()
-    return this.db.transaction(() => {
-      const done = runCompactionStep(this.db, this.tables, this.meta, maxKeys)
-      this.metaRow.write(this.meta)
-      return done
-    })
+    const saved = { ...this.meta }
+    try {
+      return this.db.transaction(() => {
+        const done = runCompactionStep(this.store, this.meta, maxKeys)
+        this.metaRow.write(this.meta)
+        return done
+      })
+    } catch (error) {
+      // The key index dropped what the rolled-back step deleted.
+      this.meta = saved
+      this.store.reset()
+      throw error
+    }
   }
 
   /** Whether history below `revision` is physically gone (what a `physical` compaction waits for). */
@@ -262,7 +274,7 @@ export class KvStateMachine {
 
   /** Re-reads everything cached from the database (after a snapshot restore). */
   reload(): void {
-    this.store.forget()
+    this.store.reset()
     this.meta = this.metaRow.read()
     this.tenants.reload()
   }

@@ -1,11 +1,13 @@
 /**
  * The MVCC row store of one group: reads "the live version of each key at revision R" and
- * appends versions. SQLite is the index; per key, JS memory holds at most the newest version of a
- * bounded number of recently used keys (`NewestVersions`).
+ * appends versions. Rows are keyed by revision, so writes append; the in-memory `KeyIndex` maps
+ * keys to their revisions, and `NewestVersions` keeps the newest version of a bounded number of
+ * recently used keys so most reads of one key skip SQLite.
  */
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
 import { bytesKey, isFromKey } from "./bytes.ts"
+import { type KeyEntry, KeyIndex, newestAt } from "./key-index.ts"
 import type { KvTables } from "./tables.ts"
 
 /** Which keys a request names: one key, [key, end), or every key >= key. */
@@ -37,8 +39,9 @@ const versionId = (tenant: number, key: Uint8Array): string => `${tenant}:${byte
 /**
  * The newest version of recently used keys (`[performance] cache_size`), so a put's read of the
  * key's previous version and a read of one key at the current revision skip SQLite. Sound because
- * every write of a version goes through `MvccStore.write`, which updates it; whatever changes rows
- * otherwise (a rolled-back transaction, a compaction, a snapshot restore) calls `forget`. The
+ * every write of a version goes through `MvccStore.write`, which updates it; compaction drops the
+ * tombstones it removes, and whatever changes rows otherwise (a rolled-back transaction, a
+ * snapshot restore) calls `MvccStore.reset`. The
  * oldest written or loaded entry goes first.
  */
 class NewestVersions {
@@ -57,107 +60,136 @@ class NewestVersions {
     if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!)
   }
 
+  delete(id: string): void {
+    this.map.delete(id)
+  }
+
   clear(): void {
     this.map.clear()
   }
 }
-const GROUPED = "key, max(rev) AS rev, create_rev, version, lease, value"
+const TOMBSTONE_VALUE = new Uint8Array(0)
 
 export class MvccStore {
-  private readonly latestStmt: SqliteStatement
-  private readonly betweenStmt: SqliteStatement
-  private readonly fromStmt: SqliteStatement
-  private readonly countBetweenStmt: SqliteStatement
-  private readonly countFromStmt: SqliteStatement
+  private readonly rowStmt: SqliteStatement
   private readonly writeStmt: SqliteStatement
-  private readonly newestStmt: SqliteStatement
+  private readonly indexRowsStmt: SqliteStatement
+  private readonly dropStmt: SqliteStatement
+  private readonly index = new KeyIndex()
   /** Null when `cacheSize` is 0. */
   private readonly newest: NewestVersions | null
 
   constructor(db: SqliteDatabase, t: KvTables, cacheSize = 0) {
-    this.latestStmt = db.prepare(
-      `SELECT ${COLS} FROM ${t.rows} WHERE tenant = ? AND key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`,
-    )
-    this.newestStmt = db.prepare(
-      `SELECT ${COLS} FROM ${t.rows} WHERE tenant = ? AND key = ? ORDER BY rev DESC LIMIT 1`,
-    )
-    this.newest = cacheSize > 0 ? new NewestVersions(cacheSize) : null
-    // SQLite takes the bare columns of a max() aggregate from the row holding the max.
-    this.betweenStmt = db.prepare(
-      `SELECT ${GROUPED} FROM ${t.rows} WHERE tenant = ? AND key >= ? AND key < ? AND rev <= ?
-       GROUP BY key HAVING version > 0 ORDER BY key LIMIT ?`,
-    )
-    this.fromStmt = db.prepare(
-      `SELECT ${GROUPED} FROM ${t.rows} WHERE tenant = ? AND key >= ? AND rev <= ?
-       GROUP BY key HAVING version > 0 ORDER BY key LIMIT ?`,
-    )
-    this.countBetweenStmt = db.prepare(
-      `SELECT count(*) AS n FROM (SELECT max(rev), version FROM ${t.rows}
-       WHERE tenant = ? AND key >= ? AND key < ? AND rev <= ? GROUP BY key HAVING version > 0)`,
-    )
-    this.countFromStmt = db.prepare(
-      `SELECT count(*) AS n FROM (SELECT max(rev), version FROM ${t.rows}
-       WHERE tenant = ? AND key >= ? AND rev <= ? GROUP BY key HAVING version > 0)`,
-    )
+    this.rowStmt = db.prepare(`SELECT ${COLS} FROM ${t.rows} WHERE rev = ? AND tenant = ? AND key = ?`)
     this.writeStmt = db.prepare(
       `INSERT OR REPLACE INTO ${t.rows} (tenant, ${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
+    this.indexRowsStmt = db.prepare(`SELECT tenant, key, rev, version FROM ${t.rows} ORDER BY rev`)
+    this.dropStmt = db.prepare(`DELETE FROM ${t.rows} WHERE rev = ? AND tenant = ? AND key = ?`)
+    this.newest = cacheSize > 0 ? new NewestVersions(cacheSize) : null
+    this.reset()
+  }
+
+  /**
+   * Re-reads the key index from the table and drops the cached versions: rows changed other than
+   * through this store (a snapshot restore), or a transaction that wrote through it rolled back.
+   */
+  reset(): void {
+    this.newest?.clear()
+    const rows = this.indexRowsStmt.iterate()
+    this.index.rebuild(
+      (function* () {
+        for (const r of rows)
+          yield {
+            tenant: Number(r.tenant),
+            key: r.key as Uint8Array,
+            rev: Number(r.rev),
+            live: Number(r.version) > 0,
+          }
+      })(),
+    )
+  }
+
+  /** The version of `e` at signed revision `signed` (a tombstone needs no read). */
+  private version(tenant: number, e: KeyEntry, signed: number): KeyValue {
+    if (signed < 0)
+      return {
+        key: e.key,
+        createRevision: 0,
+        modRevision: -signed,
+        version: 0,
+        value: TOMBSTONE_VALUE,
+        lease: 0n,
+      }
+    const newest = signed === e.revs[e.revs.length - 1]
+    if (newest && this.newest !== null) {
+      const cached = this.newest.get(versionId(tenant, e.key))
+      if (cached !== undefined && cached.modRevision === signed) return cached
+    }
+    const row = this.rowStmt.get(signed, tenant, e.key)
+    if (row === undefined) throw new Error(`key index names revision ${signed}, which has no row`)
+    const kv = rowToKv(row)
+    if (newest) this.newest?.set(versionId(tenant, e.key), kv, false)
+    return kv
   }
 
   /** The newest version of `key` at or below `rev`, tombstones included. */
   latest(tenant: number, key: Bytes, rev: number): KeyValue | undefined {
-    if (this.newest !== null) {
-      const id = versionId(tenant, key)
-      let newest = this.newest.get(id)
-      if (newest === undefined) {
-        const row = this.newestStmt.get(tenant, key)
-        if (row === undefined) return undefined
-        newest = rowToKv(row)
-        this.newest.set(id, newest, false)
-      }
-      // The newest version overall is the newest at `rev` when it is not after it.
-      if (newest.modRevision <= rev) return newest
-    }
-    const row = this.latestStmt.get(tenant, key, rev)
-    return row === undefined ? undefined : rowToKv(row)
-  }
-
-  /** Drops the cached newest versions: rows changed other than through `write`, or were rolled back. */
-  forget(): void {
-    this.newest?.clear()
+    const e = this.index.get(tenant, key)
+    if (e === undefined) return undefined
+    const signed = newestAt(e, rev)
+    return signed === 0 ? undefined : this.version(tenant, e, signed)
   }
 
   /** The live key-values of a span at `rev`, in key order; `limit` <= 0 means all. */
   live(tenant: number, span: KeySpan, rev: number, limit: number): KeyValue[] {
-    const lim = limit > 0 ? limit : -1
-    switch (span.kind) {
-      case "one": {
-        const kv = this.latest(tenant, span.key, rev)
-        return kv !== undefined && kv.version > 0 ? [kv] : []
-      }
-      case "between":
-        return this.betweenStmt.all(tenant, span.key, span.end, rev, lim).map(rowToKv)
-      case "from":
-        return this.fromStmt.all(tenant, span.key, rev, lim).map(rowToKv)
+    const out: KeyValue[] = []
+    for (const e of this.index.span(tenant, span)) {
+      const signed = newestAt(e, rev)
+      if (signed <= 0) continue
+      out.push(this.version(tenant, e, signed))
+      if (limit > 0 && out.length >= limit) break
     }
+    return out
   }
 
   count(tenant: number, span: KeySpan, rev: number): number {
-    switch (span.kind) {
-      case "one": {
-        const kv = this.latest(tenant, span.key, rev)
-        return kv !== undefined && kv.version > 0 ? 1 : 0
-      }
-      case "between":
-        return Number(this.countBetweenStmt.get(tenant, span.key, span.end, rev)!.n)
-      case "from":
-        return Number(this.countFromStmt.get(tenant, span.key, rev)!.n)
-    }
+    let n = 0
+    for (const e of this.index.span(tenant, span)) if (newestAt(e, rev) > 0) n++
+    return n
   }
 
   /** Writes one version; a second write of the same key in the same txn replaces the first. */
   write(tenant: number, kv: KeyValue): void {
     this.writeStmt.run(tenant, kv.key, kv.modRevision, kv.createRevision, kv.version, kv.lease, kv.value)
+    this.index.add(tenant, kv.key, kv.modRevision, kv.version > 0)
     this.newest?.set(versionId(tenant, kv.key), kv, true)
+  }
+
+  /**
+   * One step of physical compaction to `floor`: for up to `maxKeys` keys after `cursor`, drops
+   * every version older than the key's newest at or below the floor, and that one too when it is
+   * a tombstone (the key does not exist there). Returns the last key visited, or null when the
+   * sweep reached the end. The caller's transaction must call `reset` if it rolls back.
+   */
+  compactKeys(
+    floor: number,
+    cursor: { readonly tenant: number; readonly key: Bytes } | null,
+    maxKeys: number,
+  ): { readonly tenant: number; readonly key: Bytes } | null {
+    let visited = 0
+    for (const [tenant, e] of this.index.after(cursor)) {
+      const top = newestAt(e, floor)
+      if (top !== 0) {
+        const limit = top < 0 ? -top + 1 : top
+        const key = e.key
+        for (const signed of this.index.dropBelow(tenant, e, limit))
+          this.dropStmt.run(Math.abs(signed), tenant, key)
+        // A dropped tombstone may be the cached newest version.
+        if (top < 0) this.newest?.delete(versionId(tenant, key))
+      }
+      if (++visited >= maxKeys) return { tenant, key: e.key }
+    }
+    return null
   }
 }

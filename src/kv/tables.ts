@@ -2,9 +2,12 @@
  * The SQLite layout of one KV group. Every table name carries the group id, so many Raft
  * groups share one database file without sharing rows.
  *
- * - `rows`: one row per (tenant, key, revision): the MVCC history. A tombstone has
- *   version 0 and an empty value. WITHOUT ROWID, so a key's history is contiguous, newest
- *   last; an index on (tenant, rev) lets watchers replay history in revision order.
+ * - `rows`: one row per version: the MVCC history. A tombstone has version 0 and an empty
+ *   value. WITHOUT ROWID and keyed by (revision, tenant, key), so a write appends at the end of
+ *   the table and watchers replay history in table order; the key → revisions index lives in
+ *   memory (`key-index.ts`), as etcd's does. (Before, rows were keyed by (tenant, key,
+ *   revision) in `kv_<group>_rows`: every put dirtied a page in the middle of the table, 4 KiB
+ *   written to the WAL and again at the checkpoint. `createKvTables` moves such a table over.)
  * - `state`: a single row: applied Raft index, current and compacted revisions, the
  *   physical-compaction cursor, the last committed tick, the idempotency sequence.
  * - `tenants`: tenant name → small integer stored in `rows`.
@@ -27,7 +30,7 @@ export interface KvTables {
 export const kvTables = (group: number): KvTables => {
   if (!Number.isSafeInteger(group) || group < 0) throw new RangeError(`bad group id ${group}`)
   return {
-    rows: `kv_${group}_rows`,
+    rows: `kv_${group}_mvcc`,
     state: `kv_${group}_state`,
     tenants: `kv_${group}_tenants`,
     idem: `kv_${group}_idem`,
@@ -38,13 +41,17 @@ export const kvTables = (group: number): KvTables => {
 
 export const createKvTables = (db: SqliteDatabase, t: KvTables): void => {
   db.exec(`CREATE TABLE IF NOT EXISTS ${t.rows} (
-    tenant INTEGER NOT NULL, key BLOB NOT NULL, rev INTEGER NOT NULL,
+    rev INTEGER NOT NULL, tenant INTEGER NOT NULL, key BLOB NOT NULL,
     create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL, value BLOB NOT NULL,
-    PRIMARY KEY (tenant, key, rev)) WITHOUT ROWID`)
+    PRIMARY KEY (rev, tenant, key)) WITHOUT ROWID`)
   // Only leased versions are indexed, so keys without a lease pay nothing for it.
   db.exec(`CREATE INDEX IF NOT EXISTS ${t.rows}_lease ON ${t.rows} (lease) WHERE lease != 0`)
-  // Watchers replay history by revision (catch-up after a start in the past or a lag).
-  db.exec(`CREATE INDEX IF NOT EXISTS ${t.rows}_rev ON ${t.rows} (tenant, rev)`)
+  const legacy = legacyRowsTable(t)
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(legacy) !== undefined) {
+    db.exec(`INSERT OR REPLACE INTO ${t.rows} (rev, tenant, key, create_rev, version, lease, value)
+      SELECT rev, tenant, key, create_rev, version, lease, value FROM ${legacy}`)
+    db.exec(`DROP TABLE ${legacy}`)
+  }
   db.exec(`CREATE TABLE IF NOT EXISTS ${t.state} (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     applied_index INTEGER NOT NULL, revision INTEGER NOT NULL, compact_rev INTEGER NOT NULL,
@@ -59,7 +66,10 @@ export const createKvTables = (db: SqliteDatabase, t: KvTables): void => {
   db.exec(`INSERT OR IGNORE INTO ${t.state} VALUES (0, 0, 1, -1, -1, NULL, NULL, 0, 0, 0)`)
 }
 
+/** Where rows lived while they were keyed by (tenant, key, revision). */
+const legacyRowsTable = (t: KvTables): string => t.rows.replace(/_mvcc$/, "_rows")
+
 export const dropKvTables = (db: SqliteDatabase, t: KvTables): void => {
-  for (const name of [t.rows, t.state, t.tenants, t.idem, t.leases, t.leaseSeq])
+  for (const name of [t.rows, legacyRowsTable(t), t.state, t.tenants, t.idem, t.leases, t.leaseSeq])
     db.exec(`DROP TABLE IF EXISTS ${name}`)
 }

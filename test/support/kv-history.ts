@@ -8,7 +8,7 @@ export const readCommittedHistory = (kvDbPath: string, group = 1, tenant = "defa
     const rows = db
       .query(
         `SELECT r.key AS key, r.rev AS rev, r.version AS version, r.value AS value
-         FROM kv_${group}_rows r JOIN kv_${group}_tenants t ON r.tenant = t.id
+         FROM kv_${group}_mvcc r JOIN kv_${group}_tenants t ON r.tenant = t.id
          WHERE t.name = ? ORDER BY r.rev, r.key`,
       )
       .all(tenant) as { key: Uint8Array; rev: number; version: number; value: Uint8Array }[]

@@ -22,6 +22,8 @@ export class HistoryReader {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly t: KvTables,
+    /** The store's newest version of a key at or below a revision, tombstones included. */
+    private readonly latest: (tenant: number, key: Uint8Array, rev: number) => KeyValue | undefined,
   ) {}
 
   /** The tenant's id in rows, undefined while it has never written. */
@@ -37,13 +39,8 @@ export class HistoryReader {
 
   /** The live version of `key` at `rev` (what prev_kv shows), if any. */
   liveAt(tenant: number, key: Uint8Array, rev: number): KeyValue | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT ${COLS} FROM ${this.t.rows} WHERE tenant = ? AND key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1`,
-      )
-      .get(tenant, key, rev)
-    if (row === undefined || Number(row.version) === 0) return undefined
-    return rowToKv(row)
+    const kv = this.latest(tenant, key, rev)
+    return kv === undefined || kv.version === 0 ? undefined : kv
   }
 
   /**
@@ -90,25 +87,25 @@ export class HistoryReader {
       case "one":
         return this.db
           .prepare(
-            `SELECT ${COLS} FROM ${t} WHERE tenant = ? AND key = ? AND rev >= ? AND rev <= ? ORDER BY rev LIMIT ?`,
+            `SELECT ${COLS} FROM ${t} WHERE rev >= ? AND rev <= ? AND tenant = ? AND key = ? ORDER BY rev LIMIT ?`,
           )
-          .all(tenant, span.key, from, to, limit)
+          .all(from, to, tenant, span.key, limit)
           .map(rowToKv)
       case "between":
         return this.db
           .prepare(
-            `SELECT ${COLS} FROM ${t} WHERE tenant = ? AND rev >= ? AND rev <= ? AND key >= ? AND key < ?
-             ORDER BY rev, key LIMIT ?`,
+            `SELECT ${COLS} FROM ${t} WHERE rev >= ? AND rev <= ? AND tenant = ? AND key >= ? AND key < ?
+             ORDER BY rev, tenant, key LIMIT ?`,
           )
-          .all(tenant, from, to, span.key, span.end, limit)
+          .all(from, to, tenant, span.key, span.end, limit)
           .map(rowToKv)
       case "from":
         return this.db
           .prepare(
-            `SELECT ${COLS} FROM ${t} WHERE tenant = ? AND rev >= ? AND rev <= ? AND key >= ?
-             ORDER BY rev, key LIMIT ?`,
+            `SELECT ${COLS} FROM ${t} WHERE rev >= ? AND rev <= ? AND tenant = ? AND key >= ?
+             ORDER BY rev, tenant, key LIMIT ?`,
           )
-          .all(tenant, from, to, span.key, limit)
+          .all(from, to, tenant, span.key, limit)
           .map(rowToKv)
     }
   }

@@ -60,7 +60,7 @@ describe.skipIf(!hasNats)("divergence check (3 processes)", () => {
     const db = new Database(join(c.dataDir(victim), "kv-1.db"))
     try {
       const changed = db
-        .query("UPDATE kv_1_rows SET value = ? WHERE key = ?")
+        .query("UPDATE kv_1_mvcc SET value = ? WHERE key = ?")
         .run(Buffer.from("corrupted"), Buffer.from("key7"))
       expect(changed.changes).toBe(1)
     } finally {
