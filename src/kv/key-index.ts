@@ -118,7 +118,7 @@ export class KeyIndex {
   }
 
   /** Records a version; a second version of the key at the same revision replaces the first. */
-  add(tenant: number, key: Bytes, rev: number, live: boolean): void {
+  add(tenant: number, key: Bytes, rev: number, live: boolean): KeyEntry {
     let t = this.tenants.get(tenant)
     if (t === undefined) this.tenants.set(tenant, (t = new TenantKeys()))
     const id = bytesKey(key)
@@ -132,6 +132,7 @@ export class KeyIndex {
     const last = e.revs.length - 1
     if (last >= 0 && Math.abs(e.revs[last]!) === rev) e.revs[last] = signed
     else e.revs.push(signed)
+    return e
   }
 
   /** Drops the versions of `e` older than `limit`; a key left without versions leaves the index. */

@@ -6,7 +6,7 @@
  */
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
-import { bytesKey, isFromKey } from "./bytes.ts"
+import { isFromKey } from "./bytes.ts"
 import { type KeyEntry, KeyIndex, newestAt } from "./key-index.ts"
 import type { KvTables } from "./tables.ts"
 
@@ -33,8 +33,8 @@ export const rowToKv = (r: SqlRow): KeyValue => ({
 
 const COLS = "key, rev, create_rev, version, lease, value"
 
-/** A map key for (tenant, key). */
-const versionId = (tenant: number, key: Uint8Array): string => `${tenant}:${bytesKey(key)}`
+/** A map key for (tenant, key), from the key's index entry (whose id is `bytesKey(key)`). */
+const versionId = (tenant: number, e: KeyEntry): string => `${tenant}:${e.id}`
 
 /**
  * The newest version of recently used keys (`[performance] cache_size`), so a put's read of the
@@ -123,13 +123,13 @@ export class MvccStore {
       }
     const newest = signed === e.revs[e.revs.length - 1]
     if (newest && this.newest !== null) {
-      const cached = this.newest.get(versionId(tenant, e.key))
+      const cached = this.newest.get(versionId(tenant, e))
       if (cached !== undefined && cached.modRevision === signed) return cached
     }
     const row = this.rowStmt.get(signed, tenant, e.key)
     if (row === undefined) throw new Error(`key index names revision ${signed}, which has no row`)
     const kv = rowToKv(row)
-    if (newest) this.newest?.set(versionId(tenant, e.key), kv, false)
+    if (newest) this.newest?.set(versionId(tenant, e), kv, false)
     return kv
   }
 
@@ -162,8 +162,8 @@ export class MvccStore {
   /** Writes one version; a second write of the same key in the same txn replaces the first. */
   write(tenant: number, kv: KeyValue): void {
     this.writeStmt.run(tenant, kv.key, kv.modRevision, kv.createRevision, kv.version, kv.lease, kv.value)
-    this.index.add(tenant, kv.key, kv.modRevision, kv.version > 0)
-    this.newest?.set(versionId(tenant, kv.key), kv, true)
+    const e = this.index.add(tenant, kv.key, kv.modRevision, kv.version > 0)
+    this.newest?.set(versionId(tenant, e), kv, true)
   }
 
   /**
@@ -186,7 +186,7 @@ export class MvccStore {
         for (const signed of this.index.dropBelow(tenant, e, limit))
           this.dropStmt.run(Math.abs(signed), tenant, key)
         // A dropped tombstone may be the cached newest version.
-        if (top < 0) this.newest?.delete(versionId(tenant, key))
+        if (top < 0) this.newest?.delete(versionId(tenant, e))
       }
       if (++visited >= maxKeys) return { tenant, key: e.key }
     }

@@ -67,7 +67,9 @@ describe("KeyIndex", () => {
   test("thousands of keys (chunks split and empty out) stay in byte order and complete", () => {
     const index = new KeyIndex()
     const keys = Array.from({ length: 5000 }, (_, i) => b(`key/${(i * 7919) % 5000}`))
-    keys.forEach((key, i) => index.add(1, key, i + 2, true))
+    keys.forEach((key, i) => {
+      index.add(1, key, i + 2, true)
+    })
     const sorted = keys.map(bytesKey).sort()
     const listed = (span: ReturnType<typeof keySpan>) => [...index.span(1, span)].map((e) => e.id)
     expect(listed(keySpan(b("key/"), new Uint8Array([0])))).toEqual(sorted)
