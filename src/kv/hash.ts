@@ -11,6 +11,13 @@ import { logicalRows } from "./logical-rows.ts"
 import type { KvMeta } from "./meta.ts"
 import type { KvTables } from "./tables.ts"
 
+/**
+ * What a hash covers and in which order, for comparing hashes across lattice releases: 1 hashed the
+ * logical rows in key order; 2 (revision-keyed rows) hashes them in revision order. Hashes of
+ * different formats never match, whatever the data.
+ */
+export const KV_HASH_FORMAT = 2
+
 export const hashKv = (
   db: SqliteDatabase,
   t: KvTables,

@@ -46,12 +46,7 @@ export const createKvTables = (db: SqliteDatabase, t: KvTables): void => {
     PRIMARY KEY (rev, tenant, key)) WITHOUT ROWID`)
   // Only leased versions are indexed, so keys without a lease pay nothing for it.
   db.exec(`CREATE INDEX IF NOT EXISTS ${t.rows}_lease ON ${t.rows} (lease) WHERE lease != 0`)
-  const legacy = legacyRowsTable(t)
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(legacy) !== undefined) {
-    db.exec(`INSERT OR REPLACE INTO ${t.rows} (rev, tenant, key, create_rev, version, lease, value)
-      SELECT rev, tenant, key, create_rev, version, lease, value FROM ${legacy}`)
-    db.exec(`DROP TABLE ${legacy}`)
-  }
+  moveLegacyRows(db, t)
   db.exec(`CREATE TABLE IF NOT EXISTS ${t.state} (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     applied_index INTEGER NOT NULL, revision INTEGER NOT NULL, compact_rev INTEGER NOT NULL,
@@ -66,8 +61,30 @@ export const createKvTables = (db: SqliteDatabase, t: KvTables): void => {
   db.exec(`INSERT OR IGNORE INTO ${t.state} VALUES (0, 0, 1, -1, -1, NULL, NULL, 0, 0, 0)`)
 }
 
-/** Where rows lived while they were keyed by (tenant, key, revision). */
+/** Where rows lived while they were keyed by (tenant, key, revision) (file format 2 and before). */
 const legacyRowsTable = (t: KvTables): string => t.rows.replace(/_mvcc$/, "_rows")
+
+/** Moves one group's rows from the (tenant, key, revision) table, if there is one, to `t.rows`. */
+const moveLegacyRows = (db: SqliteDatabase, t: KvTables): void => {
+  const legacy = legacyRowsTable(t)
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(legacy) === undefined)
+    return
+  db.exec(`INSERT OR REPLACE INTO ${t.rows} (rev, tenant, key, create_rev, version, lease, value)
+    SELECT rev, tenant, key, create_rev, version, lease, value FROM ${legacy}`)
+  db.exec(`DROP TABLE ${legacy}`)
+}
+
+/**
+ * The format 2 → 3 step of a `kv-<group>.db` (run by `ensureFormat` in the step's transaction):
+ * every group's rows move to the revision-keyed table. Stamping format 3 is what makes an older
+ * binary refuse the file instead of opening it without its rows.
+ */
+export const moveRowsToRevisionKeys = (db: SqliteDatabase): void => {
+  for (const r of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()) {
+    const m = /^kv_(\d+)_rows$/.exec(String(r.name))
+    if (m !== null) createKvTables(db, kvTables(Number(m[1])))
+  }
+}
 
 export const dropKvTables = (db: SqliteDatabase, t: KvTables): void => {
   for (const name of [t.rows, legacyRowsTable(t), t.state, t.tenants, t.idem, t.leases, t.leaseSeq])

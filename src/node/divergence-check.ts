@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import { KvError } from "../../schemas/kv.ts"
 import type { GroupId, NodeId } from "../../schemas/raft.ts"
-import { type HashAt, hashKvSteps } from "../kv/hash.ts"
+import { type HashAt, hashKvSteps, KV_HASH_FORMAT } from "../kv/hash.ts"
 import { kvTables } from "../kv/tables.ts"
 import type { NodeMetrics } from "../metrics/node-metrics.ts"
 import type { SqliteDatabase } from "../storage/driver.ts"
@@ -32,7 +32,10 @@ interface HashRequest {
   readonly revision: number
 }
 
-type HashReply = ({ readonly ok: true } & HashAt) | { readonly ok: false; readonly error: string }
+/** `format` is `KV_HASH_FORMAT`; a release from before it was added sends none (format 1). */
+type HashReply =
+  | ({ readonly ok: true; readonly format?: number } & HashAt)
+  | { readonly ok: false; readonly error: string }
 
 /** What one check of one group found. */
 export interface DivergenceRound {
@@ -101,7 +104,9 @@ export const startDivergenceChecker = (
           const reply: HashReply = !deps.groups.includes(req.group)
             ? { ok: false, error: `group ${req.group} is not on ${deps.nodeId}` }
             : yield* Effect.map(hashAt(req.group, req.revision), (r) =>
-                r instanceof KvError ? { ok: false as const, error: r.kind } : { ok: true as const, ...r },
+                r instanceof KvError
+                  ? { ok: false as const, error: r.kind }
+                  : { ok: true as const, format: KV_HASH_FORMAT, ...r },
               )
           return encoder.encode(JSON.stringify(reply))
         }),
@@ -141,6 +146,9 @@ export const startDivergenceChecker = (
         const skipped: Record<NodeId, string> = {}
         for (const [peer, r] of replies) {
           if (!r.ok) skipped[peer] = r.error === "FutureRev" ? "behind this revision" : r.error
+          else if ((r.format ?? 1) !== KV_HASH_FORMAT)
+            // A rolling upgrade across a change of hash format: the hashes cannot agree.
+            skipped[peer] = `hash format ${r.format ?? 1}, here ${KV_HASH_FORMAT} (mixed lattice releases)`
           else if (r.compactRevision !== mine.compactRevision)
             // Hashes cover the rows above the compaction floor: only equal floors compare (as etcd).
             skipped[peer] = `compaction revision ${r.compactRevision}, here ${mine.compactRevision}`

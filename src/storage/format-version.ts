@@ -7,7 +7,9 @@
  *
  * History:
  * - raft.db  1: log tables without a version stamp; 2: stamped (no layout change).
- * - kv-<g>.db 1: KV tables without a version stamp; 2: stamped (no layout change).
+ * - kv-<g>.db 1: KV tables without a version stamp; 2: stamped (no layout change); 3: rows keyed
+ *   by revision (`kv_<g>_mvcc`) instead of by key (`kv_<g>_rows`). Its spec, `KV_DB_FORMAT`, is in
+ *   src/kv/format.ts, next to the tables it migrates.
  */
 import * as Data from "effect/Data"
 import type { SqliteDatabase } from "./driver.ts"
@@ -34,12 +36,6 @@ export interface FormatSpec {
 
 export const RAFT_DB_FORMAT: FormatSpec = {
   what: "Raft log",
-  current: 2,
-  migrations: [{ from: 1, run: () => {} }],
-}
-
-export const KV_DB_FORMAT: FormatSpec = {
-  what: "state machine",
   current: 2,
   migrations: [{ from: 1, run: () => {} }],
 }

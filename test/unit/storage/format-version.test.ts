@@ -6,9 +6,18 @@ import { afterEach, describe, expect, test } from "bun:test"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { KvError } from "../../../schemas/kv.ts"
+import { fromUtf8, utf8 } from "../../../src/kv/bytes.ts"
+import { KV_DB_FORMAT } from "../../../src/kv/format.ts"
+import { KvStateMachine } from "../../../src/kv/state-machine.ts"
 import { LocalCluster } from "../../../src/node/local-cluster.ts"
 import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
-import { FormatVersionError, formatOf, RAFT_DB_FORMAT } from "../../../src/storage/format-version.ts"
+import {
+  ensureFormat,
+  FormatVersionError,
+  formatOf,
+  RAFT_DB_FORMAT,
+} from "../../../src/storage/format-version.ts"
 import { LogStore } from "../../../src/storage/log-store.ts"
 import { testNodeOptions } from "../../integration/node/cluster-support.ts"
 
@@ -95,5 +104,34 @@ describe("on-disk format version", () => {
     }
     await cluster.stopAll()
     expect(String(error)).toContain("state machine format version 7 was written by a newer lattice")
+  })
+
+  test("a format-2 state machine file (rows keyed by key) moves to revision keys at format 3 and keeps its data", () => {
+    dir = mkdtempSync(join(tmpdir(), "lattice-format-"))
+    const path = join(dir, "kv-1.db")
+    let db = open(path)
+    // A format-2 file: the KV tables as the previous release created them, stamped 2.
+    db.exec(`CREATE TABLE kv_1_rows (
+      tenant INTEGER NOT NULL, key BLOB NOT NULL, rev INTEGER NOT NULL,
+      create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL, value BLOB NOT NULL,
+      PRIMARY KEY (tenant, key, rev)) WITHOUT ROWID`)
+    db.exec("CREATE TABLE kv_1_tenants (name TEXT PRIMARY KEY, id INTEGER NOT NULL UNIQUE)")
+    db.exec("INSERT INTO kv_1_tenants VALUES ('default', 1)")
+    const ins = db.prepare("INSERT INTO kv_1_rows VALUES (1, ?, ?, ?, ?, 0, ?)")
+    ins.run(utf8("a"), 2, 2, 1, utf8("one"))
+    ins.run(utf8("a"), 3, 2, 2, utf8("two"))
+    db.exec("PRAGMA user_version = 2")
+    db.close()
+
+    db = open(path)
+    expect(ensureFormat(db, KV_DB_FORMAT)).toBe(2)
+    expect(Number(db.pragma("user_version"))).toBe(3)
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'kv_1_rows'").get()).toBeUndefined()
+    db.exec("UPDATE kv_1_state SET revision = 3, applied_index = 2")
+    const sm = KvStateMachine.open(db, { group: 1 })
+    const r = sm.range({ key: utf8("a") })
+    if (r instanceof KvError) throw r
+    expect(r.kvs.map((kv) => [fromUtf8(kv.value), kv.version])).toEqual([["two", 2]])
+    db.close()
   })
 })
