@@ -29,3 +29,10 @@ export const bytesKey = (b: Bytes): string => {
   for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!)
   return s
 }
+
+/** The byte string a `bytesKey` string stands for. */
+export const keyBytes = (id: string): Bytes => {
+  const b = new Uint8Array(id.length)
+  for (let i = 0; i < id.length; i++) b[i] = id.charCodeAt(i)
+  return b
+}

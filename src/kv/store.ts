@@ -6,7 +6,7 @@
  */
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
-import { isFromKey } from "./bytes.ts"
+import { isFromKey, keyBytes } from "./bytes.ts"
 import { type KeyEntry, KeyIndex, newestAt } from "./key-index.ts"
 import type { KvTables } from "./tables.ts"
 
@@ -110,11 +110,14 @@ export class MvccStore {
     )
   }
 
-  /** The version of `e` at signed revision `signed` (a tombstone needs no read). */
-  private version(tenant: number, e: KeyEntry, signed: number): KeyValue {
+  /**
+   * The version of `e` at signed revision `signed` (a tombstone needs no read). `key` is the
+   * entry's key when the caller has it at hand (else it is rebuilt from the entry's id).
+   */
+  private version(tenant: number, e: KeyEntry, signed: number, key?: Bytes): KeyValue {
     if (signed < 0)
       return {
-        key: e.key,
+        key: key ?? keyBytes(e.id),
         createRevision: 0,
         modRevision: -signed,
         version: 0,
@@ -126,7 +129,7 @@ export class MvccStore {
       const cached = this.newest.get(versionId(tenant, e))
       if (cached !== undefined && cached.modRevision === signed) return cached
     }
-    const row = this.rowStmt.get(signed, tenant, e.key)
+    const row = this.rowStmt.get(signed, tenant, key ?? keyBytes(e.id))
     if (row === undefined) throw new Error(`key index names revision ${signed}, which has no row`)
     const kv = rowToKv(row)
     if (newest) this.newest?.set(versionId(tenant, e), kv, false)
@@ -138,7 +141,7 @@ export class MvccStore {
     const e = this.index.get(tenant, key)
     if (e === undefined) return undefined
     const signed = newestAt(e, rev)
-    return signed === 0 ? undefined : this.version(tenant, e, signed)
+    return signed === 0 ? undefined : this.version(tenant, e, signed, key)
   }
 
   /** The live key-values of a span at `rev`, in key order; `limit` <= 0 means all. */
@@ -182,13 +185,13 @@ export class MvccStore {
       const top = newestAt(e, floor)
       if (top !== 0) {
         const limit = top < 0 ? -top + 1 : top
-        const key = e.key
+        const key = keyBytes(e.id)
         for (const signed of this.index.dropBelow(tenant, e, limit))
           this.dropStmt.run(Math.abs(signed), tenant, key)
         // A dropped tombstone may be the cached newest version.
         if (top < 0) this.newest?.delete(versionId(tenant, e))
       }
-      if (++visited >= maxKeys) return { tenant, key: e.key }
+      if (++visited >= maxKeys) return { tenant, key: keyBytes(e.id) }
     }
     return null
   }

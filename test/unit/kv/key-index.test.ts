@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
 import type { RangeResponse } from "../../../schemas/kv.ts"
-import { bytesKey, compareBytes, fromUtf8 } from "../../../src/kv/bytes.ts"
+import { bytesKey, compareBytes, fromUtf8, keyBytes } from "../../../src/kv/bytes.ts"
 import { KeyIndex, newestAt } from "../../../src/kv/key-index.ts"
 import { keySpan } from "../../../src/kv/store.ts"
 import { bunSqliteDriver } from "../../../src/storage/bun-sqlite.ts"
@@ -49,7 +49,7 @@ describe("KeyIndex", () => {
             .filter((m) => inSpan(m.key))
             .sort((x, y) => compareBytes(x.key, y.key))
           const got = [...index.span(1, span)]
-          expect(got.map((e) => [...e.key])).toEqual(want.map((m) => [...m.key]))
+          expect(got.map((e) => [...keyBytes(e.id)])).toEqual(want.map((m) => [...m.key]))
           expect(got.map((e) => e.revs)).toEqual(want.map((m) => m.revs))
           const everything = [...index.after(null)].map(([, e]) => e.id)
           expect(everything).toEqual([...model.keys()].sort())
@@ -85,6 +85,16 @@ describe("KeyIndex", () => {
     expect(index.get(1, b("key/1"))).toBeUndefined()
   })
 
+  test("an entry's id gives its key's bytes back, for every byte value", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (key) => {
+        expect([...keyBytes(bytesKey(key))]).toEqual([...key])
+      }),
+    )
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i)
+    expect([...keyBytes(bytesKey(all))]).toEqual([...all])
+  })
+
   test("after() resumes strictly after a cursor, across tenants", () => {
     const index = new KeyIndex()
     index.add(2, b("a"), 2, true)
@@ -92,7 +102,7 @@ describe("KeyIndex", () => {
     index.add(1, b("a"), 4, true)
     index.add(3, b("c"), 5, true)
     const ids = (c: { tenant: number; key: Uint8Array } | null) =>
-      [...index.after(c)].map(([t, e]) => `${t}:${fromUtf8(e.key)}`)
+      [...index.after(c)].map(([t, e]) => `${t}:${fromUtf8(keyBytes(e.id))}`)
     expect(ids(null)).toEqual(["1:a", "1:b", "2:a", "3:c"])
     expect(ids({ tenant: 1, key: b("a") })).toEqual(["1:b", "2:a", "3:c"])
     expect(ids({ tenant: 2, key: b("a") })).toEqual(["3:c"])
