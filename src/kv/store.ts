@@ -6,7 +6,7 @@
  */
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
-import { isFromKey, keyBytes } from "./bytes.ts"
+import { compareBytes, isFromKey, keyBytes } from "./bytes.ts"
 import { type KeyEntry, KeyIndex, newestAt } from "./key-index.ts"
 import type { KvTables } from "./tables.ts"
 
@@ -20,6 +20,17 @@ export const keySpan = (key: Bytes, rangeEnd: Bytes | undefined): KeySpan => {
   if (rangeEnd === undefined || rangeEnd.length === 0) return { kind: "one", key }
   if (isFromKey(rangeEnd)) return { kind: "from", key }
   return { kind: "between", key, end: rangeEnd }
+}
+
+export const spanContains = (span: KeySpan, key: Bytes): boolean => {
+  switch (span.kind) {
+    case "one":
+      return compareBytes(key, span.key) === 0
+    case "from":
+      return compareBytes(key, span.key) >= 0
+    case "between":
+      return compareBytes(key, span.key) >= 0 && compareBytes(key, span.end) < 0
+  }
 }
 
 export const rowToKv = (r: SqlRow): KeyValue => ({

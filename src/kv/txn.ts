@@ -13,7 +13,7 @@ import {
 } from "../../schemas/kv.ts"
 import { compareBytes, EMPTY } from "./bytes.ts"
 import { executeRange } from "./range.ts"
-import { type KeySpan, keySpan } from "./store.ts"
+import { type KeySpan, keySpan, spanContains } from "./store.ts"
 import type { WriteTxn } from "./write-txn.ts"
 
 /** The branch taken by a txn and, in order, by each nested txn on that branch. */
@@ -100,17 +100,6 @@ const checkPath = (
   return undefined
 }
 
-const spanHas = (span: KeySpan, key: Uint8Array): boolean => {
-  switch (span.kind) {
-    case "one":
-      return compareBytes(key, span.key) === 0
-    case "from":
-      return compareBytes(key, span.key) >= 0
-    case "between":
-      return compareBytes(key, span.key) >= 0 && compareBytes(key, span.end) < 0
-  }
-}
-
 /**
  * A put with ignore_value or ignore_lease needs its key live at the start (etcd's check phase)
  * and still live when the put runs. etcd finds the second case only mid-apply, and panics; this
@@ -128,7 +117,7 @@ const ignoreTargetDeleted = (r: TxnRequest, path: TxnPath): KvError | undefined 
         const w = writes[i]!
         if ("put" in w) {
           if (compareBytes(w.put, p.key) === 0) break
-        } else if (spanHas(w.deleted, p.key)) return new KvError("KeyNotFound")
+        } else if (spanContains(w.deleted, p.key)) return new KvError("KeyNotFound")
       }
     writes.push({ put: p.key })
     return undefined

@@ -7,7 +7,7 @@
  *  - any other range ([key, end) or every key >= key): a list scanned in full (rare in practice).
  */
 import { bytesKey, compareBytes } from "../bytes.ts"
-import type { KeySpan } from "../store.ts"
+import { type KeySpan, spanContains } from "../store.ts"
 
 /** The smallest key greater than every key starting with `prefix`; undefined when there is none. */
 export const prefixEnd = (prefix: Uint8Array): Uint8Array | undefined => {
@@ -20,17 +20,6 @@ export const prefixEnd = (prefix: Uint8Array): Uint8Array | undefined => {
     }
   }
   return undefined
-}
-
-export const spanContains = (span: KeySpan, key: Uint8Array): boolean => {
-  switch (span.kind) {
-    case "one":
-      return compareBytes(key, span.key) === 0
-    case "from":
-      return compareBytes(key, span.key) >= 0
-    case "between":
-      return compareBytes(key, span.key) >= 0 && compareBytes(key, span.end) < 0
-  }
 }
 
 const isPrefixSpan = (span: KeySpan): boolean => {
