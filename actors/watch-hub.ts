@@ -340,7 +340,7 @@ export class WatchHub {
   private reader(sm: KvStateMachine): HistoryReader {
     let r = this.readers.get(sm)
     if (r === undefined) {
-      r = new HistoryReader(sm.db, sm.tables, (tenant, key, rev) => sm.versionAt(tenant, key, rev))
+      r = new HistoryReader(sm.db, sm.tables, sm)
       this.readers.set(sm, r)
     }
     return r

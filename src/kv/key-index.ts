@@ -113,6 +113,19 @@ export const newestAt = (e: KeyEntry, rev: number): number => {
   return lo === 0 ? 0 : revs[lo - 1]!
 }
 
+/** The position of `e`'s first version with a revision >= `rev` (`e.revs.length` when none is). */
+export const firstAtOrAfter = (e: KeyEntry, rev: number): number => {
+  const revs = e.revs
+  let lo = 0
+  let hi = revs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (Math.abs(revs[mid]!) < rev) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 export class KeyIndex {
   private tenants = new Map<number, TenantKeys>()
 

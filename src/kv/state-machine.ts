@@ -202,6 +202,11 @@ export class KvStateMachine {
     return this.store.latest(tenant, key, rev)
   }
 
+  /** A key's versions (tombstones included) with a revision in [from, to], oldest first, at most `limit` (< 0: all). */
+  versionsBetween(tenant: number, key: Uint8Array, from: number, to: number, limit: number): KeyValue[] {
+    return this.store.between(tenant, key, from, to, limit)
+  }
+
   /**
    * Removes compacted history in a bounded step (at most `maxKeys` keys); returns true when
    * no compaction work is left. Call it between applies until it returns true.

@@ -7,7 +7,7 @@
 import type { Bytes, KeyValue } from "../../schemas/kv.ts"
 import type { SqliteDatabase, SqliteStatement, SqlRow } from "../storage/driver.ts"
 import { compareBytes, isFromKey, keyBytes } from "./bytes.ts"
-import { type KeyEntry, KeyIndex, newestAt } from "./key-index.ts"
+import { firstAtOrAfter, type KeyEntry, KeyIndex, newestAt } from "./key-index.ts"
 import type { KvTables } from "./tables.ts"
 
 /** Which keys a request names: one key, [key, end), or every key >= key. */
@@ -153,6 +153,19 @@ export class MvccStore {
     if (e === undefined) return undefined
     const signed = newestAt(e, rev)
     return signed === 0 ? undefined : this.version(tenant, e, signed, key)
+  }
+
+  /** A key's versions, tombstones included, with a revision in [from, to], oldest first; `limit` < 0: all. */
+  between(tenant: number, key: Bytes, from: number, to: number, limit: number): KeyValue[] {
+    const e = this.index.get(tenant, key)
+    if (e === undefined) return []
+    const out: KeyValue[] = []
+    for (let i = firstAtOrAfter(e, from); i < e.revs.length; i++) {
+      const signed = e.revs[i]!
+      if (Math.abs(signed) > to || (limit >= 0 && out.length >= limit)) break
+      out.push(this.version(tenant, e, signed, key))
+    }
+    return out
   }
 
   /** The live key-values of a span at `rev`, in key order; `limit` <= 0 means all. */

@@ -18,12 +18,19 @@ export interface HistoryPage {
 
 const COLS = "key, rev, create_rev, version, lease, value"
 
+/** What the state machine's key index answers about one key (the table is keyed by revision). */
+export interface KeyVersions {
+  /** The newest version of a key at or below `rev`, tombstones included. */
+  versionAt(tenant: number, key: Uint8Array, rev: number): KeyValue | undefined
+  /** The key's versions with a revision in [from, to], oldest first, at most `limit` (< 0: all). */
+  versionsBetween(tenant: number, key: Uint8Array, from: number, to: number, limit: number): KeyValue[]
+}
+
 export class HistoryReader {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly t: KvTables,
-    /** The store's newest version of a key at or below a revision, tombstones included. */
-    private readonly latest: (tenant: number, key: Uint8Array, rev: number) => KeyValue | undefined,
+    private readonly versions: KeyVersions,
   ) {}
 
   /** The tenant's id in rows, undefined while it has never written. */
@@ -39,7 +46,7 @@ export class HistoryReader {
 
   /** The live version of `key` at `rev` (what prev_kv shows), if any. */
   liveAt(tenant: number, key: Uint8Array, rev: number): KeyValue | undefined {
-    const kv = this.latest(tenant, key, rev)
+    const kv = this.versions.versionAt(tenant, key, rev)
     return kv === undefined || kv.version === 0 ? undefined : kv
   }
 
@@ -85,12 +92,8 @@ export class HistoryReader {
     const t = this.t.rows
     switch (span.kind) {
       case "one":
-        return this.db
-          .prepare(
-            `SELECT ${COLS} FROM ${t} WHERE rev >= ? AND rev <= ? AND tenant = ? AND key = ? ORDER BY rev LIMIT ?`,
-          )
-          .all(from, to, tenant, span.key, limit)
-          .map(rowToKv)
+        // The key index knows the key's revisions: no scan of [from, to] for one key.
+        return this.versions.versionsBetween(tenant, span.key, from, to, limit)
       case "between":
         return this.db
           .prepare(
