@@ -100,19 +100,6 @@ class TenantKeys {
   readonly sorted = new SortedKeys()
 }
 
-/** The signed revision of `e`'s newest version at or below `rev` (negative: a tombstone), or 0. */
-export const newestAt = (e: KeyEntry, rev: number): number => {
-  const revs = e.revs
-  let lo = 0
-  let hi = revs.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (Math.abs(revs[mid]!) <= rev) lo = mid + 1
-    else hi = mid
-  }
-  return lo === 0 ? 0 : revs[lo - 1]!
-}
-
 /** The position of `e`'s first version with a revision >= `rev` (`e.revs.length` when none is). */
 export const firstAtOrAfter = (e: KeyEntry, rev: number): number => {
   const revs = e.revs
@@ -124,6 +111,12 @@ export const firstAtOrAfter = (e: KeyEntry, rev: number): number => {
     else hi = mid
   }
   return lo
+}
+
+/** The signed revision of `e`'s newest version at or below `rev` (negative: a tombstone), or 0. */
+export const newestAt = (e: KeyEntry, rev: number): number => {
+  const after = firstAtOrAfter(e, rev + 1)
+  return after === 0 ? 0 : e.revs[after - 1]!
 }
 
 export class KeyIndex {
