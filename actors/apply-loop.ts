@@ -5,6 +5,9 @@
  * applied. Every `snapshotInterval` entries it takes a snapshot so the Raft log can be compacted.
  * Between batches it advances a pending MVCC compaction in bounded steps. Each applied entry's
  * events, and each snapshot install, are reported to the group's watch hub (which never blocks).
+ * With the state machine's commit windows on, a batch's writes stay in its open transaction
+ * until a `commit` task (the group ticker sends one each tick while a window is open) or a
+ * snapshot commits them.
  */
 import { Effect, Queue } from "effect"
 import { type Entry, emptyConfState, type GroupId } from "../schemas/raft.ts"
@@ -113,6 +116,14 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
         snapshot: { meta, data: encodeKvSnapshot(sm) },
       })
     }
+    // The reader's connection sees only committed writes: commit the window first.
+    try {
+      sm.commitWindow()
+    } catch (e) {
+      return Effect.fail(
+        new ApplyFailed(`group ${deps.group}: commit before a snapshot failed: ${String(e)}`),
+      )
+    }
     // The first chunk opens the read transaction now, between two applies: the snapshot is the
     // state at `meta.index` exactly, whatever is applied while the rest is read.
     const stream = streamSnapshot(deps.snapshotReader, sm.tables, BACKGROUND_CHUNK_BYTES)
@@ -146,28 +157,41 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
       })
     })
 
-  const onlyEntries = (
-    tasks: Iterable<ApplyTask>,
-  ): tasks is Iterable<Extract<ApplyTask, { _tag: "entries" }>> => {
-    for (const task of tasks) if (task._tag !== "entries") return false
+  type PlainTask = Extract<ApplyTask, { _tag: "entries" | "commit" }>
+  const onlyPlain = (tasks: Iterable<ApplyTask>): tasks is Iterable<PlainTask> => {
+    for (const task of tasks) if (task._tag !== "entries" && task._tag !== "commit") return false
     return true
   }
 
+  const commitFailed = (e: unknown) => new ApplyFailed(`group ${deps.group}: commit failed: ${String(e)}`)
+
   /**
-   * The usual batch, entries only, as plain code: this runs for every commit round, so each
-   * Effect operation in it would be paid hundreds of times a second.
+   * The usual batch, entries (and commits) only, as plain code: this runs for every commit round,
+   * so each Effect operation in it would be paid hundreds of times a second.
    */
-  const applyNow = (
-    tasks: Iterable<Extract<ApplyTask, { _tag: "entries" }>>,
-  ): Effect.Effect<void, ApplyFailed> => {
+  const applyNow = (tasks: Iterable<PlainTask>): Effect.Effect<void, ApplyFailed> => {
     const entries: Entry[] = []
-    for (const task of tasks) for (const e of task.entries) entries.push(e)
+    let commit = false
+    for (const task of tasks) {
+      if (task._tag === "commit") commit = true
+      else for (const e of task.entries) entries.push(e)
+    }
     try {
-      const start = performance.now()
-      applyEntries(entries)
-      deps.metrics?.applySeconds.observe(secondsSince(start))
+      if (entries.length > 0) {
+        const start = performance.now()
+        applyEntries(entries)
+        deps.metrics?.applySeconds.observe(secondsSince(start))
+      }
     } catch (e) {
       return Effect.fail(new ApplyFailed(`group ${deps.group}: apply failed: ${String(e)}`))
+    }
+    if (commit) {
+      try {
+        sm.commitWindow()
+      } catch (e) {
+        return Effect.fail(commitFailed(e))
+      }
+      if (entries.length === 0) return Effect.void
     }
     deps.applied.advance(sm.appliedIndex)
     const applied: ReplicaInput = { _tag: "applied", index: sm.appliedIndex }
@@ -189,7 +213,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
       }
     }
     const tasks = yield* Queue.takeBetween(deps.applyQueue, 1, deps.maxTasksPerBatch ?? 64)
-    if (onlyEntries(tasks)) return yield* applyNow(tasks)
+    if (onlyPlain(tasks)) return yield* applyNow(tasks)
     let pending: Entry[] = []
     const flush = Effect.try({
       try: () => {
@@ -204,6 +228,9 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     for (const task of tasks) {
       if (task._tag === "entries") {
         for (const e of task.entries) pending.push(e)
+      } else if (task._tag === "commit") {
+        yield* flush
+        yield* Effect.try({ try: () => sm.commitWindow(), catch: commitFailed })
       } else if (task._tag === "snapshotNow") {
         yield* flush
         yield* snapshotNow(task)

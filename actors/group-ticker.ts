@@ -1,7 +1,7 @@
 /**
- * A group's one timer. Every `tickMs` it steps the replica's logical clock (a `tick` input), and
- * on the same wake-up, every so many ticks, it looks at the lease keeper's clock and runs the
- * learner promoter's check. These were three timers of their own, each waking the process
+ * A group's one timer. Every `tickMs` it steps the replica's logical clock (a `tick` input), asks
+ * the apply loop to commit what it applied since the last tick, and on the same wake-up, every
+ * so many ticks, it looks at the lease keeper's clock and runs the learner promoter's check. These were three timers of their own, each waking the process
  * separately; on a VM where a wake-up costs more than the work it does, one timer is cheaper
  * (docs/benchmarks.md, "Fifth pass").
  *
@@ -23,6 +23,8 @@ export interface GroupTickerDeps {
   readonly promoteEveryTicks: number
   /** Whether any learner waits to be promoted (the check then runs in a fiber of its own). */
   readonly promotionsPending: () => boolean
+  /** Run on every tick: asks the apply loop to commit its open window, if one is open. */
+  readonly commitApplies?: () => void
 }
 
 export const runGroupTicker = (deps: GroupTickerDeps): Effect.Effect<never> =>
@@ -41,6 +43,7 @@ export const runGroupTicker = (deps: GroupTickerDeps): Effect.Effect<never> =>
       })
       const once = Effect.gen(function* () {
         ticks++
+        deps.commitApplies?.()
         yield* deps.mailbox.offer({ _tag: "tick" })
         if (ticks % deps.leaseEveryTicks === 0) yield* deps.leaseTick
         if (ticks % deps.promoteEveryTicks === 0) yield* promote

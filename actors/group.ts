@@ -125,7 +125,14 @@ export const runGroup = (
   Effect.scoped(
     Effect.gen(function* () {
       const { group, settings, store } = deps
-      const sm = KvStateMachine.open(deps.kvDb, { group, cacheSize: settings.keyCacheSize ?? 0 })
+      // Commit windows: the apply loop's writes are committed once a tick (see commitWindows).
+      const sm = KvStateMachine.open(deps.kvDb, {
+        group,
+        cacheSize: settings.keyCacheSize ?? 0,
+        commitWindows: true,
+      })
+      // However the group ends, what it applied is committed (or dropped, to be applied again).
+      yield* Effect.addFinalizer(() => Effect.sync(() => sm.closeWindow()))
       yield* catchUpWithSnapshot(store, group, sm)
       let loaded = store.load(group)
       if (
@@ -280,6 +287,9 @@ export const runGroup = (
         }),
         promoteEveryTicks: Math.max(1, settings.raft.heartbeatTicks, Math.ceil(20 / settings.tickMs)),
         promotionsPending: () => intents.size > 0,
+        commitApplies: () => {
+          if (sm.uncommitted) applyQueue.unsafeOffer({ _tag: "commit" })
+        },
       })
       const replica = runRaftReplica({
         group,

@@ -62,6 +62,8 @@ export type ApplyTask =
   | { readonly _tag: "entries"; readonly entries: readonly import("../schemas/raft.ts").Entry[] }
   /** A snapshot received from the leader (already durable in the log store): install it. */
   | { readonly _tag: "install"; readonly snapshot: Snapshot }
+  /** Commit the applies waiting in the state machine's open transaction (its commit window). */
+  | { readonly _tag: "commit" }
   /** An operator asked for a snapshot now (and compaction keeping `keepEntries`, when given). */
   | {
       readonly _tag: "snapshotNow"

@@ -47,6 +47,14 @@ export interface KvStateMachineOptions {
   readonly maxTxnOps?: number
   /** Keys whose newest version is kept in memory (`[performance] cache_size`); 0 or absent: none. */
   readonly cacheSize?: number
+  /**
+   * Applies leave their writes in one open transaction until `commitWindow()` (etcd's backend
+   * batch interval): one COMMIT, and one write of each page they touched, for many apply
+   * batches. Crash-safe because the Raft log is the durable record: a node that dies with a window
+   * open reopens at the last committed applied index and applies the rest from its log again.
+   * Off (absent): every apply commits at once.
+   */
+  readonly commitWindows?: boolean
 }
 
 export interface ApplyResult {
@@ -78,6 +86,11 @@ export class KvStateMachine {
   private meta: KvMeta
   /** A snapshot stream holds a read transaction on this connection. */
   private snapshotOpen = false
+  private readonly commitWindows: boolean
+  /** Applies since the last commit wait in an open transaction (see `commitWindows`). */
+  private windowOpen = false
+  /** A window SQLite threw away (a failed COMMIT): this state is ahead of the file, so no more applies. */
+  private windowLost: Error | null = null
 
   private constructor(
     readonly db: SqliteDatabase,
@@ -94,6 +107,7 @@ export class KvStateMachine {
     this.leaseExists =
       options.leaseExists ?? ((lease) => this.leaseMachine.live(lease, this.meta) !== undefined)
     this.maxTxnOps = options.maxTxnOps ?? MAX_TXN_OPS
+    this.commitWindows = options.commitWindows ?? false
     this.meta = this.metaRow.read()
   }
 
@@ -153,6 +167,7 @@ export class KvStateMachine {
   applyBatch(entries: readonly CommittedEntry[]): ApplyResult[] {
     if (entries.length === 0) return []
     this.checkWritable()
+    this.openWindow()
     const saved = { ...this.meta }
     try {
       return this.db.transaction(() => {
@@ -162,16 +177,69 @@ export class KvStateMachine {
       })
     } catch (error) {
       this.meta = saved
-      this.tenants.forget()
-      this.store.reset()
+      this.afterRollback()
       throw error
     }
+  }
+
+  /** Whether applied writes wait in an open transaction for `commitWindow`. */
+  get uncommitted(): boolean {
+    return this.windowOpen
+  }
+
+  /**
+   * Commits the applies of the open window, if any. Other connections to the database (the
+   * background snapshot reader, the divergence check's hashes) see them only from here on.
+   */
+  commitWindow(): void {
+    if (!this.windowOpen) return
+    try {
+      this.db.exec("COMMIT")
+      this.windowOpen = false
+    } catch (error) {
+      if (!this.db.inTransaction()) this.loseWindow(error)
+      throw error
+    }
+  }
+
+  /** At shutdown: commits the open window, or drops it if it cannot (the log applies it again). */
+  closeWindow(): void {
+    try {
+      this.commitWindow()
+    } catch {
+      if (this.db.inTransaction()) this.db.exec("ROLLBACK")
+      this.windowOpen = false
+    }
+  }
+
+  private openWindow(): void {
+    if (!this.commitWindows || this.windowOpen) return
+    this.db.exec("BEGIN IMMEDIATE")
+    this.windowOpen = true
+  }
+
+  /** After a failed write: the key index, tenants and meta follow what the file still holds. */
+  private afterRollback(): void {
+    if (this.windowOpen && !this.db.inTransaction()) {
+      // SQLite rolled the whole window back (an I/O error, a full disk), not just this step.
+      this.loseWindow(new Error("SQLite rolled back the open commit window"))
+      return
+    }
+    this.tenants.forget()
+    this.store.reset()
+  }
+
+  private loseWindow(error: unknown): void {
+    this.windowOpen = false
+    this.windowLost = error instanceof Error ? error : new Error(String(error))
+    this.reload()
   }
 
   /** Records a non-KV entry (noop, membership change) as applied. */
   advance(index: number): void {
     this.checkIndex(index)
     this.checkWritable()
+    this.openWindow()
     const saved = { ...this.meta }
     try {
       this.db.transaction(() => {
@@ -180,6 +248,7 @@ export class KvStateMachine {
       })
     } catch (error) {
       this.meta = saved
+      this.afterRollback()
       throw error
     }
   }
@@ -224,7 +293,7 @@ export class KvStateMachine {
     } catch (error) {
       // The key index dropped what the rolled-back step deleted.
       this.meta = saved
-      this.store.reset()
+      this.afterRollback()
       throw error
     }
   }
@@ -258,6 +327,7 @@ export class KvStateMachine {
   snapshot(): Generator<Uint8Array> {
     const self = this
     return (function* () {
+      self.commitWindow()
       self.snapshotOpen = true
       try {
         yield* streamSnapshot(self.db, self.tables)
@@ -270,6 +340,7 @@ export class KvStateMachine {
   /** Replaces the state with a snapshot; a corrupt one is refused and nothing changes. */
   async restore(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
     this.checkWritable()
+    this.commitWindow()
     try {
       await restoreSnapshot(this.db, this.tables, source)
     } finally {
@@ -285,6 +356,10 @@ export class KvStateMachine {
   }
 
   private checkWritable(): void {
+    if (this.windowLost !== null)
+      throw new Error(
+        `applies since the last commit were lost (${this.windowLost.message}): reopen the state machine to apply them again from the Raft log`,
+      )
     if (this.snapshotOpen)
       throw new Error("a snapshot stream is open on this connection: drain it before applying")
   }

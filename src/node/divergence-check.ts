@@ -70,6 +70,11 @@ export interface DivergenceDeps {
   readonly membersOf: (group: GroupId) => readonly NodeId[] | null
   /** A read-only connection to the group's KV database, used only for hashing. */
   readonly hashDb: (group: GroupId) => SqliteDatabase
+  /**
+   * Commits what the group has applied (its state machine's commit window) so that `hashDb`
+   * sees it: without it a peer asked for our revision could still be behind it on disk.
+   */
+  readonly settle?: (group: GroupId) => void
   readonly metrics: NodeMetrics
   /** 0 disables the periodic check (the service still answers peers). */
   readonly intervalMs: number
@@ -88,6 +93,7 @@ export const startDivergenceChecker = (
     const hashAt = (group: GroupId, revision: number): Effect.Effect<HashAt | KvError> =>
       hashing.withPermits(1)(
         Effect.suspend(() => {
+          deps.settle?.(group)
           const steps = hashKvSteps(deps.hashDb(group), kvTables(group), revision, HASH_CHUNK)
           const step = (): Effect.Effect<HashAt | KvError> => {
             const r = steps.next()

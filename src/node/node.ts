@@ -384,6 +384,12 @@ export const startNode = (
         return conf === undefined ? null : [...new Set([...conf.voters, ...conf.learners])]
       },
       hashDb: (g) => hashDbs.get(g)!,
+      settle: (g) => {
+        // A failed commit stops the group's apply loop on its next batch; the hash then reads what is on disk.
+        try {
+          group(g)?.sm.commitWindow()
+        } catch {}
+      },
       metrics,
       intervalMs: options.divergenceCheckIntervalMs ?? 0,
       requestTimeoutMs: options.requestTimeoutMs,

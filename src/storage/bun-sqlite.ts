@@ -45,6 +45,7 @@ export const bunSqliteDriver: SqliteDriverImpl = {
           () => db.inTransaction,
           fn,
         ),
+      inTransaction: () => db.inTransaction,
       pragma: (name) => {
         const stmt = db.prepare(`PRAGMA ${name}`)
         const row = stmt.get() as Record<string, SqlValue> | null

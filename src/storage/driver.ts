@@ -39,8 +39,14 @@ export interface SqliteDatabase {
   readonly path: string
   exec(sql: string): void
   prepare(sql: string): SqliteStatement
-  /** Runs `fn` in BEGIN IMMEDIATE … COMMIT; rolls back if it throws. Not re-entrant. */
+  /**
+   * Runs `fn` in BEGIN IMMEDIATE … COMMIT; rolls back if it throws. Inside a transaction that is
+   * already open it runs in a SAVEPOINT instead: released on success, rolled back to on a throw,
+   * and committed only with the outer transaction.
+   */
   transaction<T>(fn: () => T): T
+  /** Whether a transaction is open on this connection. */
+  inTransaction(): boolean
   /** Reads one PRAGMA value, for example `pragma("synchronous")`. */
   pragma(name: string): SqlValue
   close(): void

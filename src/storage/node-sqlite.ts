@@ -52,6 +52,7 @@ export const nodeSqliteDriver: SqliteDriverImpl = {
           () => db.isTransaction,
           fn,
         ),
+      inTransaction: () => db.isTransaction,
       pragma: (name) => {
         const stmt = db.prepare(`PRAGMA ${name}`)
         stmt.setReadBigInts(true)

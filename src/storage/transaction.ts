@@ -2,12 +2,16 @@
 import type { OpenOptions, SqliteDatabase } from "./driver.ts"
 import { configureDatabase } from "./pragmas.ts"
 
-/** Runs `fn` in BEGIN IMMEDIATE … COMMIT; rolls back if it throws. */
+/**
+ * Runs `fn` in BEGIN IMMEDIATE … COMMIT; rolls back if it throws. Inside an open transaction
+ * (the KV state machine's commit window) it runs in a savepoint instead.
+ */
 export const runImmediateTransaction = <T>(
   exec: (sql: string) => void,
   inTransaction: () => boolean,
   fn: () => T,
 ): T => {
+  if (inTransaction()) return runInSavepoint(exec, inTransaction, fn)
   exec("BEGIN IMMEDIATE")
   try {
     const result = fn()
@@ -15,6 +19,27 @@ export const runImmediateTransaction = <T>(
     return result
   } catch (error) {
     if (inTransaction()) exec("ROLLBACK")
+    throw error
+  }
+}
+
+/**
+ * A failed `fn` rolls back to the savepoint and leaves the outer transaction open with what it
+ * held before. If SQLite rolled the whole transaction back itself (an I/O error, a full disk),
+ * there is no savepoint left to return to: the caller sees the original error and
+ * `inTransaction()` false.
+ */
+const runInSavepoint = <T>(exec: (sql: string) => void, inTransaction: () => boolean, fn: () => T): T => {
+  exec("SAVEPOINT nested")
+  try {
+    const result = fn()
+    exec("RELEASE nested")
+    return result
+  } catch (error) {
+    if (inTransaction()) {
+      exec("ROLLBACK TO nested")
+      exec("RELEASE nested")
+    }
     throw error
   }
 }

@@ -23,3 +23,27 @@ export const readCommittedHistory = (kvDbPath: string, group = 1, tenant = "defa
     db.close()
   }
 }
+
+/**
+ * The committed history once the node's file has stopped growing for `quietMs`. A node commits
+ * its applies once a tick (the state machine's commit windows), so right after the last write the
+ * file can be a tick behind what watchers were sent.
+ */
+export const readSettledHistory = async (
+  kvDbPath: string,
+  quietMs = 300,
+  timeoutMs = 10_000,
+): Promise<CommittedEvent[]> => {
+  const deadline = performance.now() + timeoutMs
+  let history = readCommittedHistory(kvDbPath)
+  let since = performance.now()
+  while (performance.now() < deadline) {
+    await Bun.sleep(50)
+    const next = readCommittedHistory(kvDbPath)
+    if (next.at(-1)?.revision !== history.at(-1)?.revision) {
+      history = next
+      since = performance.now()
+    } else if (performance.now() - since >= quietMs) return next
+  }
+  throw new Error(`${kvDbPath}: its history kept growing for ${timeoutMs} ms`)
+}

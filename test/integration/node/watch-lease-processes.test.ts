@@ -13,7 +13,7 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { FailoverWatchClient } from "../../support/etcd-watch-client.ts"
-import { readCommittedHistory } from "../../support/kv-history.ts"
+import { readCommittedHistory, readSettledHistory } from "../../support/kv-history.ts"
 import { LeaseClient } from "../../support/lease-client.ts"
 import {
   expectWatchersComplete,
@@ -149,7 +149,7 @@ describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKI
 
     // Everything committed is on every member now; take the history from a survivor.
     const survivor = followers[0]!
-    let history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
+    let history = await readSettledHistory(join(c.dataDir(survivor), "kv-1.db"))
     const last = history[history.length - 1]!.revision
     for (
       let i = 0;
@@ -157,7 +157,7 @@ describe.skipIf(!hasNats)("1,000 watchers and 1,000 leases across a leader SIGKI
       i++
     )
       await Bun.sleep(50)
-    history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
+    history = await readSettledHistory(join(c.dataDir(survivor), "kv-1.db"))
     const expiries = history.filter((e) => e.type === "delete" && e.key.startsWith("wl/doomed/"))
     expect(expiries.length).toBe(DOOMED)
     const { events, reconnects } = await expectWatchersComplete(watchClients, history)

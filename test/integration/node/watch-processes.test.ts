@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
 import { FailoverWatchClient } from "../../support/etcd-watch-client.ts"
-import { readCommittedHistory } from "../../support/kv-history.ts"
+import { readCommittedHistory, readSettledHistory } from "../../support/kv-history.ts"
 import { expectWatchersComplete, MixedWriter, mixedWatchSpecs } from "../../support/process-test-helpers.ts"
 import { hasNats, processCluster } from "./process-cluster.ts"
 
@@ -40,7 +40,7 @@ describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () =>
     await writer.stop()
     // Everything committed is on every member now; take the history from a survivor.
     const survivor = IDS.find((id) => id !== leader)!
-    let history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
+    let history = await readSettledHistory(join(c.dataDir(survivor), "kv-1.db"))
     const last = history[history.length - 1]!.revision
     for (
       let i = 0;
@@ -48,7 +48,7 @@ describe.skipIf(!hasNats)("watches across a leader SIGKILL (3 processes)", () =>
       i++
     )
       await Bun.sleep(50)
-    history = readCommittedHistory(join(c.dataDir(survivor), "kv-1.db"))
+    history = await readSettledHistory(join(c.dataDir(survivor), "kv-1.db"))
     const { events, reconnects } = await expectWatchersComplete(clients, history)
     expect(reconnects).toBeGreaterThanOrEqual(2) // the streams on the killed leader moved
     expect(events).toBeGreaterThan(1000)

@@ -24,74 +24,81 @@ const entries = (from: number, n: number): Entry[] =>
   })) as unknown as Entry[]
 
 describe("apply loop: automatic snapshots read in the background", () => {
-  test("the snapshot is the state at its index although applies went on while it was read", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "lattice-bgsnap-"))
-    try {
-      const path = join(dir, "kv.db")
-      const sm = KvStateMachine.open(bunSqliteDriver.open(path, { synchronous: "NORMAL" }), { group: 1 })
-      const reader = bunSqliteDriver.open(path, { synchronous: "NORMAL", readonly: true })
-      const result = await Effect.runPromise(
-        Effect.gen(function* () {
-          const applyQueue = yield* Queue.unbounded<ApplyTask>()
-          const mailbox = yield* Queue.unbounded<ReplicaInput>()
-          const loop = yield* Effect.fork(
-            runApplyLoop({
-              group: 1,
-              sm,
-              applyQueue,
-              mailbox,
-              proposals: new ProposalWaiters(),
-              applied: new AppliedWatch(0),
-              snapshotInterval: 1000,
-              lastSnapshotIndex: 0,
-              snapshotReader: reader,
-            }),
-          )
-          // Enough rows for many 256 KB chunks, so applies interleave with the read.
-          yield* Queue.offer(applyQueue, { _tag: "entries", entries: entries(1, 1000) })
-          let next = 1001
-          let taken: Extract<ReplicaInput, { _tag: "snapshotTaken" }> | null = null
-          let appliedWhileReading = 0
-          while (taken === null) {
-            yield* Queue.offer(applyQueue, { _tag: "entries", entries: entries(next, 10) })
-            next += 10
-            yield* Effect.sleep("1 millis")
-            for (const input of yield* Queue.takeAll(mailbox)) {
-              if (input._tag === "snapshotTaken") taken = input
-              else if (input._tag === "applied" && input.index > 1000) appliedWhileReading++
+  // With commit windows, the reader's connection sees the applies only once they are committed.
+  test.each([false, true])(
+    "the snapshot is the state at its index although applies went on while it was read (commit windows: %p)",
+    async (commitWindows) => {
+      const dir = mkdtempSync(join(tmpdir(), "lattice-bgsnap-"))
+      try {
+        const path = join(dir, "kv.db")
+        const sm = KvStateMachine.open(bunSqliteDriver.open(path, { synchronous: "NORMAL" }), {
+          group: 1,
+          commitWindows,
+        })
+        const reader = bunSqliteDriver.open(path, { synchronous: "NORMAL", readonly: true })
+        const result = await Effect.runPromise(
+          Effect.gen(function* () {
+            const applyQueue = yield* Queue.unbounded<ApplyTask>()
+            const mailbox = yield* Queue.unbounded<ReplicaInput>()
+            const loop = yield* Effect.fork(
+              runApplyLoop({
+                group: 1,
+                sm,
+                applyQueue,
+                mailbox,
+                proposals: new ProposalWaiters(),
+                applied: new AppliedWatch(0),
+                snapshotInterval: 1000,
+                lastSnapshotIndex: 0,
+                snapshotReader: reader,
+              }),
+            )
+            // Enough rows for many 256 KB chunks, so applies interleave with the read.
+            yield* Queue.offer(applyQueue, { _tag: "entries", entries: entries(1, 1000) })
+            let next = 1001
+            let taken: Extract<ReplicaInput, { _tag: "snapshotTaken" }> | null = null
+            let appliedWhileReading = 0
+            while (taken === null) {
+              yield* Queue.offer(applyQueue, { _tag: "entries", entries: entries(next, 10) })
+              next += 10
+              yield* Effect.sleep("1 millis")
+              for (const input of yield* Queue.takeAll(mailbox)) {
+                if (input._tag === "snapshotTaken") taken = input
+                else if (input._tag === "applied" && input.index > 1000) appliedWhileReading++
+              }
             }
-          }
-          yield* Fiber.interrupt(loop)
-          return { taken, appliedWhileReading, appliedNow: sm.appliedIndex }
-        }),
-      )
-      const at = result.taken.snapshot.meta.index
-      expect(at).toBeGreaterThanOrEqual(1000)
-      expect(result.appliedWhileReading).toBeGreaterThan(0)
-      expect(result.appliedNow).toBeGreaterThan(at)
-      // Restored elsewhere, the snapshot holds exactly the state at its index.
-      const copy = KvStateMachine.open(
-        bunSqliteDriver.open(join(dir, "copy.db"), { synchronous: "NORMAL" }),
-        {
-          group: 1,
-        },
-      )
-      await copy.restore(decodeKvSnapshot(result.taken.snapshot.data))
-      expect(copy.appliedIndex).toBe(at)
-      const expected = KvStateMachine.open(
-        bunSqliteDriver.open(join(dir, "expected.db"), { synchronous: "NORMAL" }),
-        {
-          group: 1,
-        },
-      )
-      expected.applyBatch(entries(1, at).map((e) => ({ index: e.index, command: decodeOf(e) })))
-      expect(copy.hash()).toBe(expected.hash())
-      // The read transaction was closed: the reader can start another one.
-      expect(() => reader.exec("BEGIN; COMMIT")).not.toThrow()
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+            yield* Fiber.interrupt(loop)
+            return { taken, appliedWhileReading, appliedNow: sm.appliedIndex }
+          }),
+        )
+        const at = result.taken.snapshot.meta.index
+        expect(at).toBeGreaterThanOrEqual(1000)
+        expect(result.appliedWhileReading).toBeGreaterThan(0)
+        expect(result.appliedNow).toBeGreaterThan(at)
+        // Restored elsewhere, the snapshot holds exactly the state at its index.
+        const copy = KvStateMachine.open(
+          bunSqliteDriver.open(join(dir, "copy.db"), { synchronous: "NORMAL" }),
+          {
+            group: 1,
+          },
+        )
+        await copy.restore(decodeKvSnapshot(result.taken.snapshot.data))
+        expect(copy.appliedIndex).toBe(at)
+        const expected = KvStateMachine.open(
+          bunSqliteDriver.open(join(dir, "expected.db"), { synchronous: "NORMAL" }),
+          {
+            group: 1,
+          },
+        )
+        expected.applyBatch(entries(1, at).map((e) => ({ index: e.index, command: decodeOf(e) })))
+        expect(copy.hash()).toBe(expected.hash())
+        // The read transaction was closed: the reader can start another one.
+        expect(() => reader.exec("BEGIN; COMMIT")).not.toThrow()
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
 })
 
 import { decodeCommand } from "../../../src/kv/codec.ts"

@@ -8,7 +8,7 @@ import { itEffect } from "../../support/effect-test.ts"
 const setup = (options: { pending: boolean; holdCheck?: Deferred.Deferred<void> }) =>
   Effect.gen(function* () {
     const mailbox = yield* Queue.unbounded<ReplicaInput>()
-    const counts = { lease: 0, checksStarted: 0, checksRunning: 0, mostRunning: 0 }
+    const counts = { lease: 0, checksStarted: 0, checksRunning: 0, mostRunning: 0, commits: 0 }
     const promoterCheck = Effect.gen(function* () {
       counts.checksStarted++
       counts.checksRunning++
@@ -25,6 +25,7 @@ const setup = (options: { pending: boolean; holdCheck?: Deferred.Deferred<void> 
         promoterCheck,
         promoteEveryTicks: 1,
         promotionsPending: () => options.pending,
+        commitApplies: () => counts.commits++,
       }),
     )
     yield* Effect.yieldNow()
@@ -32,18 +33,21 @@ const setup = (options: { pending: boolean; holdCheck?: Deferred.Deferred<void> 
   })
 
 describe("group ticker", () => {
-  itEffect("one timer: a tick every tick_ms, the lease clock every leaseEveryTicks ticks", () =>
-    Effect.gen(function* () {
-      const { mailbox, counts } = yield* setup({ pending: false })
-      yield* TestClock.adjust("1 second")
-      const ticks = Array.from(yield* Queue.takeAll(mailbox))
-      // One at start, then one per 50 ms.
-      expect(ticks.length).toBe(21)
-      expect(ticks.every((t) => t._tag === "tick")).toBe(true)
-      expect(counts.lease).toBe(10)
-      // Nothing to promote: the check runs inline (and returns at once) on each of its ticks.
-      expect(counts.checksStarted).toBe(21)
-    }),
+  itEffect(
+    "one timer: a tick and a commit of the applies every tick_ms, the lease clock every leaseEveryTicks ticks",
+    () =>
+      Effect.gen(function* () {
+        const { mailbox, counts } = yield* setup({ pending: false })
+        yield* TestClock.adjust("1 second")
+        const ticks = Array.from(yield* Queue.takeAll(mailbox))
+        // One at start, then one per 50 ms.
+        expect(ticks.length).toBe(21)
+        expect(ticks.every((t) => t._tag === "tick")).toBe(true)
+        expect(counts.commits).toBe(21)
+        expect(counts.lease).toBe(10)
+        // Nothing to promote: the check runs inline (and returns at once) on each of its ticks.
+        expect(counts.checksStarted).toBe(21)
+      }),
   )
 
   itEffect("a promotion that waits for its commit never holds up the ticks, and never runs twice", () =>

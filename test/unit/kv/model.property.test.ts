@@ -34,20 +34,23 @@ const commandOf = (step: Step, current: number): KvCommand | undefined => {
   }
 }
 
-// Without the cache of newest versions, with one small enough to evict all the time, and a large one.
-// The cached variants take a third of the runs each, so the suite's time stays close to what it was.
-for (const [cacheSize, runs] of [
-  [0, RUNS],
-  [3, Math.ceil(RUNS / 3)],
-  [1000, Math.ceil(RUNS / 3)],
+// Without the cache of newest versions, with one small enough to evict all the time, and a large one;
+// and with commit windows (applies in one open transaction, committed every few steps). The other
+// variants take a third of the runs each, so the suite's time stays close to what it was.
+for (const [cacheSize, runs, commitWindows] of [
+  [0, RUNS, false],
+  [3, Math.ceil(RUNS / 3), false],
+  [1000, Math.ceil(RUNS / 3), false],
+  [1000, Math.ceil(RUNS / 3), true],
 ] as const)
-  test(`state machine agrees with the etcd model on random operation sequences (key cache ${cacheSize})`, () => {
+  test(`state machine agrees with the etcd model on random operation sequences (key cache ${cacheSize}${commitWindows ? ", commit windows" : ""})`, () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 5, maxLength: 60, size: "max" }), (steps) => {
-        const f = openFixture({ leaseExists, cacheSize })
+        const f = openFixture({ leaseExists, cacheSize, commitWindows })
         const model = new EtcdModel()
         try {
-          for (const step of steps) {
+          for (const [i, step] of steps.entries()) {
+            if (i % 4 === 3) f.sm.commitWindow()
             const cmd = commandOf(step, model.revision)
             if (cmd === undefined && step.kind === "range") {
               const req = { ...step.request, revision: resolveBack(model.revision, step.back) }
