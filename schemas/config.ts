@@ -224,7 +224,11 @@ export const StorageSection = section(
 
 export const ConsensusSection = section(
   {
-    tick_ms: key(intIn(1, 10000, "integer 1..10000"), () => 50, "Length of one Raft tick in milliseconds."),
+    tick_ms: key(
+      intIn(1, 10000, "integer 1..10000"),
+      () => 50,
+      "Length of one Raft tick in milliseconds. Also how often each group commits what it applied to its kv-<group>.db (the Raft log is what makes writes durable).",
+    ),
     election_ticks: key(
       PositiveInt,
       () => 10,
