@@ -1,9 +1,9 @@
 /**
  * A group's one timer. Every `tickMs` it steps the replica's logical clock (a `tick` input), asks
  * the apply loop to commit what it applied since the last tick, and on the same wake-up, every
- * so many ticks, it looks at the lease keeper's clock and runs the learner promoter's check. These were three timers of their own, each waking the process
- * separately; on a VM where a wake-up costs more than the work it does, one timer is cheaper
- * (docs/benchmarks.md, "Fifth pass").
+ * so many ticks, it looks at the lease keeper's clock and runs the learner promoter's check.
+ * These were separate timers, each waking the process on its own; on a VM where a wake-up costs
+ * more than the work it does, one timer is cheaper (docs/benchmarks.md, "Fifth pass").
  *
  * The promoter's check may wait for a membership change to commit, so it runs in a fiber of its
  * own, at most one at a time, and only while a learner waits to be promoted: the ticks never
