@@ -5,7 +5,7 @@
  * state (log store + state machine), publishes a `GroupHandle`, and runs until one of the loops
  * fails; the supervisor decides what happens next.
  */
-import { Deferred, Effect, Either, Queue } from "effect"
+import { Deferred, Effect, Either } from "effect"
 import type { ConfChange, ConfState, GroupId, NodeId } from "../schemas/raft.ts"
 import { commandTypeOf } from "../src/kv/codec.ts"
 import type { ApplyResult } from "../src/kv/state-machine.ts"
@@ -152,7 +152,7 @@ export const runGroup = (
       const mailbox = new Inbox<ReplicaInput>(settings.mailboxCapacity)
       // Unbounded on purpose: the replica must never block on the apply loop while the apply
       // loop waits for room in the replica's mailbox. Raft's in-flight limits bound it anyway.
-      const applyQueue = yield* Queue.unbounded<ApplyTask>()
+      const applyQueue = new Inbox<ApplyTask>(Number.POSITIVE_INFINITY)
       const proposals = new ProposalWaiters()
       const applied = new AppliedWatch(sm.appliedIndex)
       const view: ReplicaView = {
@@ -263,7 +263,7 @@ export const runGroup = (
         snapshotNow: (keepEntries) =>
           Effect.gen(function* () {
             const done = yield* Deferred.make<SnapshotReport, ReplicaStopped>()
-            yield* Queue.offer(applyQueue, {
+            yield* applyQueue.offer({
               _tag: "snapshotNow",
               done,
               ...(keepEntries === undefined ? {} : { keepEntries }),

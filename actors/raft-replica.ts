@@ -34,7 +34,7 @@ import type { StorageError } from "../src/storage/service.ts"
 import type { TransportShape } from "../src/transport/transport.ts"
 import { NotLeader, ReadUnavailable, ReplicaStopped, type RequestFailure } from "./errors.ts"
 import { HardStateSync } from "./hard-state-sync.ts"
-import type { Inbox } from "./inbox.ts"
+import type { Inbox, Offerable } from "./inbox.ts"
 import type { PromotionIntents } from "./learner-promoter.ts"
 import type { ApplyTask, PendingProposal, ReplicaInput, SnapshotReport } from "./mailbox.ts"
 import { needsPersist, persistAll, submitAll } from "./persist-all.ts"
@@ -45,7 +45,7 @@ export interface RaftReplicaDeps {
   readonly group: GroupId
   readonly initial: RaftState
   readonly mailbox: Inbox<ReplicaInput>
-  readonly applyQueue: Queue.Queue<ApplyTask>
+  readonly applyQueue: Offerable<ApplyTask>
   readonly committer: GroupCommitter
   readonly transport: TransportShape
   readonly proposals: ProposalWaiters

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Fiber, Queue } from "effect"
 import { runApplyLoop } from "../../../actors/apply-loop.ts"
+import { Inbox } from "../../../actors/inbox.ts"
 import type { ApplyTask, ReplicaInput } from "../../../actors/mailbox.ts"
 import { decodeKvSnapshot } from "../../../actors/snapshot-data.ts"
 import { AppliedWatch, ProposalWaiters } from "../../../actors/waiters.ts"
@@ -38,7 +39,7 @@ describe("apply loop: automatic snapshots read in the background", () => {
         const reader = bunSqliteDriver.open(path, { synchronous: "NORMAL", readonly: true })
         const result = await Effect.runPromise(
           Effect.gen(function* () {
-            const applyQueue = yield* Queue.unbounded<ApplyTask>()
+            const applyQueue = new Inbox<ApplyTask>(Number.POSITIVE_INFINITY)
             const mailbox = yield* Queue.unbounded<ReplicaInput>()
             const loop = yield* Effect.fork(
               runApplyLoop({
@@ -54,12 +55,12 @@ describe("apply loop: automatic snapshots read in the background", () => {
               }),
             )
             // Enough rows for many 256 KB chunks, so applies interleave with the read.
-            yield* Queue.offer(applyQueue, { _tag: "entries", entries: entries(1, 1000) })
+            yield* applyQueue.offer({ _tag: "entries", entries: entries(1, 1000) })
             let next = 1001
             let taken: Extract<ReplicaInput, { _tag: "snapshotTaken" }> | null = null
             let appliedWhileReading = 0
             while (taken === null) {
-              yield* Queue.offer(applyQueue, { _tag: "entries", entries: entries(next, 10) })
+              yield* applyQueue.offer({ _tag: "entries", entries: entries(next, 10) })
               next += 10
               yield* Effect.sleep("1 millis")
               for (const input of yield* Queue.takeAll(mailbox)) {
