@@ -172,6 +172,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
     return true
   }
 
+  const applyFailed = (e: unknown) => new ApplyFailed(`group ${deps.group}: apply failed: ${String(e)}`)
   const commitFailed = (e: unknown) => new ApplyFailed(`group ${deps.group}: commit failed: ${String(e)}`)
 
   /**
@@ -193,7 +194,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
         deps.metrics?.applySeconds.observe(secondsSince(start))
       }
     } catch (e) {
-      return Effect.fail(new ApplyFailed(`group ${deps.group}: apply failed: ${String(e)}`))
+      return Effect.fail(applyFailed(e))
     }
     if (commit) {
       try {
@@ -221,7 +222,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
           pending = []
           deps.metrics?.applySeconds.observe(secondsSince(start))
         },
-        catch: (e) => new ApplyFailed(`group ${deps.group}: apply failed: ${String(e)}`),
+        catch: applyFailed,
       })
       for (const task of tasks) {
         if (task._tag === "entries") {
@@ -299,10 +300,7 @@ export const runApplyLoop = (deps: ApplyLoopDeps): Effect.Effect<never, ApplyFai
       if (rest !== null) inOrder(rest)
     } catch (defect) {
       stopped = true
-      Deferred.unsafeDone(
-        failed,
-        Effect.fail(new ApplyFailed(`group ${deps.group}: apply failed: ${String(defect)}`)),
-      )
+      Deferred.unsafeDone(failed, Effect.fail(applyFailed(defect)))
       return
     }
     compactWhenIdle()
