@@ -160,14 +160,12 @@ export const startListeners = (
       }),
       (s) => Effect.sync(() => s.stop(true)),
     )
-    // grpc-js keeps its HTTP/2 sessions (one per client connection) in a private map.
-    const grpcSessions = grpc.server as unknown as { sessions?: { size: number } }
     node.metrics.gauge(
       "lattice_connections_active",
       "Open client connections (grpc: HTTP/2 connections to the etcd gRPC listener; http: requests in flight on the HTTP listener).",
       ["listener"],
       () => [
-        [{ listener: "grpc" }, grpcSessions.sessions?.size ?? 0],
+        [{ listener: "grpc" }, grpc.connections()],
         [{ listener: "http" }, http.pendingRequests],
       ],
     )

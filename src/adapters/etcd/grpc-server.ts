@@ -1,196 +1,385 @@
 /**
- * etcd v3 gRPC server on @grpc/grpc-js: a hand-built ServiceDefinition per etcd service, with
- * the generated codecs as (de)serializers, so paths are etcd's own ("/etcdserverpb.KV/Range")
- * and no .proto file is loaded at run time.
+ * etcd v3 gRPC server: our own HTTP/2 connection (h2/connection.ts) on a Bun TCP listener, with
+ * the generated codecs and etcd's own paths ("/etcdserverpb.KV/Range"), so no .proto file is
+ * loaded at run time. It replaced @grpc/grpc-js on Bun's node:http2, which took a quarter of the
+ * leader's CPU under load (docs/benchmarks.md, tenth pass); clients still use grpc-js.
  */
-import * as grpc from "@grpc/grpc-js"
+import { AsyncQueue } from "./async-queue.ts"
 import { callContextOf } from "./call-context.ts"
 import { EtcdError, GrpcCode, toEtcdError } from "./errors.ts"
+import { H2Connection, type H2Socket, type H2Stream, type H2StreamHandler } from "./h2/connection.ts"
+import { encodeHeaders, type HeaderList } from "./h2/hpack.ts"
 import { servedRoutes } from "./instrument.ts"
 import type { Route } from "./routes.ts"
 import type { EtcdService } from "./service.ts"
 
-/** What the deserializer hands to a handler: the decoded request, or why decoding failed. */
-type Incoming =
-  | { readonly size: number; readonly request: unknown }
-  | { readonly size: number; readonly error: Error }
+/** etcd adds 512 KiB of gRPC overhead on top of --max-request-bytes. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024
 
-const toBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.length)
+const RESPONSE_HEADERS = encodeHeaders([
+  [":status", "200"],
+  ["content-type", "application/grpc"],
+])
+const OK_TRAILERS = encodeHeaders([["grpc-status", "0"]])
 
-const grpcStatus = (err: unknown): Partial<grpc.StatusObject> => {
-  const e = toEtcdError(err)
-  return { code: e.code as number as grpc.status, details: e.message }
-}
-
-/** Unwraps the incoming request; a bad one becomes INTERNAL (grpc-go's unmarshal error) or too-large. */
-const accept = (svc: EtcdService, incoming: Incoming): unknown => {
-  if ("error" in incoming) {
-    throw new EtcdError(GrpcCode.INTERNAL, `grpc: error unmarshalling request: ${incoming.error.message}`)
+/** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and '%'. */
+const percentEncode = (message: string): string => {
+  let out = ""
+  for (const b of Buffer.from(message, "utf8")) {
+    out +=
+      b >= 0x20 && b <= 0x7e && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, "0")}`
   }
-  svc.checkSize(incoming.size)
-  return incoming.request
+  return out
 }
 
-const methodDefinition = (route: Route): grpc.MethodDefinition<Incoming, unknown> => ({
-  path: route.method.path,
-  requestStream: route.method.requestStream,
-  responseStream: route.method.responseStream,
-  originalName: route.method.name,
-  requestSerialize: () => {
-    throw new Error("server-side definition: requests are never serialized")
-  },
-  requestDeserialize: (buf: Buffer): Incoming => {
-    try {
-      return { size: buf.length, request: route.method.request.decode(buf) }
-    } catch (error) {
-      return { size: buf.length, error: error instanceof Error ? error : new Error(String(error)) }
-    }
-  },
-  responseSerialize: (res: unknown) => toBuffer(route.method.response.encode(res)),
-  responseDeserialize: () => {
-    throw new Error("server-side definition: responses are never deserialized")
-  },
-})
+/** Trailers; before any response headers, a trailers-only response that carries :status too. */
+const statusBlock = (code: number, message: string, trailersOnly: boolean): Uint8Array => {
+  if (code === GrpcCode.OK && !trailersOnly) return OK_TRAILERS
+  const status: Array<readonly [string, string]> = [["grpc-status", String(code)]]
+  if (message.length > 0) status.push(["grpc-message", percentEncode(message)])
+  return encodeHeaders(
+    trailersOnly ? [[":status", "200"], ["content-type", "application/grpc"], ...status] : status,
+  )
+}
 
-const unaryHandler =
-  (svc: EtcdService, route: Route & { kind: "unary" }): grpc.handleUnaryCall<Incoming, unknown> =>
-  (call, callback) => {
-    let pending: Promise<unknown>
-    // Made only when the route asks for it (Lock, Campaign): most calls never do.
-    const signal = () => {
-      const abort = new AbortController()
-      if (call.cancelled) abort.abort()
-      else call.once("cancelled", () => abort.abort())
-      return abort.signal
+/** A response message with gRPC's 5-byte prefix (uncompressed, big-endian length). */
+const lengthPrefixed = (message: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(5 + message.length)
+  const n = message.length
+  out[1] = (n >>> 24) & 0xff
+  out[2] = (n >>> 16) & 0xff
+  out[3] = (n >>> 8) & 0xff
+  out[4] = n & 0xff
+  out.set(message, 5)
+  return out
+}
+
+const UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 }
+
+/** grpc-timeout ("100m", "5S") in ms; undefined when absent or malformed. */
+const timeoutMs = (value: string | undefined): number | undefined => {
+  if (value === undefined) return undefined
+  const m = /^([0-9]{1,8})([HMSmun])$/.exec(value)
+  return m === null ? undefined : Number(m[1]) * UNITS_MS[m[2]!]!
+}
+
+/** Unwraps a decoded request; a bad one is INTERNAL (grpc-go's unmarshal error) or too large. */
+const decodeRequest = (svc: EtcdService, route: Route, bytes: Uint8Array): unknown => {
+  let request: unknown
+  try {
+    request = route.method.request.decode(bytes)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    throw new EtcdError(GrpcCode.INTERNAL, `grpc: error unmarshalling request: ${message}`)
+  }
+  svc.checkSize(bytes.length)
+  return request
+}
+
+/** One gRPC call on one HTTP/2 stream. */
+class GrpcCall implements H2StreamHandler {
+  /** The 5-byte prefix of the next message, as far as it has arrived. */
+  private readonly prefix = new Uint8Array(5)
+  private prefixBytes = 0
+  /** The message being received, and how much of it has arrived. */
+  private body: Uint8Array | undefined
+  private filled = 0
+  private readonly messages: Uint8Array[] = []
+  private requests: AsyncQueue<unknown> | undefined
+  private abort: AbortController | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private cancelled = false
+  private finished = false
+
+  constructor(
+    private readonly svc: EtcdService,
+    private readonly route: Route,
+    private readonly stream: H2Stream,
+    private readonly metadata: ReadonlyMap<string, string>,
+    private readonly maxReceive: number,
+    deadlineMs: number | undefined,
+  ) {
+    if (deadlineMs !== undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.fail(new EtcdError(GrpcCode.DEADLINE_EXCEEDED, "Deadline exceeded"))
+        this.cancel()
+      }, deadlineMs)
     }
-    try {
-      const ctx = callContextOf((name) => {
-        const v = call.metadata.get(name)[0]
-        return v === undefined ? undefined : String(v)
-      }, signal)
-      pending = route.call(svc, accept(svc, call.request), ctx)
-    } catch (err) {
-      callback(grpcStatus(err))
+    if (route.kind === "bidiStream") {
+      this.requests = new AsyncQueue<unknown>()
+      this.pump(route.call(svc, this.requests, this.signal()))
+    }
+  }
+
+  data(chunk: Uint8Array): void {
+    let at = 0
+    while (!this.finished && (at < chunk.length || this.body?.length === this.filled)) {
+      if (this.body === undefined) {
+        const n = Math.min(5 - this.prefixBytes, chunk.length - at)
+        this.prefix.set(chunk.subarray(at, at + n), this.prefixBytes)
+        this.prefixBytes += n
+        at += n
+        if (this.prefixBytes < 5) return
+        this.prefixBytes = 0
+        const p = this.prefix
+        const length = p[1]! * 2 ** 24 + ((p[2]! << 16) | (p[3]! << 8) | p[4]!)
+        if (length > this.maxReceive) {
+          const max = this.maxReceive
+          this.fail(
+            new EtcdError(
+              GrpcCode.RESOURCE_EXHAUSTED,
+              `grpc: received message larger than max (${length} vs. ${max})`,
+            ),
+          )
+          return
+        }
+        if (p[0] !== 0) {
+          this.fail(new EtcdError(GrpcCode.UNIMPLEMENTED, "grpc: compressed messages are not supported"))
+          return
+        }
+        // Its own buffer: decoded bytes fields point into it, and the socket may reuse the chunk.
+        this.body = new Uint8Array(length)
+        this.filled = 0
+      }
+      const n = Math.min(this.body.length - this.filled, chunk.length - at)
+      this.body.set(chunk.subarray(at, at + n), this.filled)
+      this.filled += n
+      at += n
+      if (this.filled === this.body.length) {
+        const message = this.body
+        this.body = undefined
+        this.message(message)
+      }
+    }
+  }
+
+  end(): void {
+    if (this.finished) return
+    if (this.requests !== undefined) {
+      this.requests.close()
       return
     }
-    pending.then(
-      (res) => callback(null, res),
-      (err) => callback(grpcStatus(err)),
-    )
-  }
-
-/** Writes every response of `responses` to a server-streaming or bidi call, with flow control. */
-const pump = (
-  call: grpc.ServerWritableStream<Incoming, unknown> | grpc.ServerDuplexStream<Incoming, unknown>,
-  responses: (signal: AbortSignal) => AsyncIterable<unknown>,
-): void => {
-  let cancelled = false
-  const abort = new AbortController()
-  call.on("cancelled", () => {
-    cancelled = true
-    abort.abort()
-  })
-  const run = async () => {
-    const it = responses(abort.signal)[Symbol.asyncIterator]()
+    const bytes = this.messages[0]
+    if (bytes === undefined || this.messages.length > 1) {
+      this.fail(new EtcdError(GrpcCode.INTERNAL, "grpc: a unary request carries exactly one message"))
+      return
+    }
     try {
-      while (!cancelled) {
-        const next = await it.next()
-        if (next.done) break
-        // Respect HTTP/2 flow control: wait for the stream to drain before producing more.
-        if (!call.write(next.value)) await new Promise<void>((resolve) => call.once("drain", resolve))
+      const request = decodeRequest(this.svc, this.route, bytes)
+      if (this.route.kind === "serverStream") {
+        this.pump(this.route.call(this.svc, request, this.signal()))
+        return
       }
-    } finally {
-      await it.return?.()
+      if (this.route.kind !== "unary") return
+      const ctx = callContextOf(
+        (name) => this.metadata.get(name),
+        () => this.signal(),
+      )
+      this.route.call(this.svc, request, ctx).then(
+        (res) => this.reply(res),
+        (err) => this.fail(err),
+      )
+    } catch (err) {
+      this.fail(err)
     }
-    if (!cancelled) call.end()
   }
-  run().catch((err) => {
-    if (!cancelled) call.emit("error", grpcStatus(err))
-  })
+
+  reset(): void {
+    this.cancel()
+  }
+
+  private message(bytes: Uint8Array): void {
+    if (this.requests === undefined) {
+      this.messages.push(bytes)
+      return
+    }
+    try {
+      this.requests.push(decodeRequest(this.svc, this.route, bytes))
+    } catch (err) {
+      // The handler sees the bad request as the request stream's error.
+      this.requests.fail(err)
+    }
+  }
+
+  /** Made only when a route asks for it (streams, Lock, Campaign): most unary calls never do. */
+  private signal(): AbortSignal {
+    this.abort ??= new AbortController()
+    if (this.cancelled) this.abort.abort()
+    return this.abort.signal
+  }
+
+  private cancel(): void {
+    if (this.cancelled) return
+    this.cancelled = true
+    this.done()
+    this.abort?.abort()
+    this.requests?.close()
+    // A pump waiting for window must wake up to see the cancellation.
+    const drain = this.stream.onDrain
+    this.stream.onDrain = undefined
+    drain?.()
+  }
+
+  private done(): void {
+    this.finished = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private reply(res: unknown): void {
+    if (this.finished) return
+    this.done()
+    const bytes = lengthPrefixed(this.route.method.response.encode(res as never))
+    this.stream.sendHeaders(RESPONSE_HEADERS)
+    this.stream.sendData(bytes)
+    this.stream.end(OK_TRAILERS)
+  }
+
+  private fail(err: unknown): void {
+    if (this.finished) return
+    this.done()
+    const e = toEtcdError(err)
+    this.stream.end(statusBlock(e.code, e.message, !this.stream.responded))
+    this.abort?.abort()
+    this.requests?.close()
+  }
+
+  /** Writes every response of a streaming call, waiting for HTTP/2 window as it goes. */
+  private pump(responses: AsyncIterable<unknown>): void {
+    const run = async () => {
+      const it = responses[Symbol.asyncIterator]()
+      try {
+        while (!this.cancelled && !this.finished) {
+          const next = await it.next()
+          if (next.done || this.cancelled || this.finished) break
+          this.stream.sendHeaders(RESPONSE_HEADERS)
+          const bytes = lengthPrefixed(this.route.method.response.encode(next.value as never))
+          if (!this.stream.sendData(bytes)) {
+            await new Promise<void>((resolve) => {
+              this.stream.onDrain = resolve
+            })
+          }
+        }
+      } finally {
+        await it.return?.()
+      }
+      if (!this.cancelled && !this.finished) {
+        this.done()
+        this.stream.end(this.stream.responded ? OK_TRAILERS : statusBlock(GrpcCode.OK, "", true))
+      }
+    }
+    run().catch((err) => this.fail(err))
+  }
 }
 
-const streamHandler =
-  (
-    svc: EtcdService,
-    route: Route & { kind: "serverStream" },
-  ): grpc.handleServerStreamingCall<Incoming, unknown> =>
-  (call) =>
-    pump(call, (signal) => route.call(svc, accept(svc, call.request), signal))
-
-const bidiHandler =
-  (
-    svc: EtcdService,
-    route: Route & { kind: "bidiStream" },
-  ): grpc.handleBidiStreamingCall<Incoming, unknown> =>
-  (call) => {
-    async function* requests(): AsyncGenerator<unknown> {
-      for await (const incoming of call as AsyncIterable<Incoming>) yield accept(svc, incoming)
+/** The request handler for every stream of every connection. */
+const requestListener = (svc: EtcdService, routes: ReadonlyMap<string, Route>) => {
+  const maxReceive = svc.maxRequestBytes + GRPC_OVERHEAD_BYTES
+  return (stream: H2Stream, headers: HeaderList): H2StreamHandler => {
+    let path: string | undefined
+    let timeout: string | undefined
+    const metadata = new Map<string, string>()
+    for (const [name, value] of headers) {
+      if (name === ":path") path = value
+      else if (name === "grpc-timeout") timeout = value
+      else if (name.charCodeAt(0) !== 0x3a && !metadata.has(name)) metadata.set(name, value)
     }
-    pump(call, (signal) => route.call(svc, requests(), signal))
-  }
-
-/** Groups the routes into one ServiceDefinition + implementation per gRPC service. */
-export const addEtcdServices = (server: grpc.Server, svc: EtcdService): void => {
-  const byService = new Map<string, Route[]>()
-  const seen = new Set<string>()
-  for (const r of servedRoutes(svc)) {
-    // A method bound to several gateway paths is one gRPC method.
-    if (seen.has(r.method.path)) continue
-    seen.add(r.method.path)
-    byService.set(r.method.service, [...(byService.get(r.method.service) ?? []), r])
-  }
-  for (const routes of byService.values()) {
-    const definition: Record<string, grpc.MethodDefinition<Incoming, unknown>> = {}
-    const impl: grpc.UntypedServiceImplementation = {}
-    for (const r of routes) {
-      definition[r.method.name] = methodDefinition(r)
-      impl[r.method.name] =
-        r.kind === "unary"
-          ? unaryHandler(svc, r)
-          : r.kind === "serverStream"
-            ? streamHandler(svc, r)
-            : bidiHandler(svc, r)
+    const route = path === undefined ? undefined : routes.get(path)
+    if (route === undefined) {
+      stream.end(statusBlock(GrpcCode.UNIMPLEMENTED, `unknown method ${path ?? "(none)"}`, true))
+      return IGNORE
     }
-    server.addService(definition as grpc.ServiceDefinition, impl)
+    return new GrpcCall(svc, route, stream, metadata, maxReceive, timeoutMs(timeout))
   }
 }
+
+const IGNORE: H2StreamHandler = { data: () => {}, end: () => {}, reset: () => {} }
 
 export interface EtcdGrpcServerOptions {
   readonly service: EtcdService
   /** "127.0.0.1:2379"; port 0 picks a free port. */
   readonly address: string
-  readonly credentials?: grpc.ServerCredentials
 }
 
 export interface EtcdGrpcServer {
-  readonly server: grpc.Server
   readonly port: number
+  /** Open client connections. */
+  connections(): number
   /** Graceful: stops accepting, lets in-flight calls finish. */
   shutdown(): Promise<void>
-  /** Immediate: cancels in-flight calls. */
+  /** Immediate: cancels in-flight calls and closes every connection. */
   forceShutdown(): void
 }
 
-/** etcd adds 512 KiB of gRPC overhead on top of --max-request-bytes. */
-const GRPC_OVERHEAD_BYTES = 512 * 1024
+/** "host:port" or "[v6]:port" → hostname and port. */
+const splitAddress = (address: string): { hostname: string; port: number } => {
+  const at = address.lastIndexOf(":")
+  const port = Number(address.slice(at + 1))
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`bad listen address "${address}": expected host:port`)
+  }
+  const host = address.slice(0, at)
+  return { hostname: host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host, port }
+}
 
 export const startEtcdGrpcServer = async (options: EtcdGrpcServerOptions): Promise<EtcdGrpcServer> => {
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": options.service.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    "grpc.max_send_message_length": 2 ** 31 - 1,
-  })
-  addEtcdServices(server, options.service)
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      options.address,
-      options.credentials ?? grpc.ServerCredentials.createInsecure(),
-      (err, p) => (err ? reject(err) : resolve(p)),
-    ),
-  )
-  return {
-    server,
+  const routes = new Map<string, Route>()
+  // A method bound to several gateway paths is one gRPC method: the first route serves it.
+  for (const r of servedRoutes(options.service)) if (!routes.has(r.method.path)) routes.set(r.method.path, r)
+  const onRequest = requestListener(options.service, routes)
+  const connections = new Set<H2Connection>()
+  const { hostname, port } = splitAddress(options.address)
+  const listener = Bun.listen<{ connection?: H2Connection }>({
+    hostname,
     port,
-    shutdown: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-    forceShutdown: () => server.forceShutdown(),
+    data: {},
+    socket: {
+      open(socket) {
+        socket.setNoDelay(true)
+        const raw: H2Socket = { write: (bytes) => socket.write(bytes), end: () => socket.end() }
+        const connection = new H2Connection(raw, onRequest)
+        connections.add(connection)
+        connection.onClose = () => connections.delete(connection)
+        socket.data = { connection }
+      },
+      data: (socket, chunk) => socket.data.connection?.received(chunk),
+      drain: (socket) => socket.data.connection?.drained(),
+      close: (socket) => socket.data.connection?.closed(),
+      error: (socket) => socket.data.connection?.closed(),
+    },
+  })
+  let stopped = false
+  const stopListening = () => {
+    if (stopped) return
+    stopped = true
+    listener.stop(false)
+  }
+  return {
+    port: listener.port,
+    connections: () => connections.size,
+    shutdown: async () => {
+      stopListening()
+      const open = [...connections]
+      await Promise.all(
+        open.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              const before = c.onClose
+              c.onClose = () => {
+                before?.()
+                resolve()
+              }
+              c.goAway()
+            }),
+        ),
+      )
+    },
+    forceShutdown: () => {
+      stopListening()
+      for (const c of [...connections]) c.destroy()
+    },
   }
 }

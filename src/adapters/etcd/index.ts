@@ -14,7 +14,7 @@ export type {
 } from "./backend.ts"
 export { EtcdError, EtcdErrors, GrpcCode, httpStatusFromGrpcCode, toEtcdError } from "./errors.ts"
 export { createEtcdGateway, type GatewayHandler } from "./gateway.ts"
-export { addEtcdServices, type EtcdGrpcServer, startEtcdGrpcServer } from "./grpc-server.ts"
+export { type EtcdGrpcServer, startEtcdGrpcServer } from "./grpc-server.ts"
 export * as kvMapping from "./kv-mapping.ts"
 export * as etcdpb from "./proto/etcd.gen.ts"
 export { DEFAULT_MAX_REQUEST_BYTES, EtcdService, type EtcdServiceOptions } from "./service.ts"
