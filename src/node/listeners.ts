@@ -130,7 +130,13 @@ export const startListeners = (
     })
     const grpc = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => startEtcdGrpcServer({ service, address: options.etcd }),
+        try: () =>
+          startEtcdGrpcServer({
+            service,
+            address: options.etcd,
+            onError: (e) =>
+              options.log?.(`etcd gRPC: a client connection closed on an unexpected error: ${String(e)}`),
+          }),
         catch: (e) =>
           new Error(`cannot listen on ${options.etcd} (etcd gRPC): ${String(e)}; pick another port`),
       }),

@@ -302,6 +302,8 @@ export interface EtcdGrpcServerOptions {
   readonly service: EtcdService
   /** "127.0.0.1:2379"; port 0 picks a free port. */
   readonly address: string
+  /** Told about an unexpected error in a call's handling, which closed that client's connection. */
+  readonly onError?: (error: unknown) => void
 }
 
 export interface EtcdGrpcServer {
@@ -343,6 +345,7 @@ export const startEtcdGrpcServer = async (options: EtcdGrpcServerOptions): Promi
         const connection = new H2Connection(raw, onRequest)
         connections.add(connection)
         connection.onClose = () => connections.delete(connection)
+        connection.onError = options.onError
         socket.data = { connection }
       },
       data: (socket, chunk) => socket.data.connection?.received(chunk),

@@ -174,6 +174,8 @@ export class H2Connection {
   peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE
   /** Called once when the connection has ended, for any reason. */
   onClose: (() => void) | undefined
+  /** Called with an unexpected error from a stream handler (the connection has been closed). */
+  onError: ((error: unknown) => void) | undefined
 
   constructor(
     private readonly socket: H2Socket,
@@ -202,7 +204,11 @@ export class H2Connection {
     } catch (e) {
       if (e instanceof ConnectionError) this.fail(e.code)
       else if (e instanceof HpackError) this.fail(ErrorCode.COMPRESSION_ERROR)
-      else throw e
+      else {
+        // A bug in a handler: this connection ends, the node and its other clients go on.
+        this.fail(ErrorCode.INTERNAL_ERROR)
+        this.onError?.(e)
+      }
     }
   }
 
@@ -416,8 +422,10 @@ export class H2Connection {
     }
     const stream = new H2Stream(block.streamId, this, this.peerInitialWindow)
     this.streams.set(stream.id, stream)
+    // Marked before the listener runs, so a response it ends at once sends no RST_STREAM.
+    stream.remoteClosed = block.endStream
     stream.handler = this.onRequest(stream, headers)
-    if (block.endStream && this.streams.has(stream.id)) this.remoteEnd(stream)
+    if (block.endStream) this.remoteEnded(stream)
   }
 
   private onData(flags: number, streamId: number, payload: Uint8Array): void {
@@ -456,8 +464,12 @@ export class H2Connection {
   private remoteEnd(stream: H2Stream): void {
     if (stream.remoteClosed) return
     stream.remoteClosed = true
+    this.remoteEnded(stream)
+  }
+
+  private remoteEnded(stream: H2Stream): void {
     stream.handler?.end()
-    if (stream.localClosed) {
+    if (stream.localClosed && this.streams.get(stream.id) === stream) {
       this.streams.delete(stream.id)
       this.closeIfIdle()
     }
