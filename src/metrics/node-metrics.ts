@@ -42,6 +42,12 @@ export interface AdapterMetrics {
   readonly duration: Histogram<"operation">
 }
 
+const HEAP_SPACE_METRICS = [
+  "nodejs_heap_space_size_total_bytes",
+  "nodejs_heap_space_size_used_bytes",
+  "nodejs_heap_space_size_available_bytes",
+] as const
+
 export class NodeMetrics {
   readonly registry = new Registry()
   readonly walWriteSeconds: Histogram
@@ -67,6 +73,10 @@ export class NodeMetrics {
     // The event-loop delay monitor samples with a timer: at prom-client's default 10 ms it woke
     // an idle node 100 times a second (about 1 % of a core; wake-ups are dear on small VMs).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
+    // Bun answers v8.getHeapSpaceStatistics() by walking the whole heap: 25 ms with a small heap,
+    // more with a large one, on the JS thread at every scrape. JavaScriptCore has no V8 heap spaces
+    // to report anyway; nodejs_heap_size_* (process.memoryUsage, microseconds) stay.
+    for (const name of HEAP_SPACE_METRICS) this.registry.removeSingleMetric(name)
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
       new Counter<L>({ name, help, labelNames, registers })
     const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
