@@ -385,14 +385,26 @@ const NatsTls = Schema.Struct({
 
 export const TlsSection = section(
   {
-    etcd: maybe(ListenerTls, "TLS for the etcd gRPC listener ([tls.etcd]); plaintext when absent."),
-    http: maybe(ListenerTls, "TLS for the HTTP listener ([tls.http]); plaintext when absent."),
-    metrics: maybe(ListenerTls, "TLS for the metrics listener ([tls.metrics]); plaintext when absent."),
-    redis: maybe(ListenerTls, "TLS for the Redis listener ([tls.redis])."),
-    memcached: maybe(ListenerTls, "TLS for the Memcached listener ([tls.memcached])."),
-    nats: maybe(NatsTls, "TLS towards NATS ([tls.nats])."),
+    etcd: maybe(
+      ListenerTls,
+      "TLS for the etcd gRPC listener ([tls.etcd]). Accepted but not served yet: the listener stays plaintext.",
+    ),
+    http: maybe(
+      ListenerTls,
+      "TLS for the HTTP listener ([tls.http]). Accepted but not served yet: the listener stays plaintext.",
+    ),
+    metrics: maybe(
+      ListenerTls,
+      "TLS for the metrics listener ([tls.metrics]). Accepted but not served yet: the listener stays plaintext.",
+    ),
+    redis: maybe(ListenerTls, "TLS for the Redis listener ([tls.redis]). Accepted but not served yet."),
+    memcached: maybe(
+      ListenerTls,
+      "TLS for the Memcached listener ([tls.memcached]). Accepted but not served yet.",
+    ),
+    nats: maybe(NatsTls, "TLS towards NATS ([tls.nats]). Accepted but not used yet."),
   },
-  "TLS per listener; each is optional, and present means TLS is on for that listener.",
+  "TLS per listener. The keys are validated, but no listener serves TLS yet: every listener is plaintext, so keep them on loopback or terminate TLS in front of the node.",
 )
 
 const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
