@@ -33,6 +33,23 @@ const okOf = (o: Outcome): Buffer => {
   throw new Error(`${o.code}: ${o.details}`)
 }
 
+/** Takes lock `name` with one new lease; returns a second lease, for a Lock call that must wait. */
+const holdLock = async (client: grpc.Client, name: string): Promise<bigint> => {
+  const grant = async () =>
+    pb.decodeLeaseGrantResponse(
+      okOf(await unary(client, pb.LeaseService.LeaseGrant.path, pb.encodeLeaseGrantRequest({ TTL: 60n }))),
+    ).ID!
+  const [holder, waiter] = [await grant(), await grant()]
+  okOf(
+    await unary(
+      client,
+      pb.LockService.Lock.path,
+      pb.encodeLockRequest({ name: te.encode(name), lease: holder }),
+    ),
+  )
+  return waiter
+}
+
 describe("etcd gRPC server transport", () => {
   let server: EtcdGrpcServer
   let client: grpc.Client
@@ -98,18 +115,7 @@ describe("etcd gRPC server transport", () => {
   })
 
   test("a call past its grpc-timeout ends with DEADLINE_EXCEEDED from the server", async () => {
-    const grant = async () =>
-      pb.decodeLeaseGrantResponse(
-        okOf(await unary(client, pb.LeaseService.LeaseGrant.path, pb.encodeLeaseGrantRequest({ TTL: 60n }))),
-      ).ID!
-    const [holder, waiter] = [await grant(), await grant()]
-    okOf(
-      await unary(
-        client,
-        pb.LockService.Lock.path,
-        pb.encodeLockRequest({ name: te.encode("t"), lease: holder }),
-      ),
-    )
+    const waiter = await holdLock(client, "t")
     // A raw HTTP/2 request, so no client-side deadline can end it: only the server's can.
     const session = http2.connect(`http://${address()}`)
     const stream = session.request({
@@ -150,18 +156,7 @@ describe("etcd gRPC server shutdown", () => {
       address: "127.0.0.1:0",
     })
     const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure())
-    const grant = async () =>
-      pb.decodeLeaseGrantResponse(
-        okOf(await unary(client, pb.LeaseService.LeaseGrant.path, pb.encodeLeaseGrantRequest({ TTL: 60n }))),
-      ).ID!
-    const [holder, waiter] = [await grant(), await grant()]
-    okOf(
-      await unary(
-        client,
-        pb.LockService.Lock.path,
-        pb.encodeLockRequest({ name: te.encode("l"), lease: holder }),
-      ),
-    )
+    const waiter = await holdLock(client, "l")
     // In flight until its deadline: shutdown must wait for it, not cut it off.
     const waiting = unary(
       client,

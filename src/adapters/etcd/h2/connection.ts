@@ -198,7 +198,7 @@ export class H2Connection {
   /** Bytes from the socket. */
   received(chunk: Uint8Array): void {
     if (this.ended) return
-    this.input = this.input.length === 0 ? chunk : concat(this.input, chunk)
+    this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk])
     try {
       this.parse()
     } catch (e) {
@@ -400,7 +400,7 @@ export class H2Connection {
   private headerBlockDone(): void {
     const block = this.headerBlock!
     this.headerBlock = undefined
-    const bytes = block.parts.length === 1 ? block.parts[0]! : concatAll(block.parts, block.bytes)
+    const bytes = block.parts.length === 1 ? block.parts[0]! : Buffer.concat(block.parts, block.bytes)
     // Decoded even when the stream is refused: the HPACK table must stay in step with the client's.
     const headers = this.decoder.decode(bytes)
     const existing = this.streams.get(block.streamId)
@@ -553,10 +553,10 @@ export class H2Connection {
   private flushOut(): void {
     this.flushScheduled = false
     if (this.outBytes === 0 || this.ended) return
-    const bytes = this.out.length === 1 ? this.out[0]! : concatAll(this.out, this.outBytes)
+    const bytes = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes)
     this.out = []
     this.outBytes = 0
-    if (this.backlog !== undefined) this.backlog = concat(this.backlog, bytes)
+    if (this.backlog !== undefined) this.backlog = Buffer.concat([this.backlog, bytes])
     else this.writeNow(bytes)
   }
 
@@ -588,21 +588,4 @@ export class H2Connection {
     this.socket.end()
     this.closed()
   }
-}
-
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
-
-const concatAll = (parts: readonly Uint8Array[], total: number): Uint8Array => {
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
