@@ -14,6 +14,7 @@ import { parseOptions, USAGE } from "./lib/args.ts"
 import type { Cluster } from "./lib/cluster.ts"
 import { ETCD_BINARY, startEtcdCluster } from "./lib/etcd-cluster.ts"
 import { startLatticeCluster } from "./lib/lattice-cluster.ts"
+import { damonMonitors, damonWarning } from "./lib/machine.ts"
 import { measureSystem, type SystemResult } from "./lib/measure.ts"
 import { killAll, killAllNow } from "./lib/processes.ts"
 import { buildRows, renderTable } from "./lib/report.ts"
@@ -59,6 +60,10 @@ const run = async (system: "etcd" | "lattice"): Promise<SystemResult> => {
     return await measureSystem(cluster, options)
   } finally {
     await cluster.stop()
+    // Its files leave the page cache with it: cached pages nobody touches any more still cost
+    // the next system, on VMs whose DAMON monitor keeps trying to reclaim cold memory
+    // (lib/machine.ts).
+    if (!options.keep) rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -70,6 +75,7 @@ const latticeTree = () => {
 }
 
 const loadBefore = loadavg()
+const damonBefore = damonMonitors()
 const startedAt = new Date().toISOString()
 const results: Partial<Record<"etcd" | "lattice", SystemResult>> = {}
 const errors: Partial<Record<"etcd" | "lattice", string>> = {}
@@ -93,6 +99,9 @@ console.log(
   `\n3-node clusters on loopback, ${options.clients} requests in flight (${options.target === "spread" ? "round-robin over the 3 endpoints" : "all to the leader"}), ${options.valueSize} B values, ${options.seconds} s per phase`,
 )
 console.log(renderTable(rows))
+const damonAfter = damonMonitors()
+const damonNote = damonWarning([...damonBefore, ...damonAfter])
+if (damonNote !== null) console.log(damonNote)
 const report = {
   startedAt,
   options,
@@ -103,6 +112,8 @@ const report = {
     loadavgAfter: loadavg(),
     bun: Bun.version,
     etcd: etcdVersion(),
+    damonBefore,
+    damonAfter,
   },
   latticeCommit: source.tree?.commit ?? null,
   rows,

@@ -31,6 +31,28 @@ const cpuMs = (pid: number): number => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
 }
 
+/** Read and write system calls a process has made so far, from /proc (Linux). */
+const syscalls = (pid: number): [number, number] => {
+  const fields = new Map(
+    readFileSync(`/proc/${pid}/io`, "utf8")
+      .split("\n")
+      .map((line) => line.split(": ") as [string, string]),
+  )
+  return [Number(fields.get("syscr") ?? 0), Number(fields.get("syscw") ?? 0)]
+}
+
+/** A process's resident memory in bytes, from /proc (Linux). */
+const residentBytes = (pid: number): number => {
+  const pages = Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1] ?? 0)
+  return pages * 4096
+}
+
+/** This process's CPU time (user + system) so far, in ms. */
+const ownCpuMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
 /** The counters that say how much Raft work one client operation caused, summed over groups. */
 const TRAFFIC = [
   "lattice_raft_proposals_total",
@@ -101,15 +123,18 @@ const { values } = parseArgs({
     profiler: { type: "string", default: "on" },
     histograms: { type: "boolean", default: false },
     "lattice-ref": { type: "string", default: "worktree" },
+    "node-env": { type: "string", multiple: true, default: [] },
+    "node-bun-args": { type: "string", default: "" },
     help: { type: "boolean", short: "h", default: false },
   },
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|json|off] [--histograms] [--lattice-ref worktree|REF]\n" +
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|json|off] [--histograms] [--lattice-ref worktree|REF] [--node-env NAME=VALUE]... [--node-bun-args '--smol']\n" +
       "Runs the nodes (the working tree, or an export of git REF) under Bun's CPU profiler; writes one Markdown\n" +
       "profile per node to --out (--profiler json: a Chrome .cpuprofile with whole stacks instead), and prints each phase's throughput and the CPU time each node spent per operation\n" +
-      "(--histograms: also the mean of every Prometheus histogram that moved, per node; the client's mean put latency is always printed).",
+      "(--histograms: also the mean of every Prometheus histogram that moved, per node; the client's mean put latency is always printed).\n" +
+      "--node-env sets a variable for the nodes only (for example MIMALLOC_PURGE_DELAY=10); --node-bun-args passes flags to Bun before the nodes' script.",
   )
   process.exit(0)
 }
@@ -133,14 +158,31 @@ const base = mkdtempSync(join(tmpdir(), "lattice-profile-"))
 const tree = latticeSourceTree(values["lattice-ref"], join(base, "lattice-src"))
 console.error(`lattice: ${tree.commit}`)
 const profiling = values.profiler !== "off"
+const nodeEnv = Object.fromEntries(
+  values["node-env"].map((pair) => {
+    const at = pair.indexOf("=")
+    if (at <= 0) {
+      console.error(`--node-env takes NAME=VALUE, got ${JSON.stringify(pair)}`)
+      process.exit(2)
+    }
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }),
+)
 const cluster = await startLatticeCluster(
   join(base, "cluster"),
   tree.root,
   3,
-  profiling ? [values.profiler === "json" ? "--cpu-prof" : "--cpu-prof-md", `--cpu-prof-dir=${out}`] : [],
+  [
+    ...values["node-bun-args"].split(" ").filter((a) => a !== ""),
+    ...(profiling
+      ? [values.profiler === "json" ? "--cpu-prof" : "--cpu-prof-md", `--cpu-prof-dir=${out}`]
+      : []),
+  ],
   // Under the profiler a node's in-place re-execution (runtime-tuning.ts) sometimes kills it
   // before it prints anything, so profiled nodes get their tuning in the environment up front.
-  profiling ? { ...process.env, ...RUNTIME_TUNING } : undefined,
+  profiling || Object.keys(nodeEnv).length > 0
+    ? { ...process.env, ...(profiling ? RUNTIME_TUNING : {}), ...nodeEnv }
+    : undefined,
 )
 const client = new ClusterClient(cluster.endpoints)
 try {
@@ -157,6 +199,9 @@ try {
     // Untimed warm-up first (JIT, connections), so a short phase measures the steady state.
     if (warmup > 0) await closedLoop(op, clients, warmup, 0)
     const before = cluster.pids().map(cpuMs)
+    const natsBefore = cpuMs(cluster.natsPid)
+    const clientBefore = ownCpuMs()
+    const syscallsBefore = cluster.pids().map(syscalls)
     const trafficBefore = await Promise.all(cluster.httpEndpoints.map(traffic))
     const histogramsBefore = await Promise.all(cluster.httpEndpoints.map(histogramSums))
     const r =
@@ -164,6 +209,13 @@ try {
         ? fromOpenLoop(await openLoop(op, rate, seconds), seconds)
         : await closedLoop(op, clients, seconds, 0)
     const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
+    const natsUsed = cpuMs(cluster.natsPid) - natsBefore
+    const clientUsed = ownCpuMs() - clientBefore
+    const syscallsUsed = cluster.pids().map((pid, i) => {
+      const [r0, w0] = syscallsBefore[i] ?? [0, 0]
+      const [r1, w1] = syscalls(pid)
+      return `${(((r1 - r0) * 1000) / Math.max(1, r.ops)).toFixed(0)}r+${(((w1 - w0) * 1000) / Math.max(1, r.ops)).toFixed(0)}w`
+    })
     const trafficAfter = await Promise.all(cluster.httpEndpoints.map(traffic))
     const histogramsAfter = await Promise.all(cluster.httpEndpoints.map(histogramSums))
     printHistogramMeans(name, histogramsBefore, histogramsAfter)
@@ -200,6 +252,11 @@ try {
       .map((i) => per1000(i)[3])
     console.error(
       `  per 1000 ops on the leader: ${lead[0]} proposals, ${lead[1]} appends with entries, ${lead[2]} heartbeats, ${lead[3]} log fsyncs (followers: ${followerFsyncs.join("/")})`,
+    )
+    const rssMb = cluster.pids().map((pid) => (residentBytes(pid) / 2 ** 20).toFixed(0))
+    // The rest of the machine's CPU per operation, and each node's read/write system calls.
+    console.error(
+      `  CPU per op (µs): nats-server ${((natsUsed / Math.max(1, r.ops)) * 1000).toFixed(0)}, this client ${((clientUsed / Math.max(1, r.ops)) * 1000).toFixed(0)}; system calls per 1000 ops (n1/n2/n3): ${syscallsUsed.join(" / ")}; resident MiB (n1/n2/n3): ${rssMb.join("/")}`,
     )
     if (r.errors > 0) {
       console.error(`  first error: ${r.firstError}`)

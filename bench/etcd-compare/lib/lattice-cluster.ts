@@ -24,6 +24,8 @@ export const startLatticeCluster = async (
   Cluster & {
     readonly terminate: () => Promise<void>
     readonly pids: () => number[]
+    /** The nats-server process the nodes share. */
+    readonly natsPid: number
     /** http://host:port of each node's HTTP listener (/metrics, /v1/status), in node order. */
     readonly httpEndpoints: readonly string[]
   }
@@ -77,6 +79,7 @@ export const startLatticeCluster = async (
       await nats.kill9()
     },
     pids: () => nodes.flatMap((n) => (n === null ? [] : [n.pid])),
+    natsPid: nats.pid,
     terminate: async () => {
       await Promise.all(nodes.map((n) => n?.terminate()))
       await nats.kill9()
