@@ -47,6 +47,14 @@ const residentBytes = (pid: number): number => {
   return pages * 4096
 }
 
+/** nats-server's message and byte counters, in and out (its /varz). */
+const natsCounters = async (monitor: string): Promise<[number, number, number, number]> => {
+  const v = (await fetch(`${monitor}/varz`)
+    .then((r) => r.json())
+    .catch(() => ({}))) as Record<string, number | undefined>
+  return [v.in_msgs ?? 0, v.out_msgs ?? 0, v.in_bytes ?? 0, v.out_bytes ?? 0]
+}
+
 /** This process's CPU time (user + system) so far, in ms. */
 const ownCpuMs = (): number => {
   const u = process.cpuUsage()
@@ -200,6 +208,7 @@ try {
     if (warmup > 0) await closedLoop(op, clients, warmup, 0)
     const before = cluster.pids().map(cpuMs)
     const natsBefore = cpuMs(cluster.natsPid)
+    const natsCountersBefore = await natsCounters(cluster.natsMonitor)
     const clientBefore = ownCpuMs()
     const syscallsBefore = cluster.pids().map(syscalls)
     const trafficBefore = await Promise.all(cluster.httpEndpoints.map(traffic))
@@ -210,6 +219,10 @@ try {
         : await closedLoop(op, clients, seconds, 0)
     const used = cluster.pids().map((pid, i) => cpuMs(pid) - (before[i] ?? 0))
     const natsUsed = cpuMs(cluster.natsPid) - natsBefore
+    const natsCountersAfter = await natsCounters(cluster.natsMonitor)
+    const natsPer1000 = natsCountersAfter.map((after, k) =>
+      (((after - (natsCountersBefore[k] ?? 0)) * (k < 2 ? 1000 : 1)) / Math.max(1, r.ops)).toFixed(0),
+    )
     const clientUsed = ownCpuMs() - clientBefore
     const syscallsUsed = cluster.pids().map((pid, i) => {
       const [r0, w0] = syscallsBefore[i] ?? [0, 0]
@@ -257,6 +270,9 @@ try {
     // The rest of the machine's CPU per operation, and each node's read/write system calls.
     console.error(
       `  CPU per op (µs): nats-server ${((natsUsed / Math.max(1, r.ops)) * 1000).toFixed(0)}, this client ${((clientUsed / Math.max(1, r.ops)) * 1000).toFixed(0)}; system calls per 1000 ops (n1/n2/n3): ${syscallsUsed.join(" / ")}; resident MiB (n1/n2/n3): ${rssMb.join("/")}`,
+    )
+    console.error(
+      `  nats-server per 1000 ops: ${natsPer1000[0]} messages in, ${natsPer1000[1]} out; bytes per op: ${natsPer1000[2]} in, ${natsPer1000[3]} out`,
     )
     if (r.errors > 0) {
       console.error(`  first error: ${r.firstError}`)

@@ -26,18 +26,21 @@ export const startLatticeCluster = async (
     readonly pids: () => number[]
     /** The nats-server process the nodes share. */
     readonly natsPid: number
+    /** http://host:port of nats-server's monitoring endpoint (/varz: messages and bytes in and out). */
+    readonly natsMonitor: string
     /** http://host:port of each node's HTTP listener (/metrics, /v1/status), in node order. */
     readonly httpEndpoints: readonly string[]
   }
 > => {
-  const ports = await freePorts(size * 3 + 1)
+  const ports = await freePorts(size * 3 + 2)
   const natsPort = ports[size * 3] as number
+  const natsMonitorPort = ports[size * 3 + 1] as number
   const names = Array.from({ length: size }, (_, i) => `n${i + 1}`)
   const port = (i: number, which: 0 | 1 | 2) => ports[i * 3 + which] as number
   mkdirSync(baseDir, { recursive: true })
   const nats = spawnChild(
     "nats",
-    [NATS_BINARY, "-a", LOOPBACK, "-p", String(natsPort)],
+    [NATS_BINARY, "-a", LOOPBACK, "-p", String(natsPort), "-m", String(natsMonitorPort)],
     join(baseDir, "nats.log"),
   )
   await waitForPort(natsPort, "nats-server")
@@ -80,6 +83,7 @@ export const startLatticeCluster = async (
     },
     pids: () => nodes.flatMap((n) => (n === null ? [] : [n.pid])),
     natsPid: nats.pid,
+    natsMonitor: `http://${LOOPBACK}:${natsMonitorPort}`,
     terminate: async () => {
       await Promise.all(nodes.map((n) => n?.terminate()))
       await nats.kill9()
