@@ -11,6 +11,18 @@ import { type Child, spawnChild } from "./processes.ts"
 const NATS_BINARY = "nats-server"
 
 /**
+ * nats-server runs with GOMAXPROCS=1, as docs/transport.md recommends where it shares a small
+ * machine with the nodes: each message then passes between its reader and writer goroutines on
+ * one OS thread instead of waking another. On the 2-core test VM that took a quarter off its CPU
+ * per put (docs/benchmarks.md, "Eleventh pass"). `NATS_GOMAXPROCS=default` leaves Go's default
+ * (one per core); any other value is passed on.
+ */
+const natsEnv = (): Record<string, string | undefined> | undefined => {
+  const wanted = process.env.NATS_GOMAXPROCS ?? "1"
+  return wanted === "default" ? undefined : { ...process.env, GOMAXPROCS: wanted }
+}
+
+/**
  * `sourceRoot` is the tree whose src/cli/main.ts is run (see source-tree.ts); `runtimeArgs` go to
  * Bun before the script (for example its CPU profiler flags); `env` replaces the nodes' environment.
  */
@@ -42,6 +54,8 @@ export const startLatticeCluster = async (
     "nats",
     [NATS_BINARY, "-a", LOOPBACK, "-p", String(natsPort), "-m", String(natsMonitorPort)],
     join(baseDir, "nats.log"),
+    undefined,
+    natsEnv(),
   )
   await waitForPort(natsPort, "nats-server")
   const command = (i: number) => [
