@@ -138,11 +138,11 @@ const { values } = parseArgs({
 })
 if (values.help) {
   console.log(
-    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|json|off] [--histograms] [--lattice-ref worktree|REF] [--node-env NAME=VALUE]... [--node-bun-args '--smol']\n" +
+    "usage: bun bench/etcd-compare/profile.ts [--seconds 5] [--warmup 2] [--clients 64] [--rate R] [--phases idle,put,lin,ser] [--out tmp/profile] [--profiler on|json|off] [--histograms] [--lattice-ref worktree|REF] [--node-env NAME=VALUE]... [--node-bun-args=--smol]\n" +
       "Runs the nodes (the working tree, or an export of git REF) under Bun's CPU profiler; writes one Markdown\n" +
       "profile per node to --out (--profiler json: a Chrome .cpuprofile with whole stacks instead), and prints each phase's throughput and the CPU time each node spent per operation\n" +
       "(--histograms: also the mean of every Prometheus histogram that moved, per node; the client's mean put latency is always printed).\n" +
-      "--node-env sets a variable for the nodes only (for example MIMALLOC_PURGE_DELAY=10); --node-bun-args passes flags to Bun before the nodes' script.",
+      '--node-env sets a variable for the nodes only (for example MIMALLOC_PURGE_DELAY=10); --node-bun-args=FLAGS passes flags to Bun before the nodes\' script (with "=", as the value starts with --).',
   )
   process.exit(0)
 }
